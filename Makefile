@@ -1,0 +1,58 @@
+# mlstack: every command a newcomer needs. Each target installs what it needs first.
+#   make demo            local lifecycle on an embedded AWS (no account needed)
+#   make test            lint + the offline test suite
+#   make synth           CloudFormation for every environment in cdk.out (offline)
+#   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+ENV ?= dev
+OUT ?= .mlstack/demo
+
+# Offline, quiet tooling: no CDK CLI telemetry or notices, no EC2 metadata lookups.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
+CDK := npx --no-install cdk --no-notices
+
+.PHONY: help install demo test lint synth deploy clean
+
+help:
+	@sed -n '2,6p' Makefile
+
+# Re-installed only when the pinned requirements change.
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+demo: $(PY_STAMP)
+	$(BIN)/mlstack demo --out $(OUT)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+
+test: install lint
+	AWS_DEFAULT_REGION=us-east-1 $(BIN)/pytest
+
+# Templates only: Lambda assets are not bundled (bundling downloads wheels), so this
+# cloud assembly is for review, not for deploy. `make deploy` bundles.
+synth: install
+	$(CDK) synth --quiet -c mlstack:bundle=false
+
+deploy: install
+	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
+
+clean:
+	rm -rf cdk.out .mlstack .pytest_cache .ruff_cache

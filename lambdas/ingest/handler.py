@@ -1,0 +1,84 @@
+"""S3 ObjectCreated (raw/) -> validated ingestion. Parses the event, calls Ingestor, logs counts.
+
+Data problems never raise (they become a recorded `rejected`/`partial` outcome), so a bad
+file cannot cause a retry loop. AWS faults are retried by botocore with backoff, then raise:
+Lambda retries the async event (bounded) and finally sends it to the on-failure destination.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from pydantic import BaseModel, Field
+
+from lambdas.ingest.ingestion import Ingestor, IngestSettings, Manifest, SourceObject
+
+logger = Logger(service="ingest")
+tracer = Tracer(service="ingest")
+metrics = Metrics(service="ingest")
+
+# The S3 request id that created the object ties these logs to CloudTrail and S3 access logs.
+S3_REQUEST_ID_PATH = 'Records[0].responseElements."x-amz-request-id"'
+AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
+
+
+class Environment(BaseModel):
+    """The function's environment variables, validated once per cold start."""
+
+    CURATED_BUCKET: str = Field(min_length=3)
+    QUARANTINE_BUCKET: str = Field(min_length=3)
+    MAX_OBJECT_BYTES: int = Field(gt=0)
+
+
+@cache
+def ingestor() -> Ingestor:
+    """One S3 client and settings per cold start."""
+    env = Environment.model_validate(os.environ, from_attributes=False)
+    settings = IngestSettings(curated_bucket=env.CURATED_BUCKET, quarantine_bucket=env.QUARANTINE_BUCKET,
+                              max_object_bytes=env.MAX_OBJECT_BYTES)
+    return Ingestor(boto3.client("s3", config=AWS_RETRIES), settings)
+
+
+def _source(record: Any) -> SourceObject:
+    obj = record.s3.get_object
+    return SourceObject(bucket=record.s3.bucket.name, key=obj.key, version_id=obj.version_id,
+                        etag=obj.etag or "", size=obj.size or 0, event_time=datetime.fromisoformat(record.event_time))
+
+
+def _record_metrics(manifest: Manifest) -> None:
+    metrics.add_metric(name="RowsIn", unit=MetricUnit.Count, value=manifest.rows_in)
+    metrics.add_metric(name="RowsValid", unit=MetricUnit.Count, value=manifest.rows_valid)
+    metrics.add_metric(name="RowsQuarantined", unit=MetricUnit.Count, value=manifest.rows_quarantined)
+    metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=int(manifest.outcome == "rejected"))
+
+
+@logger.inject_lambda_context(correlation_id_path=S3_REQUEST_ID_PATH, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=S3Event)
+def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+    results = []
+    for record in event.records:
+        source = _source(record)
+        manifest = ingestor().ingest(source)
+        _record_metrics(manifest)
+        # Ids and counts only: never row contents (they may hold PHI).
+        logger.info("ingested", extra={
+            "source_key": source.key, "source_version_id": source.version_id, "dataset": manifest.dataset,
+            "outcome": manifest.outcome, "reason": manifest.reason, "rows_in": manifest.rows_in,
+            "rows_valid": manifest.rows_valid, "rows_quarantined": manifest.rows_quarantined,
+            "duplicate": manifest.duplicate,
+        })
+        results.append({"source_key": source.key, "outcome": manifest.outcome, "duplicate": manifest.duplicate,
+                        "rows_in": manifest.rows_in, "rows_valid": manifest.rows_valid,
+                        "rows_quarantined": manifest.rows_quarantined})
+    return {"results": results}

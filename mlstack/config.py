@@ -1,0 +1,159 @@
+"""Typed, validated per-environment configuration, read from cdk.json context.
+
+One source of truth: the CDK app builds every stack from these objects and local mode
+provisions the embedded AWS from the same objects, so names and limits never drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlstack.schema import available_datasets
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = REPO_ROOT / "cdk.json"
+CONTEXT_PREFIX = "mlstack:"
+ENVIRONMENTS_KEY = "mlstack:environments"
+DESTROY_FLAG_KEY = "mlstack:destroy-data-on-removal"
+
+# CloudWatch Logs accepts only these retention values (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+Zone = Literal["raw", "curated", "artifacts", "capture", "access-logs"]
+ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture", "access-logs")
+
+
+class ConfigError(ValueError):
+    """Raised when cdk.json context is invalid; the message names the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LakeLifecycle(_Strict):
+    """Storage-tier transitions and expirations, in days."""
+
+    raw_infrequent_access_days: int = Field(30, ge=30)
+    raw_glacier_days: int = Field(90, ge=31)
+    # None: capture stays in Standard until it expires (short retention).
+    capture_infrequent_access_days: int | None = Field(30, ge=30)
+    # Capture may hold PHI: it expires, and so do its noncurrent versions.
+    capture_expiration_days: int = Field(90, ge=1)
+    access_log_expiration_days: int = Field(365, ge=1)
+    noncurrent_version_expiration_days: int = Field(90, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LakeLifecycle:
+        if self.raw_glacier_days <= self.raw_infrequent_access_days:
+            raise ValueError("raw_glacier_days must be greater than raw_infrequent_access_days")
+        ia_days = self.capture_infrequent_access_days
+        if ia_days is not None and self.capture_expiration_days <= ia_days:
+            raise ValueError(
+                "capture_expiration_days must be greater than capture_infrequent_access_days "
+                "(set the latter to null for short retention)"
+            )
+        return self
+
+
+class IngestSettings(_Strict):
+    """The ingestion function's limits and failure handling."""
+
+    max_object_mb: int = Field(256, ge=1, le=2048)
+    memory_mb: int = Field(2048, ge=256, le=10240)
+    timeout_seconds: int = Field(300, ge=30, le=900)
+    reserved_concurrency: int = Field(5, ge=1, le=1000)
+    retry_attempts: int = Field(2, ge=0, le=2)
+    max_event_age_hours: int = Field(6, ge=1, le=6)
+
+
+class EnvironmentConfig(_Strict):
+    """Everything that differs between dev, prod and other environments."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9]{1,11}$")
+    project: str = Field("mlstack", pattern=r"^[a-z][a-z0-9-]{1,15}$")
+    account: str | None = Field(None, pattern=r"^\d{12}$")
+    region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    # Protected environments refuse the destroy-data flag.
+    protected: bool = False
+    # HIPAA/NIST packs want Lambdas in a VPC; see docs/decisions/lambda-vpc.md for the cost.
+    lambda_in_vpc: bool = False
+    vpc_cidr: str = "10.40.0.0/16"
+    max_azs: int = Field(2, ge=2, le=3)
+    log_retention_days: int = 365
+    datasets: tuple[str, ...] = ("breast_cancer", "clinical_notes")
+    lifecycle: LakeLifecycle = LakeLifecycle()
+    ingest: IngestSettings = IngestSettings()
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _known_retention(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of {LOG_RETENTION_DAYS}")
+        return days
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_datasets(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        known = available_datasets()
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise ValueError(f"unknown dataset(s) {unknown}; schema files exist for {sorted(known)}")
+        return names
+
+    def resource_prefix(self) -> str:
+        return f"{self.project}-{self.name}"
+
+    def bucket_name(self, zone: Zone, account: str, region: str) -> str:
+        """Globally unique bucket name; account/region may be CDK tokens or concrete values."""
+        return f"{self.resource_prefix()}-{zone}-{account}-{region}"
+
+    def glue_database_name(self) -> str:
+        return f"{self.project}_{self.name}".replace("-", "_")
+
+
+def _format_error(env_name: str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"])
+        lines.append(f"{ENVIRONMENTS_KEY}.{env_name}.{path}: {item['msg']}")
+    return "invalid cdk.json context:\n  " + "\n  ".join(lines)
+
+
+def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
+    """Validate the `mlstack:environments` context value into config objects."""
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{ENVIRONMENTS_KEY} must be a non-empty object of environment name -> settings")
+    environments = {}
+    for env_name, settings in raw.items():
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{ENVIRONMENTS_KEY}.{env_name} must be an object")
+        try:
+            environments[env_name] = EnvironmentConfig(name=env_name, **settings)
+        except ValidationError as error:
+            raise ConfigError(_format_error(env_name, error)) from None
+    return environments
+
+
+def select_environments(
+    environments: dict[str, EnvironmentConfig], selected: str | None
+) -> list[EnvironmentConfig]:
+    """All environments by default, or the comma-separated ones named by `-c env=...`."""
+    if not selected:
+        return list(environments.values())
+    names = [name.strip() for name in selected.split(",") if name.strip()]
+    unknown = [name for name in names if name not in environments]
+    if unknown:
+        raise ConfigError(f"env={selected!r}: unknown environment(s) {unknown}; configured: {sorted(environments)}")
+    return [environments[name] for name in names]
+
+
+def load_environments(cdk_json: Path = CDK_JSON) -> dict[str, EnvironmentConfig]:
+    """Read environments straight from cdk.json (local mode and tools, outside a CDK app)."""
+    context = json.loads(cdk_json.read_text())["context"]
+    return parse_environments(context.get(ENVIRONMENTS_KEY))

@@ -1,0 +1,172 @@
+"""The two sample data sets (no download needed) and their deliberately corrupted variants.
+
+- breast_cancer: scikit-learn's bundled Wisconsin diagnostic data (569 rows), as CSV.
+- clinical_notes: synthetic clinical notes with labels, generated with a fixed seed, as
+  JSON Lines (and CSV), containing synthetic identifiers for de-identification work.
+Each corrupted variant records exactly which rows it broke and how, so tests and the demo
+can check that ingestion quarantines those rows and keeps every other one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlstack.schema import load_schema
+
+CLINICAL_NOTES_SEED = 20261124
+
+_FIRST_NAMES = ["Maria", "James", "Aisha", "Wei", "Olga", "Carlos", "Fatima", "John", "Priya", "Tomas",
+                "Grace", "Ahmed", "Linda", "Kenji", "Rosa", "David", "Amara", "Ivan", "Sofia", "Noah"]
+_LAST_NAMES = ["Garcia", "Smith", "Okafor", "Chen", "Ivanova", "Lopez", "Haddad", "Miller", "Patel",
+               "Novak", "Kim", "Hassan", "Brown", "Tanaka", "Silva", "Cohen", "Mensah", "Petrov"]
+_CITIES = ["Springfield", "Riverside", "Fairview", "Madison", "Georgetown", "Clinton", "Salem"]
+_DIAGNOSES = {
+    "heart_failure": ("cardiology", [
+        "dyspnea on exertion and orthopnea", "bilateral lower extremity edema",
+        "elevated BNP", "reduced ejection fraction of 30%", "jugular venous distension",
+        "started on furosemide and carvedilol", "weight gain of 3 kg over a week"]),
+    "type2_diabetes": ("endocrinology", [
+        "polyuria and polydipsia", "HbA1c of 8.9%", "fasting glucose 182 mg/dL",
+        "metformin titrated to 1000 mg twice daily", "peripheral neuropathy in both feet",
+        "diet counselling provided", "retinal screening ordered"]),
+    "copd": ("pulmonology", [
+        "chronic productive cough", "FEV1/FVC ratio of 0.62", "40 pack-year smoking history",
+        "wheezing on auscultation", "tiotropium inhaler continued", "exacerbation treated with prednisone",
+        "pulmonary rehabilitation referral"]),
+    "pneumonia": ("internal_medicine", [
+        "fever of 38.9 C and rigors", "right lower lobe consolidation on chest x-ray",
+        "productive cough with rusty sputum", "elevated white cell count",
+        "started on ceftriaxone and azithromycin", "oxygen saturation 91% on room air",
+        "crackles at the right base"]),
+}
+_SHARED_PHRASES = ["fatigue", "shortness of breath", "hypertension, well controlled",
+                   "follow-up in two weeks", "patient counselled on warning signs", "no known drug allergies"]
+
+
+@dataclass
+class SampleFile:
+    """A sample file's bytes plus what ingestion must make of it."""
+
+    name: str
+    content: bytes
+    rows: int
+    # 1-based data-row numbers that must be quarantined, with the column at fault.
+    bad_rows: dict[int, str] = field(default_factory=dict)
+
+
+def breast_cancer_rows() -> list[dict[str, object]]:
+    """The 569 rows of scikit-learn's bundled breast cancer data set, with schema column names."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    names = [name.replace(" ", "_") for name in data.feature_names]
+    return [
+        {**{name: float(value) for name, value in zip(names, features)},
+         "diagnosis": str(data.target_names[target])}
+        for features, target in zip(data.data, data.target)
+    ]
+
+
+def _note(rng: random.Random, diagnosis: str, age: int) -> str:
+    specialty, phrases = _DIAGNOSES[diagnosis]
+    name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
+    findings = rng.sample(phrases, k=3) + rng.sample(_SHARED_PHRASES, k=2)
+    rng.shuffle(findings)
+    visit = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2019, 2025)}"
+    mrn = f"{rng.randint(10**6, 10**7 - 1)}"
+    phone = f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
+    return (
+        f"Pt: {name}, {age} y/o, seen on {visit} in {specialty.replace('_', ' ')}. MRN {mrn}. "
+        f"Lives in {rng.choice(_CITIES)}; contact {phone}. "
+        f"Findings: {'; '.join(findings)}. "
+        f"Assessment and plan discussed with Dr. {rng.choice(_LAST_NAMES)}."
+    )
+
+
+def clinical_notes_rows(count: int = 800, seed: int = CLINICAL_NOTES_SEED) -> list[dict[str, object]]:
+    """Synthetic labelled notes; the same seed always gives the same rows."""
+    rng = random.Random(seed)
+    diagnoses = sorted(_DIAGNOSES)
+    rows = []
+    for index in range(count):
+        diagnosis = rng.choice(diagnoses)
+        age = rng.randint(25, 95)
+        specialty = _DIAGNOSES[diagnosis][0] if rng.random() < 0.85 else "internal_medicine"
+        rows.append({"note_id": f"note-{index:05d}", "patient_age": age, "specialty": specialty,
+                     "note_text": _note(rng, diagnosis, age), "diagnosis": diagnosis})
+    return rows
+
+
+def to_csv(rows: list[dict[str, object]], columns: list[str]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def to_jsonl(rows: list[dict[str, object]]) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+
+
+def breast_cancer_files() -> list[SampleFile]:
+    """The clean CSV and a corrupted CSV with known bad rows (including a truncated last row)."""
+    rows = breast_cancer_rows()
+    columns = list(load_schema("breast_cancer").column_names)
+    clean = SampleFile("breast_cancer.csv", to_csv(rows, columns), len(rows))
+
+    broken = [dict(row) for row in rows[:100]]
+    broken[4]["mean_radius"] = "not-a-number"
+    broken[9]["mean_texture"] = -3.0
+    broken[19]["diagnosis"] = "unknown"
+    broken[29]["worst_area"] = ""
+    broken[39]["mean_area"] = float("inf")
+    text = to_csv(broken, columns).decode()
+    # A row with too few fields, and a final row cut off mid-record (a truncated upload).
+    lines = text.splitlines()
+    lines[51] = ",".join(lines[51].split(",")[:10])
+    text = "\n".join(lines)[: -len(lines[-1]) // 2]
+    bad = {5: "mean_radius", 10: "mean_texture", 20: "diagnosis", 30: "worst_area", 40: "mean_area",
+           51: "worst_fractal_dimension", 100: "mean_radius"}
+    return [clean, SampleFile("breast_cancer.corrupted.csv", text.encode(), 100, bad)]
+
+
+def clinical_notes_files() -> list[SampleFile]:
+    """Clean notes as JSON Lines, and a corrupted JSON Lines file with known bad records."""
+    rows = clinical_notes_rows()
+    clean = SampleFile("clinical_notes.jsonl", to_jsonl(rows), len(rows))
+
+    broken = [dict(row) for row in rows[:60]]
+    broken[2]["patient_age"] = 150
+    broken[7]["specialty"] = "dermatology"
+    del broken[11]["note_text"]
+    broken[15]["surprise"] = "extra field"
+    lines = to_jsonl(broken).decode().splitlines()
+    lines[21] = "[1, 2, 3]"
+    lines[33] = lines[33][:40]
+    content = ("\n".join(lines) + "\n").encode()
+    bad = {3: "patient_age", 8: "specialty", 12: "note_text", 16: "surprise", 22: "", 34: ""}
+    return [clean, SampleFile("clinical_notes.corrupted.jsonl", content, 60, bad)]
+
+
+def sample_files() -> dict[str, list[SampleFile]]:
+    """Every sample file by data set name."""
+    return {"breast_cancer": breast_cancer_files(), "clinical_notes": clinical_notes_files()}
+
+
+def write_samples(out_dir: Path) -> list[Path]:
+    """Write all sample files to out_dir/<dataset>/ and return their paths."""
+    written = []
+    for dataset, files in sample_files().items():
+        folder = out_dir / dataset
+        folder.mkdir(parents=True, exist_ok=True)
+        for sample in files:
+            path = folder / sample.name
+            path.write_bytes(sample.content)
+            written.append(path)
+    return written

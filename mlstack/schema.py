@@ -1,0 +1,212 @@
+"""Dataset schemas: the declared columns of each data set, and validation of one record.
+
+The schema files under mlstack/datasets/schemas/ are versioned (a `version` field, bumped on
+any incompatible change). Ingestion validates raw records with them; the data catalog, and
+later API validation and training, derive their column definitions from the same files.
+Pure Python (pydantic only) so every Lambda package can carry it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "datasets" / "schemas"
+
+ColumnType = Literal["integer", "float", "boolean", "category", "text"]
+Value = int | float | bool | str | None
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+
+
+class InvalidValue(ValueError):
+    """A value that does not match its column; the message never contains the value (PHI)."""
+
+
+class Column(BaseModel):
+    """One declared column. Range and category checks apply to non-missing values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    type: ColumnType
+    required: bool = True
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] | None = None
+    max_length: int | None = Field(None, ge=1)
+    # Free text that may carry protected health information (de-identified downstream).
+    phi: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Column:
+        numeric = self.type in ("integer", "float")
+        if (self.minimum is not None or self.maximum is not None) and not numeric:
+            raise ValueError(f"column {self.name!r}: minimum/maximum only apply to integer/float")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"column {self.name!r}: minimum is greater than maximum")
+        if (self.type == "category") != bool(self.categories):
+            raise ValueError(f"column {self.name!r}: categories are required for, and only for, type 'category'")
+        if self.max_length is not None and self.type != "text":
+            raise ValueError(f"column {self.name!r}: max_length only applies to text")
+        if self.phi and self.type != "text":
+            raise ValueError(f"column {self.name!r}: only text columns can be marked phi")
+        return self
+
+    def parse(self, raw: Any) -> Value:
+        """Convert a CSV string or a JSON value to the column's type, or raise InvalidValue."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if self.required:
+                raise InvalidValue("required value is missing")
+            return None
+        value = _CONVERTERS[self.type](raw)
+        self._check_bounds(value)
+        return value
+
+    def _check_bounds(self, value: Value) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidValue(f"below minimum {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise InvalidValue(f"above maximum {self.maximum:g}")
+        if self.categories is not None and value not in self.categories:
+            raise InvalidValue(f"not one of the categories {list(self.categories)}")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise InvalidValue(f"longer than max_length {self.max_length}")
+
+
+def _to_integer(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise InvalidValue("expected an integer, got a boolean")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            pass
+    raise InvalidValue("expected an integer")
+
+
+def _to_float(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise InvalidValue("expected a number, got a boolean")
+    try:
+        value = float(raw.strip() if isinstance(raw, str) else raw)
+    except (TypeError, ValueError):
+        raise InvalidValue("expected a number") from None
+    if not math.isfinite(value):
+        raise InvalidValue("expected a finite number")
+    return value
+
+
+def _to_boolean(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    raise InvalidValue("expected a boolean (true/false)")
+
+
+def _to_string(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise InvalidValue("expected a string")
+    return raw
+
+
+_CONVERTERS = {
+    "integer": _to_integer,
+    "float": _to_float,
+    "boolean": _to_boolean,
+    "category": lambda raw: _to_string(raw).strip(),
+    "text": _to_string,
+}
+
+
+class RecordError(ValueError):
+    """A record that fails its schema; `field` names the first offending column."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        self.field = field
+        super().__init__(f"column {field!r}: {message}" if field else message)
+
+
+class DatasetSchema(BaseModel):
+    """A data set's columns, its label, and its version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    version: int = Field(ge=1)
+    description: str = ""
+    label: str
+    columns: tuple[Column, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DatasetSchema:
+        names = [column.name for column in self.columns]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate column names {duplicates}")
+        if self.label not in names:
+            raise ValueError(f"label {self.label!r} is not a declared column")
+        return self
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    def header_problems(self, header: list[str]) -> list[str]:
+        """File-level problems with a CSV header: missing required, unknown, repeated columns."""
+        declared = set(self.column_names)
+        required = {column.name for column in self.columns if column.required}
+        problems = []
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            problems.append(f"repeated columns {repeated}")
+        missing = sorted(required - set(header))
+        if missing:
+            problems.append(f"missing required columns {missing}")
+        unknown = sorted(set(header) - declared)
+        if unknown:
+            problems.append(f"unknown columns {unknown} (schema {self.name} v{self.version})")
+        return problems
+
+    def validate_record(self, record: Mapping[str, Any]) -> dict[str, Value]:
+        """Typed row for a raw record, or RecordError naming the first bad column."""
+        unknown = [key for key in record if key not in self.column_names]
+        if unknown:
+            raise RecordError(str(unknown[0]), "not a declared column")
+        row = {}
+        for column in self.columns:
+            try:
+                row[column.name] = column.parse(record.get(column.name))
+            except InvalidValue as error:
+                raise RecordError(column.name, str(error)) from None
+        return row
+
+
+@cache
+def load_schema(name: str) -> DatasetSchema:
+    """The current schema of a data set, from its file in the repository."""
+    path = SCHEMA_DIR / f"{name}.json"
+    if not path.is_file():
+        raise KeyError(f"unknown dataset {name!r}; schema files exist for {available_datasets()}")
+    return DatasetSchema.model_validate(json.loads(path.read_text()))
+
+
+def available_datasets() -> list[str]:
+    return sorted(path.stem for path in SCHEMA_DIR.glob("*.json"))
