@@ -7,6 +7,7 @@ provisions the embedded AWS from the same objects, so names and limits never dri
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,8 +42,8 @@ class LakeLifecycle(_Strict):
 
     raw_infrequent_access_days: int = Field(30, ge=30)
     raw_glacier_days: int = Field(90, ge=31)
-    # None: capture stays in Standard until it expires (short retention).
-    capture_infrequent_access_days: int | None = Field(30, ge=30)
+    # 0: capture stays in Standard until it expires (short retention; IA needs >= 30 days).
+    capture_infrequent_access_days: int = Field(30, ge=0)
     # Capture may hold PHI: it expires, and so do its noncurrent versions.
     capture_expiration_days: int = Field(90, ge=1)
     access_log_expiration_days: int = Field(365, ge=1)
@@ -53,10 +54,12 @@ class LakeLifecycle(_Strict):
         if self.raw_glacier_days <= self.raw_infrequent_access_days:
             raise ValueError("raw_glacier_days must be greater than raw_infrequent_access_days")
         ia_days = self.capture_infrequent_access_days
-        if ia_days is not None and self.capture_expiration_days <= ia_days:
+        if 0 < ia_days < 30:
+            raise ValueError("capture_infrequent_access_days must be 0 (no transition) or at least 30")
+        if ia_days and self.capture_expiration_days <= ia_days:
             raise ValueError(
                 "capture_expiration_days must be greater than capture_infrequent_access_days "
-                "(set the latter to null for short retention)"
+                "(set the latter to 0 for short retention)"
             )
         return self
 
@@ -86,6 +89,8 @@ class EnvironmentConfig(_Strict):
     vpc_cidr: str = "10.40.0.0/16"
     max_azs: int = Field(2, ge=2, le=3)
     log_retention_days: int = 365
+    # Subscribed to the ops alerts topic (each address confirms by email).
+    alert_emails: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ("breast_cancer", "clinical_notes")
     lifecycle: LakeLifecycle = LakeLifecycle()
     ingest: IngestSettings = IngestSettings()
@@ -96,6 +101,14 @@ class EnvironmentConfig(_Strict):
         if days not in LOG_RETENTION_DAYS:
             raise ValueError(f"must be one of {LOG_RETENTION_DAYS}")
         return days
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, addresses: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [address for address in addresses if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address)]
+        if bad:
+            raise ValueError(f"not email addresses: {bad}")
+        return addresses
 
     @field_validator("datasets")
     @classmethod

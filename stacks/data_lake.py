@@ -1,0 +1,240 @@
+"""The S3 data lake: a customer-managed key, zone buckets, a Glue catalog and an Athena workgroup."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from mlstack.config import EnvironmentConfig, Zone
+from mlstack.schema import DatasetSchema, load_schema
+from stacks.nag import acknowledge
+
+# Key prefixes inside the zone buckets (the ingestion function writes exactly these).
+RAW_PREFIX = "raw/"
+QUARANTINE_PREFIX = "quarantine/"
+CURATED_PREFIX = "curated/"
+MANIFESTS_PREFIX = "manifests/"
+ATHENA_RESULTS_PREFIX = "athena-results/"
+PARTITION_KEY = "ingest_date"
+GLUE_TYPES = {"integer": "bigint", "float": "double", "boolean": "boolean", "category": "string", "text": "string"}
+DATA_ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture")
+
+
+class DataLake(Construct):
+    """Encrypted, versioned, logged zone buckets plus the catalog that makes curated/ queryable."""
+
+    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig,
+                 removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, id_)
+        self.config = config
+        self._removal_policy = removal_policy
+        self.key = kms.Key(
+            self, "Key",
+            alias=f"alias/{config.resource_prefix()}-data-lake",
+            description=f"{config.resource_prefix()}: data lake, queues and logs",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self._allow_service_use_of_key()
+        self.access_logs = self._access_logs_bucket()
+        self.buckets: dict[Zone, s3.Bucket] = {zone: self._zone_bucket(zone) for zone in DATA_ZONES}
+        self.database = self._glue_database()
+        self.tables = {name: self._curated_table(load_schema(name)) for name in config.datasets}
+        self.workgroup = self._athena_workgroup()
+
+    @property
+    def raw(self) -> s3.Bucket:
+        return self.buckets["raw"]
+
+    @property
+    def curated(self) -> s3.Bucket:
+        return self.buckets["curated"]
+
+    @staticmethod
+    def bucket_name(config: EnvironmentConfig, zone: Zone) -> str:
+        """The deterministic name of a zone bucket in the deploying account and region."""
+        return config.bucket_name(zone, cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION)
+
+    def _allow_service_use_of_key(self) -> None:
+        """CloudWatch Logs (encrypted log groups) and CloudWatch alarms (encrypted SNS) use the key."""
+        account, region, partition = cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION, cdk.Aws.PARTITION
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
+            principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+            actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                    f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
+        ))
+        self.key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsPublishToEncryptedTopics",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            resources=["*"],
+            conditions={"StringEquals": {"aws:SourceAccount": account}},
+        ))
+
+    @staticmethod
+    def object_arn(config: EnvironmentConfig, zone: Zone, prefix: str) -> str:
+        """ARN of every object under a prefix of a zone bucket (by name: safe from reference cycles)."""
+        return f"arn:{cdk.Aws.PARTITION}:s3:::{DataLake.bucket_name(config, zone)}/{prefix}*"
+
+    @staticmethod
+    def nag_object_arn(config: EnvironmentConfig, zone: Zone, prefix: str) -> str:
+        """object_arn as cdk-nag renders it in a finding id (for a precise acknowledgment)."""
+        name = config.bucket_name(zone, "<AWS::AccountId>", "<AWS::Region>")
+        return f"arn:<AWS::Partition>:s3:::{name}/{prefix}*"
+
+    def _access_logs_bucket(self) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self, "AccessLogs",
+            bucket_name=self.bucket_name(self.config, "access-logs"),
+            # S3 server access log delivery supports only SSE-S3 on the target bucket.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-access-logs",
+                                 expiration=cdk.Duration.days(self.config.lifecycle.access_log_expiration_days),
+                                 noncurrent_version_expiration=cdk.Duration.days(1),
+                                 abort_incomplete_multipart_upload_after=cdk.Duration.days(7)),
+            ],
+            removal_policy=self._removal_policy,
+        )
+        reason = "S3 server access log delivery does not support SSE-KMS on the target bucket; SSE-S3 (AES-256) is used"
+        for finding in ("HIPAA.Security-S3DefaultEncryptionKMS", "NIST.800.53.R5-S3DefaultEncryptionKMS"):
+            acknowledge(bucket, finding, reason)
+        no_self_logging = "This is the access-log target; logging it to itself would loop. Its access is in CloudTrail"
+        for finding in ("AwsSolutions-S1", "HIPAA.Security-S3BucketLoggingEnabled",
+                        "NIST.800.53.R5-S3BucketLoggingEnabled"):
+            acknowledge(bucket, finding, no_self_logging)
+        self._acknowledge_replication(bucket)
+        return bucket
+
+    def _zone_bucket(self, zone: Zone) -> s3.Bucket:
+        bucket = s3.Bucket(
+            self, zone.capitalize(),
+            bucket_name=self.bucket_name(self.config, zone),
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=f"{zone}/",
+            lifecycle_rules=self._lifecycle_rules(zone),
+            removal_policy=self._removal_policy,
+        )
+        self._acknowledge_replication(bucket)
+        return bucket
+
+    def _lifecycle_rules(self, zone: Zone) -> list[s3.LifecycleRule]:
+        lifecycle = self.config.lifecycle
+        common = {"abort_incomplete_multipart_upload_after": cdk.Duration.days(7),
+                  "noncurrent_version_expiration": cdk.Duration.days(lifecycle.noncurrent_version_expiration_days)}
+        if zone == "raw":
+            return [s3.LifecycleRule(id="raw-tiering", transitions=[
+                s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                              transition_after=cdk.Duration.days(lifecycle.raw_infrequent_access_days)),
+                s3.Transition(storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                              transition_after=cdk.Duration.days(lifecycle.raw_glacier_days)),
+            ], **common)]
+        if zone == "capture":
+            # Captured requests may hold PHI: current and noncurrent versions both expire.
+            transitions = []
+            if lifecycle.capture_infrequent_access_days:
+                transitions.append(s3.Transition(
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=cdk.Duration.days(lifecycle.capture_infrequent_access_days)))
+            return [s3.LifecycleRule(
+                id="capture-retention", transitions=transitions,
+                expiration=cdk.Duration.days(lifecycle.capture_expiration_days),
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                noncurrent_version_expiration=cdk.Duration.days(1))]
+        return [s3.LifecycleRule(id=f"{zone}-housekeeping", **common)]
+
+    @staticmethod
+    def _acknowledge_replication(bucket: s3.Bucket) -> None:
+        reason = ("Cross-region replication is a per-organisation DR decision (second region, second key); "
+                  "versioning and RETAIN protect against loss within the region")
+        for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
+            acknowledge(bucket, finding, reason)
+
+    def _glue_database(self) -> glue.CfnDatabase:
+        return glue.CfnDatabase(
+            self, "Database",
+            catalog_id=cdk.Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.config.glue_database_name(),
+                description=f"{self.config.resource_prefix()}: curated data sets (parquet), one table per data set",
+            ),
+        )
+
+    def _curated_table(self, schema: DatasetSchema) -> glue.CfnTable:
+        """A parquet table over curated/<dataset>/, partitioned by ingestion date (projected)."""
+        location = f"s3://{self.curated.bucket_name}/{CURATED_PREFIX}{schema.name}/"
+        table = glue.CfnTable(
+            self, f"Table{schema.name.title().replace('_', '')}",
+            catalog_id=cdk.Aws.ACCOUNT_ID,
+            database_name=self.config.glue_database_name(),
+            table_input=glue.CfnTable.TableInputProperty(
+                name=schema.name,
+                description=f"{schema.description} (schema v{schema.version})",
+                table_type="EXTERNAL_TABLE",
+                partition_keys=[glue.CfnTable.ColumnProperty(name=PARTITION_KEY, type="string",
+                                                             comment="UTC date of the raw object's arrival")],
+                parameters={
+                    "classification": "parquet",
+                    "mlstack.schema_version": str(schema.version),
+                    # Partition projection: new ingestion dates are queryable without crawlers.
+                    "projection.enabled": "true",
+                    f"projection.{PARTITION_KEY}.type": "date",
+                    f"projection.{PARTITION_KEY}.format": "yyyy-MM-dd",
+                    f"projection.{PARTITION_KEY}.range": "2020-01-01,NOW",
+                    f"projection.{PARTITION_KEY}.interval": "1",
+                    f"projection.{PARTITION_KEY}.interval.unit": "DAYS",
+                    "storage.location.template": f"{location}{PARTITION_KEY}=${{{PARTITION_KEY}}}/",
+                },
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    columns=[glue.CfnTable.ColumnProperty(name=column.name, type=GLUE_TYPES[column.type],
+                                                          comment=column.description[:255] or None)
+                             for column in schema.columns],
+                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"),
+                ),
+            ),
+        )
+        table.add_resource_dependency(self.database)
+        return table
+
+    def _athena_workgroup(self) -> athena.CfnWorkGroup:
+        """Query results encrypted with the lake key, in the artifacts bucket; settings enforced."""
+        return athena.CfnWorkGroup(
+            self, "Workgroup",
+            name=f"{self.config.resource_prefix()}-lake",
+            description="Queries over the curated zone; results encrypted with the data lake key",
+            state="ENABLED",
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=f"s3://{self.buckets['artifacts'].bucket_name}/{ATHENA_RESULTS_PREFIX}",
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=self.key.key_arn),
+                ),
+            ),
+        )

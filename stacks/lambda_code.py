@@ -1,0 +1,68 @@
+"""Lambda packages built without Docker: function folder + shared mlstack package + pinned wheels.
+
+Bundling downloads Linux wheels with pip (Linux x86_64 wheels for Python 3.14), so it needs the
+package index; `-c mlstack:bundle=false` skips it for offline synth and tests (templates only:
+such a cloud assembly is not deployable).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_lambda as lambda_
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+SHARED_PACKAGE = REPO_ROOT / "mlstack"
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.X86_64
+# Lambda Python 3.14 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels fit.
+_PIP_PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
+                 "--implementation", "cp", "--python-version", "3.14", "--only-binary=:all:"]
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", "tests")
+
+
+@jsii.implements(cdk.ILocalBundling)
+class LocalPythonBundling:
+    """Copies the function's code and installs its requirements for the Lambda platform."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+
+    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: object) -> bool:
+        out = Path(output_dir)
+        source = LAMBDAS_DIR / self.function_name
+        (out / "lambdas").mkdir(exist_ok=True)
+        shutil.copy2(LAMBDAS_DIR / "__init__.py", out / "lambdas" / "__init__.py")
+        shutil.copytree(source, out / "lambdas" / self.function_name, ignore=_IGNORE, dirs_exist_ok=True)
+        shutil.copytree(SHARED_PACKAGE, out / "mlstack", ignore=_IGNORE, dirs_exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *_PIP_PLATFORM,
+             "--no-compile", "-r", str(source / "requirements.txt"), "-t", str(out)],
+            check=True,
+        )
+        return True
+
+
+def function_code(function_name: str, *, bundle: bool) -> lambda_.Code:
+    """Code asset for lambdas/<function_name>; handler path is lambdas.<name>.handler.handler."""
+    source = LAMBDAS_DIR / function_name
+    if not bundle:
+        return lambda_.Code.from_asset(str(source), exclude=["__pycache__", "*.pyc"])
+    return lambda_.Code.from_asset(
+        str(source),
+        asset_hash_type=cdk.AssetHashType.OUTPUT,
+        bundling=cdk.BundlingOptions(
+            image=PYTHON_RUNTIME.bundling_image,
+            local=LocalPythonBundling(function_name),
+        ),
+    )
+
+
+def handler_path(function_name: str) -> str:
+    return f"lambdas.{function_name}.handler.handler"

@@ -1,0 +1,49 @@
+"""One Stage per environment; each stack composes constructs and does the cross-component wiring."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from constructs import Construct
+
+from mlstack.config import EnvironmentConfig
+from stacks.alerts import OpsAlerts
+from stacks.data_lake import DataLake
+from stacks.ingest import Ingestion
+from stacks.network import PrivateNetwork
+
+
+class DataLakeStack(cdk.Stack):
+    """Data lake, catalog and validated ingestion (the function lives beside the buckets it triggers on)."""
+
+    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, bundle: bool,
+                 removal_policy: cdk.RemovalPolicy, **kwargs: object) -> None:
+        super().__init__(scope, id_, **kwargs)
+        self.lake = DataLake(self, "Lake", config=config, removal_policy=removal_policy)
+        self.network = (PrivateNetwork(self, "Network", config=config, key=self.lake.key,
+                                       removal_policy=removal_policy)
+                        if config.lambda_in_vpc else None)
+        self.ingestion = Ingestion(self, "Ingestion", config=config, lake=self.lake, network=self.network,
+                                   bundle=bundle, removal_policy=removal_policy)
+        self.alerts = OpsAlerts(self, "Alerts", config=config, key=self.lake.key)
+        self.ingestion.failure_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
+
+
+class MlStackStage(cdk.Stage):
+    """Everything for one environment (dev, prod, ...)."""
+
+    def __init__(self, scope: Construct, config: EnvironmentConfig, *, bundle: bool, destroy_data: bool) -> None:
+        super().__init__(scope, config.name,
+                         env=cdk.Environment(account=config.account, region=config.region))
+        removal_policy = cdk.RemovalPolicy.DESTROY if destroy_data else cdk.RemovalPolicy.RETAIN
+        self.data_lake = DataLakeStack(self, "DataLake", config=config, bundle=bundle,
+                                       removal_policy=removal_policy,
+                                       stack_name=f"{config.resource_prefix()}-data-lake",
+                                       description=f"mlstack {config.name}: data lake, catalog, ingestion")
+        if destroy_data:
+            cdk.Annotations.of(self.data_lake).add_warning_v2(
+                "mlstack:destroy-data",
+                "Data is DESTROYED with this stack (mlstack:destroy-data-on-removal=true): buckets, key, logs.")
+        for name, value in {"project": config.project, "environment": config.name,
+                            "data-classification": "phi-capable"}.items():
+            cdk.Tags.of(self).add(name, value)
