@@ -26,7 +26,7 @@ _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 
 
-class InvalidValue(ValueError):
+class InvalidValueError(ValueError):
     """A value that does not match its column; the message never contains the value (PHI)."""
 
 
@@ -62,10 +62,10 @@ class Column(BaseModel):
         return self
 
     def parse(self, raw: Any) -> Value:
-        """Convert a CSV string or a JSON value to the column's type, or raise InvalidValue."""
+        """Convert a CSV string or a JSON value to the column's type, or raise InvalidValueError."""
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if self.required:
-                raise InvalidValue("required value is missing")
+                raise InvalidValueError("required value is missing")
             return None
         value = _CONVERTERS[self.type](raw)
         self._check_bounds(value)
@@ -73,18 +73,18 @@ class Column(BaseModel):
 
     def _check_bounds(self, value: Value) -> None:
         if self.minimum is not None and value < self.minimum:
-            raise InvalidValue(f"below minimum {self.minimum:g}")
+            raise InvalidValueError(f"below minimum {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:
-            raise InvalidValue(f"above maximum {self.maximum:g}")
+            raise InvalidValueError(f"above maximum {self.maximum:g}")
         if self.categories is not None and value not in self.categories:
-            raise InvalidValue(f"not one of the categories {list(self.categories)}")
+            raise InvalidValueError(f"not one of the categories {list(self.categories)}")
         if self.max_length is not None and len(value) > self.max_length:
-            raise InvalidValue(f"longer than max_length {self.max_length}")
+            raise InvalidValueError(f"longer than max_length {self.max_length}")
 
 
 def _to_integer(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise InvalidValue("expected an integer, got a boolean")
+        raise InvalidValueError("expected an integer, got a boolean")
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float) and raw.is_integer():
@@ -94,18 +94,18 @@ def _to_integer(raw: Any) -> int:
             return int(raw.strip())
         except ValueError:
             pass
-    raise InvalidValue("expected an integer")
+    raise InvalidValueError("expected an integer")
 
 
 def _to_float(raw: Any) -> float:
     if isinstance(raw, bool):
-        raise InvalidValue("expected a number, got a boolean")
+        raise InvalidValueError("expected a number, got a boolean")
     try:
         value = float(raw.strip() if isinstance(raw, str) else raw)
     except (TypeError, ValueError):
-        raise InvalidValue("expected a number") from None
+        raise InvalidValueError("expected a number") from None
     if not math.isfinite(value):
-        raise InvalidValue("expected a finite number")
+        raise InvalidValueError("expected a finite number")
     return value
 
 
@@ -118,12 +118,12 @@ def _to_boolean(raw: Any) -> bool:
             return True
         if lowered in _FALSE:
             return False
-    raise InvalidValue("expected a boolean (true/false)")
+    raise InvalidValueError("expected a boolean (true/false)")
 
 
 def _to_string(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise InvalidValue("expected a string")
+        raise InvalidValueError("expected a string")
     return raw
 
 
@@ -194,7 +194,7 @@ class DatasetSchema(BaseModel):
         for column in self.columns:
             try:
                 row[column.name] = column.parse(record.get(column.name))
-            except InvalidValue as error:
+            except InvalidValueError as error:
                 raise RecordError(column.name, str(error)) from None
         return row
 

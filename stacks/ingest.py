@@ -10,6 +10,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lambdas.ingest.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from stacks.data_lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, DataLake
 from stacks.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, function_code, handler_path
@@ -55,14 +56,9 @@ class Ingestion(Construct):
             memory_size=settings.memory_mb,
             timeout=cdk.Duration.seconds(settings.timeout_seconds),
             reserved_concurrent_executions=settings.reserved_concurrency,
-            environment={
-                "CURATED_BUCKET": lake.curated.bucket_name,
-                "QUARANTINE_BUCKET": self.raw_bucket_name,
-                "MAX_OBJECT_BYTES": str(settings.max_object_mb * 1024 * 1024),
-                "POWERTOOLS_SERVICE_NAME": "ingest",
-                "POWERTOOLS_METRICS_NAMESPACE": config.resource_prefix(),
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            },
+            environment=function_environment(
+                curated_bucket=lake.curated.bucket_name, quarantine_bucket=self.raw_bucket_name,
+                max_object_mb=settings.max_object_mb, metrics_namespace=config.resource_prefix()),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,

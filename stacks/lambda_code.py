@@ -41,7 +41,7 @@ class LocalPythonBundling:
         shutil.copy2(LAMBDAS_DIR / "__init__.py", out / "lambdas" / "__init__.py")
         shutil.copytree(source, out / "lambdas" / self.function_name, ignore=_IGNORE, dirs_exist_ok=True)
         shutil.copytree(SHARED_PACKAGE, out / "mlstack", ignore=_IGNORE, dirs_exist_ok=True)
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - fixed argv: this interpreter, pip, a repo requirements file
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *_PIP_PLATFORM,
              "--no-compile", "-r", str(source / "requirements.txt"), "-t", str(out)],
             check=True,

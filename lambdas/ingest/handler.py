@@ -18,9 +18,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from pydantic import BaseModel, Field
 
 from lambdas.ingest.ingestion import Ingestor, IngestSettings, Manifest, SourceObject
+from lambdas.ingest.settings import parse_environment
 
 logger = Logger(service="ingest")
 tracer = Tracer(service="ingest")
@@ -31,18 +31,10 @@ S3_REQUEST_ID_PATH = 'Records[0].responseElements."x-amz-request-id"'
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
 
 
-class Environment(BaseModel):
-    """The function's environment variables, validated once per cold start."""
-
-    CURATED_BUCKET: str = Field(min_length=3)
-    QUARANTINE_BUCKET: str = Field(min_length=3)
-    MAX_OBJECT_BYTES: int = Field(gt=0)
-
-
 @cache
 def ingestor() -> Ingestor:
     """One S3 client and settings per cold start."""
-    env = Environment.model_validate(os.environ, from_attributes=False)
+    env = parse_environment(os.environ)
     settings = IngestSettings(curated_bucket=env.CURATED_BUCKET, quarantine_bucket=env.QUARANTINE_BUCKET,
                               max_object_bytes=env.MAX_OBJECT_BYTES)
     return Ingestor(boto3.client("s3", config=AWS_RETRIES), settings)
@@ -80,5 +72,6 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         })
         results.append({"source_key": source.key, "outcome": manifest.outcome, "duplicate": manifest.duplicate,
                         "rows_in": manifest.rows_in, "rows_valid": manifest.rows_valid,
-                        "rows_quarantined": manifest.rows_quarantined})
+                        "rows_quarantined": manifest.rows_quarantined,
+                        "quarantine_reasons": manifest.quarantine_reasons})
     return {"results": results}

@@ -37,7 +37,7 @@ _ARROW_TYPES = {"integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool
 Outcome = Literal["accepted", "partial", "rejected"]
 
 
-class FileRejected(Exception):
+class FileRejectedError(Exception):
     """A whole-file problem: the object is quarantined as is, with this reason."""
 
 
@@ -118,17 +118,17 @@ class ParsedFile:
 
 
 def dataset_of(key: str) -> str:
-    """The data set a raw key belongs to (raw/<dataset>/...), or FileRejected."""
+    """The data set a raw key belongs to (raw/<dataset>/...), or FileRejectedError."""
     parts = key.split("/")
     if len(parts) < 3 or parts[0] + "/" != RAW_PREFIX or not parts[-1]:
-        raise FileRejected(f"key must look like {RAW_PREFIX}<dataset>/<file>")
+        raise FileRejectedError(f"key must look like {RAW_PREFIX}<dataset>/<file>")
     if parts[1] not in available_datasets():
-        raise FileRejected(f"unknown dataset {parts[1]!r}; known: {available_datasets()}")
+        raise FileRejectedError(f"unknown dataset {parts[1]!r}; known: {available_datasets()}")
     return parts[1]
 
 
 def format_of(key: str) -> tuple[str, bool]:
-    """(csv|jsonl, gzipped) from the file name, or FileRejected."""
+    """(csv|jsonl, gzipped) from the file name, or FileRejectedError."""
     name = key.lower()
     compressed = name.endswith(".gz")
     if compressed:
@@ -136,7 +136,7 @@ def format_of(key: str) -> tuple[str, bool]:
     for suffix, fmt in FORMATS.items():
         if name.endswith(suffix):
             return fmt, compressed
-    raise FileRejected(f"unsupported file type; expected one of {sorted(FORMATS)} (optionally .gz)")
+    raise FileRejectedError(f"unsupported file type; expected one of {sorted(FORMATS)} (optionally .gz)")
 
 
 def decompress(body: bytes, limit: int) -> bytes:
@@ -145,21 +145,21 @@ def decompress(body: bytes, limit: int) -> bytes:
     try:
         data = inflater.decompress(body, limit + 1)
     except zlib.error as error:
-        raise FileRejected(f"not a valid gzip stream ({error})") from None
+        raise FileRejectedError(f"not a valid gzip stream ({error})") from None
     if len(data) > limit:
-        raise FileRejected(f"decompressed size exceeds the limit of {limit} bytes")
+        raise FileRejectedError(f"decompressed size exceeds the limit of {limit} bytes")
     if not inflater.eof:
-        raise FileRejected("truncated gzip stream (the upload is incomplete)")
+        raise FileRejectedError("truncated gzip stream (the upload is incomplete)")
     return data
 
 
 def decode(body: bytes) -> str:
     if not body.strip():
-        raise FileRejected("empty file (no records)")
+        raise FileRejectedError("empty file (no records)")
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise FileRejected(
+        raise FileRejectedError(
             f"not valid UTF-8: byte 0x{body[error.start]:02x} at offset {error.start}; re-export the file as UTF-8"
         ) from None
 
@@ -169,10 +169,10 @@ def _csv_records(text: str, schema: DatasetSchema, parsed: ParsedFile) -> Iterat
     try:
         header = [name.strip() for name in next(reader)]
     except csv.Error as error:
-        raise FileRejected(f"unreadable CSV header: {error}") from None
+        raise FileRejectedError(f"unreadable CSV header: {error}") from None
     problems = schema.header_problems(header)
     if problems:
-        raise FileRejected("CSV header does not match the schema: " + "; ".join(problems))
+        raise FileRejectedError("CSV header does not match the schema: " + "; ".join(problems))
     row_number = 0
     while True:
         try:
@@ -194,7 +194,7 @@ def _csv_records(text: str, schema: DatasetSchema, parsed: ParsedFile) -> Iterat
                 row_number, f"expected {len(header)} fields, got {len(fields)} (truncated or misquoted row)",
                 None, fields))
             continue
-        yield row_number, dict(zip(header, fields))
+        yield row_number, dict(zip(header, fields, strict=True))
 
 
 def _jsonl_records(text: str, parsed: ParsedFile) -> Iterator[tuple[int, Any]]:
@@ -261,7 +261,7 @@ class Ingestor:
     def ingest(self, source: SourceObject) -> Manifest:
         try:
             dataset = dataset_of(source.key)
-        except FileRejected as error:
+        except FileRejectedError as error:
             return self._reject(source, "_unrouted", None, str(error))
         manifest_key = self._key("manifests", dataset, source, ".json")
         existing = self._existing_manifest(manifest_key)
@@ -270,7 +270,7 @@ class Ingestor:
         schema = load_schema(dataset)
         try:
             parsed = self._read(source, schema)
-        except FileRejected as error:
+        except FileRejectedError as error:
             return self._reject(source, dataset, schema.version, str(error))
         return self._commit(source, parsed, manifest_key)
 
@@ -278,13 +278,13 @@ class Ingestor:
         fmt, compressed = format_of(source.key)
         limit = self.settings.max_object_bytes
         if source.size > limit:
-            raise FileRejected(f"object is {source.size} bytes, over the configured limit of {limit} bytes")
+            raise FileRejectedError(f"object is {source.size} bytes, over the configured limit of {limit} bytes")
         request = {"Bucket": source.bucket, "Key": source.key}
         if source.version_id:
             request["VersionId"] = source.version_id
         body = self.s3.get_object(**request)["Body"].read(limit + 1)
         if len(body) > limit:
-            raise FileRejected(f"object is over the configured limit of {limit} bytes")
+            raise FileRejectedError(f"object is over the configured limit of {limit} bytes")
         if compressed:
             body = decompress(body, limit)
         return parse_and_validate(decode(body), fmt, schema)

@@ -66,9 +66,9 @@ def breast_cancer_rows() -> list[dict[str, object]]:
     data = load_breast_cancer()
     names = [name.replace(" ", "_") for name in data.feature_names]
     return [
-        {**{name: float(value) for name, value in zip(names, features)},
+        {**{name: float(value) for name, value in zip(names, features, strict=True)},
          "diagnosis": str(data.target_names[target])}
-        for features, target in zip(data.data, data.target)
+        for features, target in zip(data.data, data.target, strict=True)
     ]
 
 
@@ -90,7 +90,7 @@ def _note(rng: random.Random, diagnosis: str, age: int) -> str:
 
 def clinical_notes_rows(count: int = 800, seed: int = CLINICAL_NOTES_SEED) -> list[dict[str, object]]:
     """Synthetic labelled notes; the same seed always gives the same rows."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
     diagnoses = sorted(_DIAGNOSES)
     rows = []
     for index in range(count):

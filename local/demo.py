@@ -1,0 +1,132 @@
+"""`mlstack demo`: the lifecycle on one machine, stage by stage, on the embedded AWS.
+
+Stages so far: embedded-aws (moto server + lake from config), ingest (sample data, clean and
+corrupted, through the real ingest handler). Later stages plug in here as capabilities land.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.embedded_aws import LocalLake, moto_server, provision_lake
+from local.ingestion import LocalIngestion
+from mlstack.config import EnvironmentConfig, load_environments
+from mlstack.datasets.samples import sample_files
+
+STAGES = ("embedded-aws", "ingest")
+
+
+class StageFailedError(RuntimeError):
+    def __init__(self, stage: str, error: BaseException) -> None:
+        self.stage = stage
+        super().__init__(f"stage '{stage}' failed: {type(error).__name__}: {error}")
+
+
+@dataclass
+class DemoRun:
+    config: EnvironmentConfig
+    out_dir: Path
+    endpoint: str = ""
+    lake: LocalLake | None = None
+    ingested: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def stage_embedded_aws(run: DemoRun) -> None:
+    run.lake = provision_lake(run.config)
+    _say(f"  moto server at {run.endpoint} (emulated AWS: S3, KMS; nothing leaves 127.0.0.1)")
+    _say(f"  KMS key {run.lake.key_arn}")
+    for zone, bucket in run.lake.buckets.items():
+        _say(f"  bucket {zone:<12} s3://{bucket}")
+
+
+def stage_ingest(run: DemoRun) -> None:
+    _say("  (emulated: S3 does not invoke Lambda in moto; the real handler is called in-process)")
+    ingestion = LocalIngestion(run.config, run.lake)
+    header = f"  {'file':<34} {'outcome':<9} {'rows in':>7} {'valid':>6} {'quarantined':>11}"
+    _say(header)
+    for dataset, files in sample_files().items():
+        for sample in files:
+            result = ingestion.ingest(dataset, sample.name, sample.content)
+            _say(f"  {sample.name:<34} {result['outcome']:<9} {result['rows_in']:>7} {result['rows_valid']:>6} "
+                 f"{result['rows_quarantined']:>11}")
+            if result["rows_in"] != result["rows_valid"] + result["rows_quarantined"]:
+                raise RuntimeError(f"{sample.name}: counts do not reconcile: {result}")
+            for reason, count in result["quarantine_reasons"].items():
+                _say(f"      {count} x {reason}")
+            run.ingested.append({"dataset": dataset, "file": sample.name, **result})
+    _list_landed(run)
+
+
+def _list_landed(run: DemoRun) -> None:
+    s3 = boto3.client("s3", region_name=run.config.region)
+    _say("  landed:")
+    for zone, prefixes in (("curated", ("curated/", "manifests/")), ("raw", ("quarantine/",))):
+        bucket = run.lake.buckets[zone]
+        for prefix in prefixes:
+            for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+                _say(f"    s3://{bucket}/{obj['Key']}  ({obj['Size']} bytes)")
+
+
+STAGE_FUNCTIONS: dict[str, Callable[[DemoRun], None]] = {
+    "embedded-aws": stage_embedded_aws,
+    "ingest": stage_ingest,
+}
+
+
+def write_report(run: DemoRun) -> Path:
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["# mlstack local run", "", f"Environment: `{run.config.name}` (embedded AWS at {run.endpoint})", "",
+             "## Stages", "", "| stage | seconds |", "|---|---|"]
+    lines += [f"| {stage} | {seconds:.2f} |" for stage, seconds in run.timings.items()]
+    if run.ingested:
+        lines += ["", "## Ingestion", "", "| dataset | file | outcome | rows in | valid | quarantined |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {r['dataset']} | {r['file']} | {r['outcome']} | {r['rows_in']} | {r['rows_valid']} | "
+                  f"{r['rows_quarantined']} |" for r in run.ingested]
+    report = run.out_dir / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    (run.out_dir / "ingestion.json").write_text(json.dumps(run.ingested, indent=2))
+    return report
+
+
+def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None) -> DemoRun:
+    """Run every stage (or up to stop_after); raise StageFailedError naming the failing stage."""
+    config = load_environments()[env_name]
+    run = DemoRun(config=config, out_dir=out_dir)
+    stages = STAGES[: STAGES.index(stop_after) + 1] if stop_after else STAGES
+    with moto_server() as endpoint:
+        run.endpoint = endpoint
+        for number, stage in enumerate(stages, start=1):
+            _say(f"[{number}/{len(stages)}] {stage}")
+            started = time.perf_counter()
+            try:
+                STAGE_FUNCTIONS[stage](run)
+            except Exception as error:
+                raise StageFailedError(stage, error) from error
+            run.timings[stage] = time.perf_counter() - started
+            _say(f"  done in {run.timings[stage]:.2f} s")
+    report = write_report(run)
+    _say(f"report: {report}")
+    return run
+
+
+def main(out_dir: Path, env_name: str, stop_after: str | None) -> int:
+    try:
+        run_demo(out_dir, env_name, stop_after)
+    except StageFailedError as error:
+        print(f"mlstack demo: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,54 @@
+"""Running Lambda handlers in-process (moto's Lambda invoke needs Docker; this needs nothing).
+
+Local mode and tests call the real handler with the event AWS would send: an S3 event
+notification shaped exactly like S3's, and a context object with the attributes Powertools reads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+LOCAL_ACCOUNT = "123456789012"
+
+
+@dataclass
+class LocalLambdaContext:
+    """The subset of the Lambda context object that handlers and Powertools use."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    region: str = "us-east-1"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{self.function_name}"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+def s3_object_created_event(bucket: str, key: str, *, size: int, etag: str, version_id: str | None,
+                            region: str = "us-east-1", event_time: datetime | None = None) -> dict[str, Any]:
+    """An `s3:ObjectCreated:Put` notification as S3 delivers it (key URL-encoded)."""
+    when = (event_time or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"'),
+                           "sequencer": uuid.uuid4().hex[:16].upper()}
+    if version_id:
+        obj["versionId"] = version_id
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region, "eventTime": when,
+        "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "local"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": "local"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "ingest",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"},
+                          "arn": f"arn:aws:s3:::{bucket}"},
+               "object": obj},
+    }]}

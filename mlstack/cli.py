@@ -1,0 +1,48 @@
+"""The `mlstack` command line: one entry point for local mode and tools."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from local import demo
+
+    return demo.main(Path(args.out), args.env, args.stop_after)
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    from mlstack.datasets.samples import write_samples
+
+    for path in write_samples(Path(args.out)):
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from local.demo import STAGES
+
+    parser = argparse.ArgumentParser(prog="mlstack", description="Serverless ML platform for AWS: local tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="run the lifecycle locally on an embedded AWS (moto on 127.0.0.1)")
+    demo.add_argument("--out", default=".mlstack/demo", help="folder for the run report (default: %(default)s)")
+    demo.add_argument("--env", default="dev", help="environment config from cdk.json to emulate (default: dev)")
+    demo.add_argument("--stop-after", choices=STAGES, help="stop after this stage")
+    demo.set_defaults(func=_demo)
+
+    samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")
+    samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")
+    samples.set_defaults(func=_sample_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
