@@ -1,0 +1,37 @@
+"""Test-wide settings: offline AWS defaults, quiet Powertools, and the repository's cdk.json context."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Before any boto3/Powertools import: fake credentials, a region, no metadata lookups, no X-Ray.
+os.environ.update({
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "mlstack-test",
+})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+
+def cdk_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context (as the CDK CLI would pass it) with overrides; bundling off."""
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return {**context, "mlstack:bundle": False, **overrides}
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT

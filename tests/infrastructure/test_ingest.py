@@ -1,0 +1,91 @@
+"""The ingestion function as deployed: trigger, failure handling, least privilege, environment."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from lambdas.ingest.settings import IngestEnvironment
+from mlstack.config import load_environments
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def env(request, templates):
+    return request.param, templates[request.param]
+
+
+def _function(template):
+    functions = template.find_resources("AWS::Lambda::Function")
+    return next(f for f in functions.values() if f["Properties"]["Handler"] == "lambdas.ingest.handler.handler")
+
+
+def _policy_statements(template):
+    return [s for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+            for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_only_object_created_under_raw_triggers_ingestion(env):
+    _, template = env
+    template.has_resource_properties("AWS::S3::Bucket", {"NotificationConfiguration": {"LambdaConfigurations": [{
+        "Event": "s3:ObjectCreated:*",
+        "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "raw/"}]}},
+        "Function": Match.any_value(),
+    }]}})
+    template.has_resource_properties("AWS::Lambda::Permission", {
+        "Principal": "s3.amazonaws.com", "Action": "lambda:InvokeFunction", "SourceAccount": {"Ref": "AWS::AccountId"}})
+
+
+def test_failures_have_a_bounded_retry_and_an_encrypted_dead_letter_queue(env):
+    name, template = env
+    settings = load_environments()[name].ingest
+    function = _function(template)
+    queue_id = function["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
+    queue = template.find_resources("AWS::SQS::Queue")[queue_id]
+    assert "KmsMasterKeyId" in queue["Properties"]
+    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "MaximumRetryAttempts": settings.retry_attempts,
+        "MaximumEventAgeInSeconds": settings.max_event_age_hours * 3600})
+    template.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1,
+        "AlarmActions": [Match.object_like({"Ref": Match.any_value()})]})
+
+
+def test_function_limits_follow_config(env):
+    name, template = env
+    settings = load_environments()[name].ingest
+    props = _function(template)["Properties"]
+    assert props["ReservedConcurrentExecutions"] == settings.reserved_concurrency
+    assert props["MemorySize"] == settings.memory_mb
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Environment"]["Variables"]["MAX_OBJECT_BYTES"] == str(settings.max_object_mb * 1024 * 1024)
+
+
+def test_the_deployed_environment_provides_every_variable_the_handler_requires(env):
+    _, template = env
+    variables = _function(template)["Properties"]["Environment"]["Variables"]
+    assert set(IngestEnvironment.model_fields) <= set(variables)
+
+
+def test_permissions_are_scoped_no_service_wildcards(env):
+    _, template = env
+    statements = _policy_statements(template)
+    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not [a for a in actions if a.endswith(":*") or a == "*"]
+    wildcard_resources = [s for s in statements if s["Resource"] == "*"]
+    assert all(a.startswith(("xray:", "ec2:")) for s in wildcard_resources
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    key_statements = [s for s in statements if any(str(a).startswith("kms:") for a in s["Action"])]
+    assert key_statements and all("kms:ViaService" in s["Condition"]["StringEquals"] for s in key_statements)
+    # The function role has no inline policy and no AWS-managed policy.
+    assert not template.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": Match.any_value()}}) or all(
+        "FlowLog" in logical_id for logical_id in template.find_resources("AWS::IAM::Policy"))
+
+
+def test_prod_functions_run_in_isolated_subnets_without_nat(templates):
+    prod, dev = templates["prod"], templates["dev"]
+    assert "VpcConfig" in _function(prod)["Properties"]
+    assert "VpcConfig" not in _function(dev)["Properties"]
+    assert not prod.find_resources("AWS::EC2::NatGateway")
+    assert not prod.find_resources("AWS::EC2::InternetGateway")
+    prod.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway"})
+    prod.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})

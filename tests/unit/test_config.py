@@ -1,0 +1,41 @@
+"""Environment config from cdk.json: validated, with errors that name the bad key."""
+
+import pytest
+
+from mlstack.config import ConfigError, load_environments, parse_environments, select_environments
+
+
+def test_repository_config_defines_dev_and_prod():
+    environments = load_environments()
+    assert {"dev", "prod"} <= set(environments)
+    assert environments["prod"].protected
+    assert environments["prod"].lambda_in_vpc
+
+
+@pytest.mark.parametrize(("settings", "named_key"), [
+    ({"ingest": {"max_object_mb": 0}}, "mlstack:environments.dev.ingest.max_object_mb"),
+    ({"log_retention_days": 42}, "mlstack:environments.dev.log_retention_days"),
+    ({"region": "moon-1"}, "mlstack:environments.dev.region"),
+    ({"typo_setting": True}, "mlstack:environments.dev.typo_setting"),
+    ({"datasets": ["nope"]}, "mlstack:environments.dev.datasets"),
+    ({"lifecycle": {"capture_expiration_days": 20}}, "mlstack:environments.dev.lifecycle"),
+])
+def test_invalid_settings_fail_with_the_key_named(settings, named_key):
+    with pytest.raises(ConfigError) as error:
+        parse_environments({"dev": settings})
+    assert named_key in str(error.value)
+
+
+def test_environment_selection_rejects_unknown_names():
+    environments = parse_environments({"dev": {}, "prod": {}})
+    assert [env.name for env in select_environments(environments, None)] == ["dev", "prod"]
+    assert [env.name for env in select_environments(environments, "prod")] == ["prod"]
+    with pytest.raises(ConfigError, match="unknown environment"):
+        select_environments(environments, "staging")
+
+
+def test_bucket_names_are_deterministic_and_valid_s3_names():
+    config = parse_environments({"prod": {}})["prod"]
+    name = config.bucket_name("access-logs", "123456789012", "ap-southeast-2")
+    assert name == "mlstack-prod-access-logs-123456789012-ap-southeast-2"
+    assert len(name) <= 63
