@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its state per process: start every embedded AWS empty.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()  # noqa: S310 - loopback
     saved = {name: os.environ.get(name) for name in (*_LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL")}
     os.environ.update(_LOCAL_CREDENTIALS, AWS_ENDPOINT_URL=endpoint)
     try:
