@@ -211,11 +211,12 @@ def test_logs_carry_counts_and_ids_but_never_row_contents(lake_env):
     broken = [*rows, {**rows[0], "patient_age": 999}]
     stream = io.StringIO()
     log_handler = ingestion.handler.logger.registered_handler
-    previous = log_handler.setStream(stream)
+    # Swap the stream directly: the one bound at import may belong to an earlier test's capture.
+    previous, log_handler.stream = log_handler.stream, stream
     try:
         ingestion.ingest("clinical_notes", "notes.jsonl", "".join(json.dumps(r) + "\n" for r in broken).encode())
     finally:
-        log_handler.setStream(previous)
+        log_handler.stream = previous
     logged = stream.getvalue()
     assert '"rows_quarantined":1' in logged
     for row in rows:
