@@ -16,7 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from mlstack.config import DESTROY_FLAG_KEY, ENVIRONMENTS_KEY, ConfigError, parse_environments, select_environments
-from stacks.nag import add_nag_packs
+from stacks.nag import add_nag_packs, unacknowledged_findings
 from stacks.stage import MlStackStage
 
 BUNDLE_FLAG_KEY = "mlstack:bundle"
@@ -53,7 +53,11 @@ def main() -> None:
         app = build_app()
     except ConfigError as error:
         sys.exit(f"mlstack: {error}")
-    app.synth()
+    assembly = app.synth()  # raises ValidationFailed itself when run directly (python app.py)
+    findings = unacknowledged_findings(assembly.directory)
+    if findings:
+        sys.exit(f"mlstack: {len(findings)} unacknowledged cdk-nag finding(s); fix or acknowledge each with a "
+                 "reason (stacks/nag.py):\n  " + "\n  ".join(findings))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,25 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 _PIP_PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
                  "--implementation", "cp", "--python-version", "3.14", "--only-binary=:all:"]
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", "tests")
+# Provided by the Lambda Python runtime (boto3 and its dependencies); pulled in again by aws-xray-sdk.
+RUNTIME_PROVIDED = ("boto3", "boto3-*", "botocore", "botocore-*", "s3transfer", "s3transfer-*", "jmespath",
+                    "jmespath-*", "urllib3", "urllib3-*", "dateutil", "python_dateutil-*", "six.py", "six-*")
+# pyarrow parts no function uses and nothing else links: Flight RPC, remote filesystems (pyarrow.fs
+# imports them optionally), C++ headers, Cython sources and test suites. About 60 MB unzipped.
+PYARROW_UNUSED = ("include", "tests", "src", "libarrow_flight.so*", "libarrow_python_flight.so*", "_flight.*.so",
+                  "libarrow_s3.so*", "_s3fs.*.so", "_gcsfs.*.so", "_azurefs.*.so", "_hdfs.*.so",
+                  "_pyarrow_cpp_tests.*.so", "*.pxd", "*.pyx")
+
+
+def prune_package(root: Path) -> None:
+    """Remove runtime-provided packages and unused pyarrow parts from an installed package tree."""
+    doomed = [path for pattern in RUNTIME_PROVIDED for path in root.glob(pattern)]
+    doomed += [path for pattern in PYARROW_UNUSED for path in (root / "pyarrow").glob(pattern)]
+    for path in doomed:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -46,6 +65,7 @@ class LocalPythonBundling:
              "--no-compile", "-r", str(source / "requirements.txt"), "-t", str(out)],
             check=True,
         )
+        prune_package(out)
         return True
 
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 
 from app import build_app
 from mlstack.config import ConfigError
-from stacks.nag import acknowledge, add_nag_packs
+from stacks.nag import acknowledge, add_nag_packs, unacknowledged_findings
 from tests.conftest import cdk_context
 
 
@@ -25,6 +25,15 @@ def test_an_unacknowledged_finding_fails_synth(tmp_path):
     add_nag_packs(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
+
+
+def test_findings_fail_the_cli_path_too_where_cdk_only_writes_a_report(tmp_path):
+    # The CDK CLI synthesizes with failSynthOnValidationErrors=false; app.py reads the report.
+    app = cdk.App(outdir=str(tmp_path), context={"@aws-cdk/core:failSynthOnValidationErrors": False})
+    s3.Bucket(cdk.Stack(app, "Bad"), "Plain")
+    add_nag_packs(app)
+    findings = unacknowledged_findings(app.synth().directory)
+    assert "AwsSolutions-S1: Bad/Plain/Resource" in findings
 
 
 def test_acknowledgments_need_a_reason():
