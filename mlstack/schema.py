@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,28 +83,33 @@ class Column(BaseModel):
             raise InvalidValueError(f"longer than max_length {self.max_length}")
 
 
+_INT64 = range(-(2**63), 2**63)
+# The accepted text forms of numbers (after trimming whitespace): ASCII decimal only, so no
+# "1_000", "0x10" or non-ASCII digits. Shared with the vectorized CSV validator (RE2-compatible).
+INTEGER_PATTERN = r"[+-]?[0-9]+"
+FLOAT_PATTERN = r"(?i)[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)"
+_INTEGER_TEXT = re.compile(INTEGER_PATTERN)
+_FLOAT_TEXT = re.compile(FLOAT_PATTERN)
+
+
 def _to_integer(raw: Any) -> int:
     if isinstance(raw, bool):
         raise InvalidValueError("expected an integer, got a boolean")
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float) and raw.is_integer():
-        return int(raw)
-    if isinstance(raw, str):
-        try:
-            return int(raw.strip())
-        except ValueError:
-            pass
-    raise InvalidValueError("expected an integer")
+    integral_float = isinstance(raw, float) and raw.is_integer()
+    integer_text = isinstance(raw, str) and _INTEGER_TEXT.fullmatch(raw.strip())
+    if not (isinstance(raw, int) or integral_float or integer_text):
+        raise InvalidValueError("expected an integer")
+    value = int(raw)
+    if value not in _INT64:
+        raise InvalidValueError("integer outside the 64-bit range")
+    return value
 
 
 def _to_float(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise InvalidValueError("expected a number, got a boolean")
-    try:
-        value = float(raw.strip() if isinstance(raw, str) else raw)
-    except (TypeError, ValueError):
-        raise InvalidValueError("expected a number") from None
+    number = isinstance(raw, int | float) and not isinstance(raw, bool)
+    if not (number or (isinstance(raw, str) and _FLOAT_TEXT.fullmatch(raw.strip()))):
+        raise InvalidValueError("expected a number")
+    value = float(raw)
     if not math.isfinite(value):
         raise InvalidValueError("expected a finite number")
     return value
@@ -165,9 +171,13 @@ class DatasetSchema(BaseModel):
             raise ValueError(f"label {self.label!r} is not a declared column")
         return self
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
+
+    @cached_property
+    def _declared(self) -> frozenset[str]:
+        return frozenset(self.column_names)
 
     def header_problems(self, header: list[str]) -> list[str]:
         """File-level problems with a CSV header: missing required, unknown, repeated columns."""
@@ -187,7 +197,7 @@ class DatasetSchema(BaseModel):
 
     def validate_record(self, record: Mapping[str, Any]) -> dict[str, Value]:
         """Typed row for a raw record, or RecordError naming the first bad column."""
-        unknown = [key for key in record if key not in self.column_names]
+        unknown = [key for key in record if key not in self._declared]
         if unknown:
             raise RecordError(str(unknown[0]), "not a declared column")
         row = {}

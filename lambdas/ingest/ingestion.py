@@ -12,13 +12,9 @@ Invariant of every manifest: rows_in == rows_valid + rows_quarantined.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import json
-import zlib
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -28,17 +24,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 
-from mlstack.schema import DatasetSchema, RecordError, available_datasets, load_schema
+from lambdas.ingest.records import (
+    FileRejectedError,
+    ParsedFile,
+    decode,
+    decompress,
+    parse_and_validate,
+    quarantine_lines,
+)
+from mlstack.schema import DatasetSchema, available_datasets, load_schema
 
 RAW_PREFIX = "raw/"
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_ARROW_TYPES = {"integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_(),
-                "category": pa.string(), "text": pa.string()}
 Outcome = Literal["accepted", "partial", "rejected"]
-
-
-class FileRejectedError(Exception):
-    """A whole-file problem: the object is quarantined as is, with this reason."""
 
 
 @dataclass(frozen=True)
@@ -97,26 +95,6 @@ class Manifest(BaseModel):
     duplicate: bool = False
 
 
-@dataclass
-class Quarantined:
-    row: int
-    reason: str
-    field: str | None
-    raw: Any
-
-
-@dataclass
-class ParsedFile:
-    schema: DatasetSchema
-    valid: list[dict[str, Any]]
-    quarantined: list[Quarantined]
-    blank_lines: int = 0
-
-    @property
-    def rows_in(self) -> int:
-        return len(self.valid) + len(self.quarantined)
-
-
 def dataset_of(key: str) -> str:
     """The data set a raw key belongs to (raw/<dataset>/...), or FileRejectedError."""
     parts = key.split("/")
@@ -139,116 +117,14 @@ def format_of(key: str) -> tuple[str, bool]:
     raise FileRejectedError(f"unsupported file type; expected one of {sorted(FORMATS)} (optionally .gz)")
 
 
-def decompress(body: bytes, limit: int) -> bytes:
-    """gunzip with a cap on the output (no zip bombs) and a clear error on truncation."""
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise FileRejectedError(f"not a valid gzip stream ({error})") from None
-    if len(data) > limit:
-        raise FileRejectedError(f"decompressed size exceeds the limit of {limit} bytes")
-    if not inflater.eof:
-        raise FileRejectedError("truncated gzip stream (the upload is incomplete)")
-    return data
-
-
-def decode(body: bytes) -> str:
-    if not body.strip():
-        raise FileRejectedError("empty file (no records)")
-    try:
-        return body.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FileRejectedError(
-            f"not valid UTF-8: byte 0x{body[error.start]:02x} at offset {error.start}; re-export the file as UTF-8"
-        ) from None
-
-
-def _csv_records(text: str, schema: DatasetSchema, parsed: ParsedFile) -> Iterator[tuple[int, Any]]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader)]
-    except csv.Error as error:
-        raise FileRejectedError(f"unreadable CSV header: {error}") from None
-    problems = schema.header_problems(header)
-    if problems:
-        raise FileRejectedError("CSV header does not match the schema: " + "; ".join(problems))
-    row_number = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            # The csv module cannot resynchronise after a broken quote: keep the rest as one record.
-            row_number += 1
-            parsed.quarantined.append(Quarantined(row_number, f"malformed CSV: {error}", None,
-                                                  {"from_line": reader.line_num}))
-            return
-        if not fields:
-            parsed.blank_lines += 1
-            continue
-        row_number += 1
-        if len(fields) != len(header):
-            parsed.quarantined.append(Quarantined(
-                row_number, f"expected {len(header)} fields, got {len(fields)} (truncated or misquoted row)",
-                None, fields))
-            continue
-        yield row_number, dict(zip(header, fields, strict=True))
-
-
-def _jsonl_records(text: str, parsed: ParsedFile) -> Iterator[tuple[int, Any]]:
-    row_number = 0
-    for line in text.splitlines():
-        if not line.strip():
-            parsed.blank_lines += 1
-            continue
-        row_number += 1
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            parsed.quarantined.append(Quarantined(
-                row_number, f"invalid JSON (truncated or malformed) at char {error.pos}", None, line))
-            continue
-        if not isinstance(record, dict):
-            parsed.quarantined.append(Quarantined(row_number, "a JSON Lines record must be an object", None, line))
-            continue
-        yield row_number, record
-
-
-def parse_and_validate(text: str, fmt: str, schema: DatasetSchema) -> ParsedFile:
-    """Split a decoded file into typed valid rows and quarantined rows with reasons."""
-    parsed = ParsedFile(schema, [], [])
-    records = _csv_records(text, schema, parsed) if fmt == "csv" else _jsonl_records(text, parsed)
-    for row_number, record in records:
-        try:
-            parsed.valid.append(schema.validate_record(record))
-        except RecordError as error:
-            parsed.quarantined.append(Quarantined(row_number, str(error), error.field, record))
-    parsed.quarantined.sort(key=lambda item: item.row)
-    return parsed
-
-
-def to_parquet(rows: list[dict[str, Any]], schema: DatasetSchema, source: SourceObject) -> bytes:
-    """Typed, compressed parquet with the schema version and source recorded in its metadata."""
-    arrow_schema = pa.schema(
-        [pa.field(column.name, _ARROW_TYPES[column.type], nullable=not column.required) for column in schema.columns],
-        metadata={"mlstack.dataset": schema.name, "mlstack.schema_version": str(schema.version),
-                  "mlstack.source": f"s3://{source.bucket}/{source.key}",
-                  "mlstack.source_version_id": source.version_id or ""},
-    )
-    table = pa.Table.from_pylist(rows, schema=arrow_schema)
+def to_parquet(table: pa.Table, schema: DatasetSchema, source: SourceObject) -> bytes:
+    """Compressed parquet with the schema version and source recorded in its metadata."""
+    metadata = {"mlstack.dataset": schema.name, "mlstack.schema_version": str(schema.version),
+                "mlstack.source": f"s3://{source.bucket}/{source.key}",
+                "mlstack.source_version_id": source.version_id or ""}
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
+    pq.write_table(table.replace_schema_metadata(metadata), buffer, compression="zstd")
     return buffer.getvalue()
-
-
-def _quarantine_lines(parsed: ParsedFile) -> bytes:
-    return "".join(
-        json.dumps({"row": item.row, "field": item.field, "reason": item.reason, "record": item.raw},
-                   ensure_ascii=False, default=str) + "\n"
-        for item in parsed.quarantined
-    ).encode("utf-8")
 
 
 class Ingestor:
@@ -272,7 +148,7 @@ class Ingestor:
             parsed = self._read(source, schema)
         except FileRejectedError as error:
             return self._reject(source, dataset, schema.version, str(error))
-        return self._commit(source, parsed, manifest_key)
+        return self._commit(source, schema, parsed, manifest_key)
 
     def _read(self, source: SourceObject, schema: DatasetSchema) -> ParsedFile:
         fmt, compressed = format_of(source.key)
@@ -289,19 +165,20 @@ class Ingestor:
             body = decompress(body, limit)
         return parse_and_validate(decode(body), fmt, schema)
 
-    def _commit(self, source: SourceObject, parsed: ParsedFile, manifest_key: str) -> Manifest:
-        dataset = parsed.schema.name
+    def _commit(self, source: SourceObject, schema: DatasetSchema, parsed: ParsedFile,
+                manifest_key: str) -> Manifest:
+        dataset = schema.name
         curated_key = quarantine_key = None
-        if parsed.valid:
+        if parsed.table.num_rows:
             curated_key = self._key("curated", dataset, source, ".parquet")
-            self._put(self.settings.curated_bucket, curated_key, to_parquet(parsed.valid, parsed.schema, source))
+            self._put(self.settings.curated_bucket, curated_key, to_parquet(parsed.table, schema, source))
         if parsed.quarantined:
             quarantine_key = self._key("quarantine", dataset, source, ".jsonl")
-            self._put(self.settings.quarantine_bucket, quarantine_key, _quarantine_lines(parsed))
-        valid, bad = len(parsed.valid), len(parsed.quarantined)
+            self._put(self.settings.quarantine_bucket, quarantine_key, quarantine_lines(parsed))
+        valid, bad = parsed.table.num_rows, len(parsed.quarantined)
         outcome: Outcome = "accepted" if not bad else "partial" if valid else "rejected"
         manifest = self._manifest(
-            source, dataset, parsed.schema.version, outcome,
+            source, dataset, schema.version, outcome,
             reason=None if valid or not bad else "every row failed validation",
             rows_in=parsed.rows_in, rows_valid=valid, rows_quarantined=bad,
             blank_lines_skipped=parsed.blank_lines,
