@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from lambdas.ingest.ingestion import SourceObject, to_parquet
-from lambdas.ingest.records import parse_and_validate
+from lambdas.ingest.records import decode, parse_and_validate
 from mlstack.datasets.samples import breast_cancer_rows, clinical_notes_rows, to_csv, to_jsonl
 from mlstack.schema import load_schema
 
@@ -67,12 +72,51 @@ def run(rows: int, repeats: int) -> dict:
     }
 
 
+def large_file(megabytes: int) -> dict:
+    """Time and peak memory of ingesting one CSV of the given size, in a fresh process."""
+    columns = list(load_schema("breast_cancer").column_names)
+    block = to_csv(breast_cancer_rows(), columns)
+    header, body = block.split(b"\n", 1)
+    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
+        handle.write(header + b"\n")
+        for _ in range(megabytes * 1_000_000 // len(body) + 1):
+            handle.write(body)
+        path = handle.name
+    try:
+        child = subprocess.run([sys.executable, "-m", "benchmarks.ingest_throughput", "--child", path],  # noqa: S603
+                               check=True, capture_output=True, text=True)
+    finally:
+        os.unlink(path)
+    return json.loads(child.stdout)
+
+
+def _child(path: str) -> None:
+    """Read the file as the Lambda reads an object body, validate, write parquet; report RSS."""
+    started = time.perf_counter()
+    content = Path(path).read_bytes()
+    size = len(content)
+    schema = load_schema("breast_cancer")
+    text = decode(content)
+    del content  # as the function does
+    parsed = parse_and_validate(text, "csv", schema)
+    parquet = to_parquet(parsed.table, schema, SOURCE)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"file_mb": round(size / 1e6), "rows": parsed.rows_in, "seconds": round(seconds, 1),
+                      "peak_rss_mb": round(peak_mb), "parquet_mb": round(len(parquet) / 1e6, 1)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--large-mb", type=int, default=256, help="size of the one-file memory run (0: skip)")
     parser.add_argument("--json", default=".mlstack/bench/ingest_throughput.json")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return
     result = run(args.rows, args.repeats)
     print(f"ingest throughput, {result['rows']} rows of breast_cancer CSV ({result['tabular_csv_mb']} MB), "
           f"best of {args.repeats}:")
@@ -83,6 +127,10 @@ def main() -> None:
     print(f"  ratio: mlstack is {result['slowdown_vs_pyarrow']}x slower than vectorized pyarrow")
     print(f"  clinical_notes JSONL ({result['notes_jsonl_rows']} notes, {result['notes_jsonl_mb']} MB): "
           f"{result['ours_notes_rows_per_s']:,} rows/s, {result['ours_notes_mb_per_s']} MB/s")
+    if args.large_mb:
+        result["large_file"] = large = large_file(args.large_mb)
+        print(f"  one {large['file_mb']} MB CSV ({large['rows']:,} rows): {large['seconds']} s, "
+              f"peak RSS {large['peak_rss_mb']} MB (Lambda memory is set in config: ingest.memory_mb)")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2))
     print(f"  json: {args.json}")

@@ -163,7 +163,9 @@ class Ingestor:
             raise FileRejectedError(f"object is over the configured limit of {limit} bytes")
         if compressed:
             body = decompress(body, limit)
-        return parse_and_validate(decode(body), fmt, schema)
+        text = decode(body)
+        del body  # the decoded text is all that is needed from here on: free the bytes
+        return parse_and_validate(text, fmt, schema)
 
     def _commit(self, source: SourceObject, schema: DatasetSchema, parsed: ParsedFile,
                 manifest_key: str) -> Manifest:
