@@ -3,6 +3,7 @@
 #   make test            lint + the offline test suite
 #   make synth           CloudFormation for every environment in cdk.out (offline)
 #   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
+#   make bench           performance comparisons (benchmarks/), tables + JSON in .mlstack/bench
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -19,10 +20,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo test lint synth deploy clean
+.PHONY: help install demo test lint synth deploy bench clean
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 # Re-installed only when the pinned requirements change.
 $(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -53,6 +54,10 @@ synth: install
 
 deploy: install
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
+
+bench: $(PY_STAMP)
+	$(BIN)/python -m benchmarks.ingest_throughput
+	$(BIN)/python -m benchmarks.lambda_package
 
 clean:
 	rm -rf cdk.out .mlstack .pytest_cache .ruff_cache

@@ -53,7 +53,7 @@ class LocalPythonBundling:
     def __init__(self, function_name: str) -> None:
         self.function_name = function_name
 
-    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_: object) -> bool:
+    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, prune: bool = True, **_: object) -> bool:
         out = Path(output_dir)
         source = LAMBDAS_DIR / self.function_name
         (out / "lambdas").mkdir(exist_ok=True)
@@ -65,7 +65,8 @@ class LocalPythonBundling:
              "--no-compile", "-r", str(source / "requirements.txt"), "-t", str(out)],
             check=True,
         )
-        prune_package(out)
+        if prune:
+            prune_package(out)
         return True
 
 
