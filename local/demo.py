@@ -20,6 +20,7 @@ from local.embedded_aws import LocalLake, moto_server, provision_lake
 from local.ingestion import LocalIngestion
 from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
+from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX
 
 STAGES = ("embedded-aws", "ingest")
 
@@ -73,7 +74,7 @@ def stage_ingest(run: DemoRun) -> None:
 def _list_landed(run: DemoRun) -> None:
     s3 = boto3.client("s3", region_name=run.config.region)
     _say("  landed:")
-    for zone, prefixes in (("curated", ("curated/", "manifests/")), ("raw", ("quarantine/",))):
+    for zone, prefixes in (("curated", (CURATED_PREFIX, MANIFESTS_PREFIX)), ("raw", (QUARANTINE_PREFIX,))):
         bucket = run.lake.buckets[zone]
         for prefix in prefixes:
             for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):

@@ -15,6 +15,7 @@ from lambdas.ingest.settings import function_environment
 from local.embedded_aws import LocalLake
 from local.lambda_runtime import LocalLambdaContext, s3_object_created_event
 from mlstack.config import EnvironmentConfig
+from mlstack.lake import RAW_PREFIX
 
 QUIET_RUNTIME = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                  "POWERTOOLS_LOG_LEVEL": "WARNING"}
@@ -40,7 +41,7 @@ class LocalIngestion:
 
     def land(self, dataset: str, file_name: str, content: bytes) -> dict[str, Any]:
         """Upload to raw/<dataset>/<file_name>; return the S3 event that S3 would send."""
-        bucket, key = self.lake.buckets["raw"], f"raw/{dataset}/{file_name}"
+        bucket, key = self.lake.buckets["raw"], f"{RAW_PREFIX}{dataset}/{file_name}"
         response = self.s3.put_object(Bucket=bucket, Key=key, Body=content)
         return s3_object_created_event(bucket, key, size=len(content), etag=response["ETag"],
                                        version_id=response.get("VersionId"), region=self.config.region)

@@ -11,16 +11,10 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlstack.config import EnvironmentConfig, Zone
+from mlstack.lake import ATHENA_RESULTS_PREFIX, CURATED_PREFIX, PARTITION_KEY
 from mlstack.schema import DatasetSchema, load_schema
 from stacks.nag import acknowledge
 
-# Key prefixes inside the zone buckets (the ingestion function writes exactly these).
-RAW_PREFIX = "raw/"
-QUARANTINE_PREFIX = "quarantine/"
-CURATED_PREFIX = "curated/"
-MANIFESTS_PREFIX = "manifests/"
-ATHENA_RESULTS_PREFIX = "athena-results/"
-PARTITION_KEY = "ingest_date"
 GLUE_TYPES = {"integer": "bigint", "float": "double", "boolean": "boolean", "category": "string", "text": "string"}
 DATA_ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture")
 

@@ -12,7 +12,8 @@ from constructs import Construct
 
 from lambdas.ingest.settings import function_environment
 from mlstack.config import EnvironmentConfig
-from stacks.data_lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, DataLake
+from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
+from stacks.data_lake import DataLake
 from stacks.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, function_code, handler_path
 from stacks.logs import encrypted_log_group
 from stacks.nag import acknowledge

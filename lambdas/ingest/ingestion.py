@@ -32,9 +32,9 @@ from lambdas.ingest.records import (
     parse_and_validate,
     quarantine_lines,
 )
+from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, partition_key
 from mlstack.schema import DatasetSchema, available_datasets, load_schema
 
-RAW_PREFIX = "raw/"
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 Outcome = Literal["accepted", "partial", "rejected"]
 
@@ -139,7 +139,7 @@ class Ingestor:
             dataset = dataset_of(source.key)
         except FileRejectedError as error:
             return self._reject(source, "_unrouted", None, str(error))
-        manifest_key = self._key("manifests", dataset, source, ".json")
+        manifest_key = self._key(MANIFESTS_PREFIX, dataset, source, ".json")
         existing = self._existing_manifest(manifest_key)
         if existing is not None:
             return existing.model_copy(update={"duplicate": True})
@@ -172,10 +172,10 @@ class Ingestor:
         dataset = schema.name
         curated_key = quarantine_key = None
         if parsed.table.num_rows:
-            curated_key = self._key("curated", dataset, source, ".parquet")
+            curated_key = self._key(CURATED_PREFIX, dataset, source, ".parquet")
             self._put(self.settings.curated_bucket, curated_key, to_parquet(parsed.table, schema, source))
         if parsed.quarantined:
-            quarantine_key = self._key("quarantine", dataset, source, ".jsonl")
+            quarantine_key = self._key(QUARANTINE_PREFIX, dataset, source, ".jsonl")
             self._put(self.settings.quarantine_bucket, quarantine_key, quarantine_lines(parsed))
         valid, bad = parsed.table.num_rows, len(parsed.quarantined)
         outcome: Outcome = "accepted" if not bad else "partial" if valid else "rejected"
@@ -192,7 +192,7 @@ class Ingestor:
 
     def _reject(self, source: SourceObject, dataset: str, schema_version: int | None, reason: str) -> Manifest:
         """Quarantine the whole object (server-side copy) and record why."""
-        quarantine_key = f"{self._key('quarantine', dataset, source, '')}/{source.file_name}"
+        quarantine_key = f"{self._key(QUARANTINE_PREFIX, dataset, source, '')}/{source.file_name}"
         copy_source = {"Bucket": source.bucket, "Key": source.key}
         if source.version_id:
             copy_source["VersionId"] = source.version_id
@@ -200,7 +200,7 @@ class Ingestor:
                             Tagging=urlencode({"mlstack-reason": _tag_safe(reason)}), TaggingDirective="REPLACE")
         manifest = self._manifest(source, dataset, schema_version, "rejected", reason=reason,
                                   quarantine_key=quarantine_key)
-        self._put(self.settings.curated_bucket, self._key("manifests", dataset, source, ".json"),
+        self._put(self.settings.curated_bucket, self._key(MANIFESTS_PREFIX, dataset, source, ".json"),
                   manifest.model_dump_json(indent=2).encode())
         return manifest
 
@@ -222,8 +222,8 @@ class Ingestor:
         self.s3.put_object(Bucket=bucket, Key=key, Body=body)
 
     @staticmethod
-    def _key(zone: str, dataset: str, source: SourceObject, suffix: str) -> str:
-        return f"{zone}/{dataset}/ingest_date={source.ingest_date}/{source.source_id}{suffix}"
+    def _key(prefix: str, dataset: str, source: SourceObject, suffix: str) -> str:
+        return partition_key(prefix, dataset, source.ingest_date, f"{source.source_id}{suffix}")
 
 
 def _tag_safe(text: str) -> str:

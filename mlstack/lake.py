@@ -1,0 +1,14 @@
+"""The data lake's key layout, shared by the stacks (IAM scopes, notification filter, Glue
+locations) and the ingest function (where it reads and writes). See docs/data-lake.md."""
+
+RAW_PREFIX = "raw/"
+QUARANTINE_PREFIX = "quarantine/"
+CURATED_PREFIX = "curated/"
+MANIFESTS_PREFIX = "manifests/"
+ATHENA_RESULTS_PREFIX = "athena-results/"
+PARTITION_KEY = "ingest_date"
+
+
+def partition_key(prefix: str, dataset: str, ingest_date: str, name: str) -> str:
+    """`<prefix><dataset>/ingest_date=<date>/<name>`: the one partitioned key shape of the lake."""
+    return f"{prefix}{dataset}/{PARTITION_KEY}={ingest_date}/{name}"
