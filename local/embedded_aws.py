@@ -22,9 +22,8 @@ from typing import Any
 import boto3
 
 from local.lambda_runtime import LOCAL_ACCOUNT
-from mlstack.config import EnvironmentConfig, Zone
+from mlstack.config import ZONES, EnvironmentConfig
 
-LAKE_ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture", "access-logs")
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
 
@@ -76,7 +75,7 @@ def provision_lake(config: EnvironmentConfig, *, region: str | None = None, s3: 
     key = kms.create_key(Description=f"{config.resource_prefix()}: data lake (local)")["KeyMetadata"]
     kms.enable_key_rotation(KeyId=key["KeyId"])
     kms.create_alias(AliasName=f"alias/{config.resource_prefix()}-data-lake", TargetKeyId=key["KeyId"])
-    buckets = {zone: config.bucket_name(zone, LOCAL_ACCOUNT, region) for zone in LAKE_ZONES}
+    buckets = {zone: config.bucket_name(zone, LOCAL_ACCOUNT, region) for zone in ZONES}
     for zone, name in buckets.items():
         _create_bucket(s3, name, region)
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})

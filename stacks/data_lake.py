@@ -166,7 +166,7 @@ class DataLake(Construct):
             acknowledge(bucket, finding, reason)
 
     def _glue_database(self) -> glue.CfnDatabase:
-        return glue.CfnDatabase(
+        database = glue.CfnDatabase(
             self, "Database",
             catalog_id=cdk.Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
@@ -174,6 +174,8 @@ class DataLake(Construct):
                 description=f"{self.config.resource_prefix()}: curated data sets (parquet), one table per data set",
             ),
         )
+        database.apply_removal_policy(self._removal_policy)
+        return database
 
     def _curated_table(self, schema: DatasetSchema) -> glue.CfnTable:
         """A parquet table over curated/<dataset>/, partitioned by ingestion date (projected)."""
@@ -213,6 +215,7 @@ class DataLake(Construct):
             ),
         )
         table.add_resource_dependency(self.database)
+        table.apply_removal_policy(self._removal_policy)
         return table
 
     def _athena_workgroup(self) -> athena.CfnWorkGroup:
