@@ -20,15 +20,17 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo test lint synth deploy bench clean
+.PHONY: help install demo test lint synth deploy bench lock pipeline clean
 
 help:
 	@sed -n '2,7p' Makefile
 
-# Re-installed only when the pinned requirements change.
-$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# Re-installed only when the lock changes. requirements*.txt hold the direct pins people edit;
+# requirements.lock pins every transitive package (`make lock`), so pip never has to resolve
+# (the SageMaker SDK's dependency tree sends pip's resolver into long backtracking).
+$(PY_STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
@@ -54,6 +56,15 @@ synth: install
 
 deploy: install
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening
+
+lock: $(PY_STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip compile requirements-dev.txt --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--no-header --annotation-style line -o requirements.lock
+
+# Re-render pipelines/definition.json after changing the pipeline (a test fails when it is stale).
+pipeline: $(PY_STAMP)
+	$(BIN)/python -m pipelines.definition
 
 bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.ingest_throughput

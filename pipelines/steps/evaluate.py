@@ -1,0 +1,120 @@
+"""Evaluate: test-split metrics, ONNX export with parity check, and the drift baseline.
+
+SageMaker Processing: model /opt/ml/processing/model (model.tar.gz), test split
+/opt/ml/processing/test; outputs evaluation/evaluation.json (the gate reads it as a
+PropertyFile), onnx/model.onnx, baseline/baseline.json. An ONNX export that fails or disagrees
+with scikit-learn (labels must be identical, probabilities within 1e-5) is recorded as
+onnx_parity 0, which fails the quality gate: such a model is never registered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+if not __package__:  # run as a file (SageMaker, local runner): make the code bundle importable
+    sys.path.insert(0, os.environ.get("MLSTACK_CODE_ROOT", str(Path(__file__).resolve().parents[2])))
+
+from mlstack.drift import build_baseline
+from pipelines.recipes import Recipe, get_recipe
+from pipelines.steps.tables import read_tables
+from pipelines.steps.train import MODEL_FILE
+
+PROBABILITY_TOLERANCE = 1e-5
+METRICS_KEY = "multiclass_classification_metrics"  # the SageMaker model-quality report layout
+
+
+def load_model(model_dir: str | Path) -> Any:
+    """The model from model.tar.gz (as SageMaker delivers it) or a plain model directory."""
+    model_dir = Path(model_dir)
+    archive = model_dir / "model.tar.gz"
+    if not archive.exists():
+        return joblib.load(model_dir / MODEL_FILE)
+    with tempfile.TemporaryDirectory() as tmp, tarfile.open(archive) as tar:
+        tar.extract(MODEL_FILE, tmp, filter="data")
+        return joblib.load(Path(tmp) / MODEL_FILE)
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray,
+                           classes: list[str]) -> dict[str, dict[str, float]]:
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    if len(classes) == 2:
+        auc = roc_auc_score(y_true == classes[1], proba[:, 1])
+    else:
+        auc = roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+    values = {"accuracy": accuracy_score(y_true, y_pred),
+              "macro_f1": f1_score(y_true, y_pred, average="macro"),
+              "weighted_f1": f1_score(y_true, y_pred, average="weighted"),
+              "auc": auc}
+    return {name: {"value": float(value), "standard_deviation": "NaN"} for name, value in values.items()}
+
+
+def onnx_parity(recipe: Recipe, model: Any, features: np.ndarray) -> tuple[bytes | None, dict[str, Any]]:
+    """Export to ONNX and compare its predictions with scikit-learn's on the test features."""
+    try:
+        import onnxruntime
+
+        onnx_bytes = recipe.to_onnx(model)
+        session = onnxruntime.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+        onnx_input = features if recipe.kind == "text" else features.astype(np.float32)
+        labels, probabilities = session.run(None, {session.get_inputs()[0].name: onnx_input})
+    except Exception as error:
+        return None, {"exported": False, "passed": False, "error": f"{type(error).__name__}: {error}"}
+    identical = bool((np.asarray(labels, dtype=object) == model.predict(features)).all())
+    difference = float(np.abs(probabilities - model.predict_proba(features)).max())
+    passed = identical and difference <= PROBABILITY_TOLERANCE
+    return onnx_bytes, {"exported": True, "labels_identical": identical, "max_probability_difference": difference,
+                        "tolerance": PROBABILITY_TOLERANCE, "passed": passed}
+
+
+def evaluate(recipe: Recipe, model: Any, test_dir: str | Path) -> tuple[dict[str, Any], bytes | None, dict]:
+    """(evaluation report, ONNX bytes or None, drift baseline)."""
+    table = read_tables(test_dir)
+    features, truth = recipe.features(table), recipe.labels(table)
+    classes = [str(c) for c in model.classes_]
+    predictions = model.predict(features)
+    report = {
+        "recipe": recipe.name, "dataset": recipe.dataset, "test_rows": table.num_rows,
+        METRICS_KEY: classification_metrics(truth, predictions, model.predict_proba(features), classes),
+    }
+    onnx_bytes, parity = onnx_parity(recipe, model, features)
+    report["onnx"] = parity
+    report["onnx_parity"] = {"value": int(parity["passed"])}
+    columns = {name: table.column(name).to_pylist() for name in recipe.feature_columns}
+    baseline = build_baseline(recipe.schema, columns, predictions.tolist(), classes)
+    return report, onnx_bytes, baseline
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", required=True)
+    parser.add_argument("--model-dir", default="/opt/ml/processing/model")
+    parser.add_argument("--test-dir", default="/opt/ml/processing/test")
+    parser.add_argument("--output-dir", default="/opt/ml/processing")
+    args = parser.parse_args(argv)
+    recipe = get_recipe(args.recipe)
+    report, onnx_bytes, baseline = evaluate(recipe, load_model(args.model_dir), args.test_dir)
+    out = Path(args.output_dir)
+    for folder in ("evaluation", "onnx", "baseline"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    (out / "evaluation" / "evaluation.json").write_text(json.dumps(report, indent=2))
+    (out / "baseline" / "baseline.json").write_text(json.dumps(baseline))
+    if onnx_bytes is not None:
+        (out / "onnx" / "model.onnx").write_bytes(onnx_bytes)
+    print(json.dumps({"step": "evaluate", "recipe": recipe.name,
+                      **{k: v["value"] for k, v in report[METRICS_KEY].items()}, "onnx": report["onnx"]}))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Preprocess: curated parquet -> stratified train / validation / test splits.
+
+SageMaker Processing: input /opt/ml/processing/input/data, outputs /opt/ml/processing/output/<split>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+if not __package__:  # run as a file (SageMaker, local runner): make the code bundle importable
+    sys.path.insert(0, os.environ.get("MLSTACK_CODE_ROOT", str(Path(__file__).resolve().parents[2])))
+
+from pipelines.recipes import Recipe, get_recipe
+from pipelines.steps.tables import read_tables, write_table
+
+
+def split(table: pa.Table, recipe: Recipe, *, validation: float, test: float,
+          seed: int) -> dict[str, pa.Table]:
+    """Stratified, seeded split; rows with a missing label or feature are dropped (and counted)."""
+    from sklearn.model_selection import train_test_split
+
+    columns = [*recipe.feature_columns, recipe.label]
+    table = table.select(columns).drop_null()
+    labels = recipe.labels(table)
+    indices = np.arange(table.num_rows)
+    rest, test_idx = train_test_split(indices, test_size=test, stratify=labels, random_state=seed)
+    train_idx, val_idx = train_test_split(rest, test_size=validation / (1 - test), stratify=labels[rest],
+                                          random_state=seed)
+    return {name: table.take(pa.array(np.sort(idx))) for name, idx in
+            (("train", train_idx), ("validation", val_idx), ("test", test_idx))}
+
+
+def main(argv: list[str] | None = None) -> dict[str, int]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", required=True)
+    parser.add_argument("--validation-fraction", type=float, default=0.15)
+    parser.add_argument("--test-fraction", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--input-dir", default="/opt/ml/processing/input/data")
+    parser.add_argument("--output-dir", default="/opt/ml/processing/output")
+    args = parser.parse_args(argv)
+    recipe = get_recipe(args.recipe)
+    table = read_tables(args.input_dir)
+    splits = split(table, recipe, validation=args.validation_fraction, test=args.test_fraction, seed=args.seed)
+    for name, part in splits.items():
+        write_table(part, f"{args.output_dir}/{name}", f"{name}.parquet")
+    counts = {"input_rows": table.num_rows, **{name: part.num_rows for name, part in splits.items()}}
+    print(json.dumps({"step": "preprocess", "recipe": recipe.name, **counts}))
+    return counts
+
+
+if __name__ == "__main__":
+    main()
