@@ -126,6 +126,9 @@ class EnvironmentConfig(_Strict):
         """Globally unique bucket name; account/region may be CDK tokens or concrete values."""
         return f"{self.resource_prefix()}-{zone}-{account}-{region}"
 
+    def model_package_group_name(self) -> str:
+        return f"{self.resource_prefix()}-models"
+
     def glue_database_name(self) -> str:
         return f"{self.project}_{self.name}".replace("-", "_")
 

@@ -21,13 +21,16 @@ PIPELINE_NAME = "mlstack-training"
 
 # Filled in by the stack (Fn::Sub) and by the local runner.
 PLACEHOLDERS = ("ArtifactsBucket", "CuratedBucket", "KmsKeyArn", "RoleName", "ImageUri", "ModelPackageGroup",
+                "CodeBucket", "CodeBundleKey", "LauncherKey",
                 "AWS::Partition", "AWS::AccountId", "AWS::Region")
 # An ARN-shaped role: the SDK looks a bare role name up in IAM (a network call).
 ROLE_ARN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RoleName}"
-CODE_PREFIX = "s3://${ArtifactsBucket}/pipelines/code/"
 OUTPUT_PREFIX = "s3://${ArtifactsBucket}/pipelines/runs/"
-CODE_ROOT_IN_PROCESSING = "/opt/ml/processing/input/bundle"
-SOURCE_ARCHIVE = "sourcedir.tar.gz"  # pipelines/ + mlstack/, for the training container
+# The code bundle (pipelines/bundle.py) reaches processing jobs as an input, training as a channel.
+# Keys are slash-free (CDK file assets: <hash>.<ext>), so a key is also the file name in a job.
+CODE_BUNDLE_URI = "s3://${CodeBucket}/${CodeBundleKey}"
+LAUNCHER_URI = "s3://${CodeBucket}/${LauncherKey}"  # pipelines/steps/launch.py
+BUNDLE_DIR_IN_PROCESSING = "/opt/ml/processing/input/bundle"
 TRAINING_CODE_CHANNEL_PATH = "/opt/ml/input/data/code"
 STEP_SCRIPTS = "pipelines/steps/"
 
@@ -89,7 +92,7 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
         return ScriptProcessor(
             role=role, image_uri=image, command=["python3"], instance_count=1, instance_type=processing_type,
             volume_kms_key=kms, output_kms_key=kms, max_runtime_in_seconds=3600, base_job_name=f"mlstack-{name}",
-            sagemaker_session=session, env={"MLSTACK_CODE_ROOT": CODE_ROOT_IN_PROCESSING},
+            sagemaker_session=session, env={"MLSTACK_CODE_ARCHIVE_DIR": BUNDLE_DIR_IN_PROCESSING},
             network_config=NetworkConfig(enable_network_isolation=True, encrypt_inter_container_traffic=True),
         )
 
@@ -101,12 +104,12 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
         return ProcessingOutput(output_name=name, s3_output=ProcessingS3Output(
             s3_uri=Join(on="/", values=[run_prefix, name]), local_path=source, s3_upload_mode="EndOfJob"))
 
-    code_bundle = s3_input("bundle", CODE_PREFIX, CODE_ROOT_IN_PROCESSING)
+    code_bundle = s3_input("bundle", CODE_BUNDLE_URI, BUNDLE_DIR_IN_PROCESSING)
     preprocess = ProcessingStep(PREPROCESS, step_args=processor("preprocess").run(
-        code=f"{CODE_PREFIX}{STEP_SCRIPTS}preprocess.py",
+        code=LAUNCHER_URI,
         inputs=[code_bundle, s3_input("data", input_data, "/opt/ml/processing/input/data")],
         outputs=[s3_output(split, f"/opt/ml/processing/output/{split}") for split in ("train", "validation", "test")],
-        arguments=["--recipe", recipe]))
+        arguments=["preprocess", "--recipe", recipe]))
 
     def split_uri(split: str) -> Any:
         return preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
@@ -121,10 +124,10 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
         output_data_config=OutputDataConfig(s3_output_path=Join(on="/", values=[run_prefix, "model"]),
                                             kms_key_id=kms),
         hyperparameters={"recipe": recipe, "sagemaker_program": f"{STEP_SCRIPTS}train.py",
-                         "sagemaker_submit_directory": f"{TRAINING_CODE_CHANNEL_PATH}/{SOURCE_ARCHIVE}"},
+                         "sagemaker_submit_directory": f"{TRAINING_CODE_CHANNEL_PATH}/${{CodeBundleKey}}"},
     )
     train = TrainingStep(TRAIN, step_args=trainer.train(input_data_config=[
-        InputData(channel_name="code", data_source=f"{CODE_PREFIX}{SOURCE_ARCHIVE}"),
+        InputData(channel_name="code", data_source=CODE_BUNDLE_URI),
         InputData(channel_name="train", data_source=split_uri("train")),
         InputData(channel_name="validation", data_source=split_uri("validation")),
     ]))
@@ -132,11 +135,11 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
 
     evaluation_report = PropertyFile(name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json")
     evaluate = ProcessingStep(EVALUATE, property_files=[evaluation_report], step_args=processor("evaluate").run(
-        code=f"{CODE_PREFIX}{STEP_SCRIPTS}evaluate.py",
+        code=LAUNCHER_URI,
         inputs=[code_bundle, s3_input("model", model_data, "/opt/ml/processing/model"),
                 s3_input("test", split_uri("test"), "/opt/ml/processing/test")],
         outputs=[s3_output(name, f"/opt/ml/processing/{name}") for name in ("evaluation", "onnx", "baseline")],
-        arguments=["--recipe", recipe]))
+        arguments=["evaluate", "--recipe", recipe]))
 
     def evaluate_output(name: str, file: str) -> Any:
         uri = evaluate.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri

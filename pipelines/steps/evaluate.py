@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -21,12 +19,9 @@ from typing import Any
 import joblib
 import numpy as np
 
-if not __package__:  # run as a file (SageMaker, local runner): make the code bundle importable
-    sys.path.insert(0, os.environ.get("MLSTACK_CODE_ROOT", str(Path(__file__).resolve().parents[2])))
-
 from mlstack.drift import build_baseline
 from pipelines.recipes import Recipe, get_recipe
-from pipelines.steps.tables import read_tables
+from pipelines.steps.tables import container_path, read_tables
 from pipelines.steps.train import MODEL_FILE
 
 PROBABILITY_TOLERANCE = 1e-5
@@ -98,9 +93,9 @@ def evaluate(recipe: Recipe, model: Any, test_dir: str | Path) -> tuple[dict[str
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", required=True)
-    parser.add_argument("--model-dir", default="/opt/ml/processing/model")
-    parser.add_argument("--test-dir", default="/opt/ml/processing/test")
-    parser.add_argument("--output-dir", default="/opt/ml/processing")
+    parser.add_argument("--model-dir", default=container_path("/opt/ml/processing/model"))
+    parser.add_argument("--test-dir", default=container_path("/opt/ml/processing/test"))
+    parser.add_argument("--output-dir", default=container_path("/opt/ml/processing"))
     args = parser.parse_args(argv)
     recipe = get_recipe(args.recipe)
     report, onnx_bytes, baseline = evaluate(recipe, load_model(args.model_dir), args.test_dir)

@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-if not __package__:  # run as a file (SageMaker, local runner): make the code bundle importable
-    sys.path.insert(0, os.environ.get("MLSTACK_CODE_ROOT", str(Path(__file__).resolve().parents[2])))
-
 from pipelines.recipes import Recipe, get_recipe
-from pipelines.steps.tables import read_tables, write_table
+from pipelines.steps.tables import container_path, read_tables, write_table
 
 
 def split(table: pa.Table, recipe: Recipe, *, validation: float, test: float,
@@ -43,8 +37,8 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--input-dir", default="/opt/ml/processing/input/data")
-    parser.add_argument("--output-dir", default="/opt/ml/processing/output")
+    parser.add_argument("--input-dir", default=container_path("/opt/ml/processing/input/data"))
+    parser.add_argument("--output-dir", default=container_path("/opt/ml/processing/output"))
     args = parser.parse_args(argv)
     recipe = get_recipe(args.recipe)
     table = read_tables(args.input_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,3 +23,8 @@ def write_table(table: pa.Table, directory: str | Path, name: str) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path / name)
     return path / name
+
+
+def container_path(path: str) -> str:
+    """A SageMaker container path, under MLSTACK_CONTAINER_ROOT when set (local runs)."""
+    return os.environ.get("MLSTACK_CONTAINER_ROOT", "") + path

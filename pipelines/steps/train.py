@@ -15,8 +15,8 @@ from typing import Any
 
 import joblib
 
-if not __package__:  # run as a file (SageMaker, local runner): make the code bundle importable
-    sys.path.insert(0, os.environ.get("MLSTACK_CODE_ROOT", str(Path(__file__).resolve().parents[2])))
+if not __package__:  # script mode runs this file from the unpacked bundle: make the bundle importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pipelines.recipes import Recipe, get_recipe
 from pipelines.steps.tables import read_tables
