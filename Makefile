@@ -13,6 +13,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ENV ?= dev
 OUT ?= .mlstack/demo
+RECIPE ?= tabular
 
 # Offline, quiet tooling: no CDK CLI telemetry or notices, no EC2 metadata lookups.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -41,7 +42,7 @@ $(NODE_STAMP): package.json package-lock.json
 install: $(PY_STAMP) $(NODE_STAMP)
 
 demo: $(PY_STAMP)
-	$(BIN)/mlstack demo --out $(OUT)
+	$(BIN)/mlstack demo --out $(OUT) --recipe $(RECIPE)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .

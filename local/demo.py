@@ -1,7 +1,9 @@
 """`mlstack demo`: the lifecycle on one machine, stage by stage, on the embedded AWS.
 
 Stages so far: embedded-aws (moto server + lake from config), ingest (sample data, clean and
-corrupted, through the real ingest handler). Later stages plug in here as capabilities land.
+corrupted, through the real ingest handler), train (the rendered SageMaker pipeline run locally:
+preprocess, train, evaluate, quality gate, register PendingManualApproval). Later stages plug in
+here as capabilities land.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX
 
-STAGES = ("embedded-aws", "ingest")
+STAGES = ("embedded-aws", "ingest", "train")
 
 
 class StageFailedError(RuntimeError):
@@ -35,9 +37,11 @@ class StageFailedError(RuntimeError):
 class DemoRun:
     config: EnvironmentConfig
     out_dir: Path
+    recipe: str = "tabular"
     endpoint: str = ""
     lake: LocalLake | None = None
     ingested: list[dict[str, Any]] = field(default_factory=list)
+    training: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -81,9 +85,33 @@ def _list_landed(run: DemoRun) -> None:
                 _say(f"    s3://{bucket}/{obj['Key']}  ({obj['Size']} bytes)")
 
 
+def stage_train(run: DemoRun) -> None:
+    from local.training import run_training
+    from pipelines.recipes import get_recipe
+
+    recipe = get_recipe(run.recipe)
+    input_uri = f"s3://{run.lake.buckets['curated']}/{CURATED_PREFIX}{recipe.dataset}/"
+    _say(f"  recipe {recipe.name} on {input_uri}")
+    _say("  (emulated: steps run with this machine's Python, not SageMaker containers; definition: "
+         "pipelines/definition.json)")
+    result = run_training(run.config, run.lake, recipe=recipe.name, input_uri=input_uri,
+                          work_dir=run.out_dir / "pipeline", progress=_say)
+    if result.status != "Succeeded":
+        raise RuntimeError(result.failure_reason)
+    metrics = {k: round(v["value"], 4) for k, v in result.evaluation["multiclass_classification_metrics"].items()}
+    onnx = result.evaluation["onnx"]
+    _say(f"  test metrics: {metrics}")
+    _say(f"  ONNX parity: labels identical={onnx['labels_identical']}, "
+         f"max probability difference={onnx['max_probability_difference']:.1e}")
+    _say(f"  registered {result.model_package_arn} (PendingManualApproval: waits for a person to approve)")
+    run.training = {"recipe": recipe.name, "model_package_arn": result.model_package_arn, "metrics": metrics,
+                    "onnx": onnx, "steps": [(s.name, s.status, round(s.seconds, 1)) for s in result.steps]}
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[DemoRun], None]] = {
     "embedded-aws": stage_embedded_aws,
     "ingest": stage_ingest,
+    "train": stage_train,
 }
 
 
@@ -97,16 +125,23 @@ def write_report(run: DemoRun) -> Path:
                   "|---|---|---|---|---|---|"]
         lines += [f"| {r['dataset']} | {r['file']} | {r['outcome']} | {r['rows_in']} | {r['rows_valid']} | "
                   f"{r['rows_quarantined']} |" for r in run.ingested]
+    if run.training:
+        lines += ["", "## Training", "", f"Recipe `{run.training['recipe']}`, registered "
+                  f"`{run.training['model_package_arn']}` (PendingManualApproval).", "",
+                  "| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {value} |" for name, value in run.training["metrics"].items()]
+        lines += [f"| ONNX max probability difference | {run.training['onnx']['max_probability_difference']:.1e} |"]
     report = run.out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     (run.out_dir / "ingestion.json").write_text(json.dumps(run.ingested, indent=2))
     return report
 
 
-def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None) -> DemoRun:
+def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None,
+             recipe: str = "tabular") -> DemoRun:
     """Run every stage (or up to stop_after); raise StageFailedError naming the failing stage."""
     config = load_environments()[env_name]
-    run = DemoRun(config=config, out_dir=out_dir)
+    run = DemoRun(config=config, out_dir=out_dir, recipe=recipe)
     stages = STAGES[: STAGES.index(stop_after) + 1] if stop_after else STAGES
     with moto_server() as endpoint:
         run.endpoint = endpoint
@@ -124,9 +159,9 @@ def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None
     return run
 
 
-def main(out_dir: Path, env_name: str, stop_after: str | None) -> int:
+def main(out_dir: Path, env_name: str, stop_after: str | None, recipe: str = "tabular") -> int:
     try:
-        run_demo(out_dir, env_name, stop_after)
+        run_demo(out_dir, env_name, stop_after, recipe)
     except StageFailedError as error:
         print(f"mlstack demo: {error}", file=sys.stderr)
         return 1

@@ -83,7 +83,7 @@ class LocalPipelineRunner:
                  work_dir: Path, progress: Callable[[str], None] = print) -> None:
         self.definition = json.loads(substitute(definition_text, substitutions))
         self.s3, self.sagemaker = s3, sagemaker
-        self.work_dir = work_dir
+        self.work_dir = work_dir.resolve()
         self.progress = progress
         self.parameters: dict[str, Any] = {}
         self.properties: dict[str, dict[str, Any]] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 def _demo(args: argparse.Namespace) -> int:
     from local import demo
 
-    return demo.main(Path(args.out), args.env, args.stop_after)
+    return demo.main(Path(args.out), args.env, args.stop_after, args.recipe)
 
 
 def _sample_data(args: argparse.Namespace) -> int:
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=".mlstack/demo", help="folder for the run report (default: %(default)s)")
     demo.add_argument("--env", default="dev", help="environment config from cdk.json to emulate (default: dev)")
     demo.add_argument("--stop-after", choices=STAGES, help="stop after this stage")
+    demo.add_argument("--recipe", choices=("tabular", "text"), default="tabular",
+                      help="model recipe to train (default: %(default)s)")
     demo.set_defaults(func=_demo)
 
     samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")

@@ -19,6 +19,7 @@ from pathlib import Path
 from mlstack.schema import load_schema
 
 CLINICAL_NOTES_SEED = 20261124
+LABEL_NOISE = 0.05  # share of notes whose recorded diagnosis is random (realistic label noise)
 
 _FIRST_NAMES = ["Maria", "James", "Aisha", "Wei", "Olga", "Carlos", "Fatima", "John", "Priya", "Tomas",
                 "Grace", "Ahmed", "Linda", "Kenji", "Rosa", "David", "Amara", "Ivan", "Sofia", "Noah"]
@@ -75,7 +76,10 @@ def breast_cancer_rows() -> list[dict[str, object]]:
 def _note(rng: random.Random, diagnosis: str, age: int) -> str:
     specialty, phrases = _DIAGNOSES[diagnosis]
     name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
-    findings = rng.sample(phrases, k=3) + rng.sample(_SHARED_PHRASES, k=2)
+    findings = rng.sample(phrases, k=rng.randint(1, 3)) + rng.sample(_SHARED_PHRASES, k=2)
+    if rng.random() < 0.4:  # comorbidities: a finding typical of another diagnosis
+        other = rng.choice([d for d in _DIAGNOSES if d != diagnosis])
+        findings.append(f"history of {rng.choice(_DIAGNOSES[other][1])}")
     rng.shuffle(findings)
     visit = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2019, 2025)}"
     mrn = f"{rng.randint(10**6, 10**7 - 1)}"
@@ -95,10 +99,11 @@ def clinical_notes_rows(count: int = 800, seed: int = CLINICAL_NOTES_SEED) -> li
     rows = []
     for index in range(count):
         diagnosis = rng.choice(diagnoses)
+        noted = diagnosis if rng.random() >= LABEL_NOISE else rng.choice(diagnoses)  # coding errors happen
         age = rng.randint(25, 95)
         specialty = _DIAGNOSES[diagnosis][0] if rng.random() < 0.85 else "internal_medicine"
         rows.append({"note_id": f"note-{index:05d}", "patient_age": age, "specialty": specialty,
-                     "note_text": _note(rng, diagnosis, age), "diagnosis": diagnosis})
+                     "note_text": _note(rng, diagnosis, age), "diagnosis": noted})
     return rows
 
 

@@ -17,11 +17,11 @@ from pipelines.steps.tables import container_path, read_tables, write_table
 
 def split(table: pa.Table, recipe: Recipe, *, validation: float, test: float,
           seed: int) -> dict[str, pa.Table]:
-    """Stratified, seeded split; rows with a missing label or feature are dropped (and counted)."""
+    """Stratified, seeded split of the distinct, complete rows (duplicates would leak across splits)."""
     from sklearn.model_selection import train_test_split
 
     columns = [*recipe.feature_columns, recipe.label]
-    table = table.select(columns).drop_null()
+    table = table.select(columns).drop_null().group_by(columns, use_threads=False).aggregate([])
     labels = recipe.labels(table)
     indices = np.arange(table.num_rows)
     rest, test_idx = train_test_split(indices, test_size=test, stratify=labels, random_state=seed)
@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     splits = split(table, recipe, validation=args.validation_fraction, test=args.test_fraction, seed=args.seed)
     for name, part in splits.items():
         write_table(part, f"{args.output_dir}/{name}", f"{name}.parquet")
-    counts = {"input_rows": table.num_rows, **{name: part.num_rows for name, part in splits.items()}}
+    used = sum(part.num_rows for part in splits.values())
+    counts = {"input_rows": table.num_rows, "dropped_duplicate_or_incomplete": table.num_rows - used,
+              **{name: part.num_rows for name, part in splits.items()}}
     print(json.dumps({"step": "preprocess", "recipe": recipe.name, **counts}))
     return counts
 
