@@ -22,15 +22,19 @@ def _restore_environment():
 def test_demo_ingests_the_samples_and_writes_a_report(tmp_path, capsys):
     assert cli_main(["demo", "--out", str(tmp_path)]) == 0
     output = capsys.readouterr().out
-    assert "[1/2] embedded-aws" in output
-    assert "[2/2] ingest" in output
+    assert "[1/3] embedded-aws" in output
+    assert "[2/3] ingest" in output
+    assert "[3/3] train" in output
+    assert "PendingManualApproval" in output
     assert "http://127.0.0.1:" in output
     ingested = json.loads((tmp_path / "ingestion.json").read_text())
     assert {r["file"]: r["outcome"] for r in ingested} == {
         "breast_cancer.csv": "accepted", "breast_cancer.corrupted.csv": "partial",
         "clinical_notes.jsonl": "accepted", "clinical_notes.corrupted.jsonl": "partial"}
     assert all(r["rows_in"] == r["rows_valid"] + r["rows_quarantined"] for r in ingested)
-    assert "| ingest |" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "| ingest |" in report
+    assert "model-package/mlstack-dev-models/1" in report
 
 
 def test_demo_can_stop_after_a_named_stage(tmp_path, capsys):

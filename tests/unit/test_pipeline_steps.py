@@ -1,0 +1,54 @@
+"""Step scripts as pure functions and as command lines over the container layout, on small data."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mlstack.datasets.samples import breast_cancer_rows
+from pipelines.recipes import get_recipe
+from pipelines.steps import evaluate, preprocess, train
+from pipelines.steps.preprocess import split
+
+
+def test_split_is_stratified_seeded_and_drops_duplicates():
+    recipe = get_recipe("tabular")
+    rows = breast_cancer_rows()
+    table = pa.Table.from_pylist(rows + rows[:50])  # 50 exact duplicates
+    first = split(table, recipe, validation=0.15, test=0.15, seed=7)
+    again = split(table, recipe, validation=0.15, test=0.15, seed=7)
+    assert sum(part.num_rows for part in first.values()) == 569
+    assert all(first[name].equals(again[name]) for name in first)
+    shares = {name: part.column("diagnosis").to_pylist().count("malignant") / part.num_rows
+              for name, part in first.items()}
+    assert max(shares.values()) - min(shares.values()) < 0.05
+
+
+def test_steps_run_end_to_end_on_the_container_layout(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLSTACK_CONTAINER_ROOT", str(tmp_path))
+    data = tmp_path / "opt/ml/processing/input/data/ingest_date=2026-11-24"
+    data.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(breast_cancer_rows()), data / "part.parquet")
+    counts = preprocess.main(["--recipe", "tabular"])
+    assert counts["train"] + counts["validation"] + counts["test"] == 569
+    out = tmp_path / "opt/ml/processing/output"
+    result = train.main(["--recipe", "tabular", "--train-dir", str(out / "train"),
+                         "--validation-dir", str(out / "validation"), "--model-dir", str(tmp_path / "model")])
+    assert result["validation_accuracy"] > 0.9
+    report = evaluate.main(["--recipe", "tabular", "--model-dir", str(tmp_path / "model"),
+                            "--test-dir", str(out / "test")])
+    processing = tmp_path / "opt/ml/processing"
+    assert json.loads((processing / "evaluation/evaluation.json").read_text()) == report
+    assert report["onnx_parity"] == {"value": 1}
+    assert report[evaluate.METRICS_KEY]["accuracy"]["value"] > 0.9
+    assert (processing / "onnx/model.onnx").stat().st_size > 0
+    baseline = json.loads((processing / "baseline/baseline.json").read_text())
+    assert set(baseline["features"]) == set(get_recipe("tabular").feature_columns)
+
+
+def test_missing_input_data_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no parquet files under"):
+        preprocess.main(["--recipe", "tabular", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path)])
