@@ -75,6 +75,17 @@ class IngestSettings(_Strict):
     max_event_age_hours: int = Field(6, ge=1, le=6)
 
 
+class TrainingSettings(_Strict):
+    """The training pipeline: container image, and an optional schedule that starts it."""
+
+    # Must contain scikit-learn, pyarrow, skl2onnx and onnxruntime (pipelines/image/Dockerfile);
+    # the stock SageMaker scikit-learn image lacks the ONNX packages, so evaluate would fail the gate.
+    image_uri: str = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+    # EventBridge schedule expression, e.g. "rate(7 days)" or "cron(0 3 ? * MON *)"; null: no schedule.
+    schedule: str | None = Field(None, pattern=r"^(rate|cron)\(.+\)$")
+    recipe: Literal["tabular", "text"] = "tabular"
+
+
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, prod and other environments."""
 
@@ -94,6 +105,7 @@ class EnvironmentConfig(_Strict):
     datasets: tuple[str, ...] = ("breast_cancer", "clinical_notes")
     lifecycle: LakeLifecycle = LakeLifecycle()
     ingest: IngestSettings = IngestSettings()
+    training: TrainingSettings = TrainingSettings()
 
     @field_validator("log_retention_days")
     @classmethod

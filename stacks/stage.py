@@ -11,10 +11,11 @@ from stacks.alerts import OpsAlerts
 from stacks.data_lake import DataLake
 from stacks.ingest import Ingestion
 from stacks.network import PrivateNetwork
+from stacks.training import Training
 
 
 class DataLakeStack(cdk.Stack):
-    """Data lake, catalog and validated ingestion (the function lives beside the buckets it triggers on)."""
+    """Data lake, catalog, validated ingestion and the training pipeline that reads the lake."""
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, bundle: bool,
                  removal_policy: cdk.RemovalPolicy, **kwargs: object) -> None:
@@ -25,6 +26,7 @@ class DataLakeStack(cdk.Stack):
                         if config.lambda_in_vpc else None)
         self.ingestion = Ingestion(self, "Ingestion", config=config, lake=self.lake, network=self.network,
                                    bundle=bundle, removal_policy=removal_policy)
+        self.training = Training(self, "Training", config=config, lake=self.lake, removal_policy=removal_policy)
         self.alerts = OpsAlerts(self, "Alerts", config=config, key=self.lake.key)
         self.ingestion.failure_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
 

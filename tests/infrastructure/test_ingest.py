@@ -21,6 +21,7 @@ def _function(template):
 
 def _policy_statements(template):
     return [s for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+            if p["Properties"]["Description"].startswith("ingest function")
             for s in p["Properties"]["PolicyDocument"]["Statement"]]
 
 
