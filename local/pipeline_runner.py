@@ -12,6 +12,7 @@ ${ImageUri} container; network isolation, KMS on volumes and instance types do n
 
 from __future__ import annotations
 
+import graphlib
 import io
 import json
 import operator
@@ -69,6 +70,17 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\$\{([A-Za-z0-9:]+)\}", replace, text)
 
 
+def dependency_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps ordered so each runs after the steps it references (Steps.X...) or DependsOn."""
+    by_name = {step["Name"]: step for step in steps}
+    graph = {
+        name: (set(re.findall(r"Steps\.([A-Za-z0-9_-]+)", json.dumps(step.get("Arguments", {})))) |
+               set(step.get("DependsOn", []))) & (set(by_name) - {name})
+        for name, step in by_name.items()
+    }
+    return [by_name[name] for name in graphlib.TopologicalSorter(graph).static_order()]
+
+
 def _split_s3(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an S3 URI: {uri}")
@@ -110,7 +122,7 @@ class LocalPipelineRunner:
         return {**declared, **overrides}
 
     def _run_steps(self, steps: list[dict[str, Any]], result: RunResult) -> None:
-        for step in steps:
+        for step in dependency_order(steps):
             started = time.perf_counter()
             self.progress(f"  step {step['Name']} ({step['Type']}) ...")
             try:
@@ -118,6 +130,7 @@ class LocalPipelineRunner:
             except StepFailedError as error:
                 result.steps.append(StepResult(step["Name"], step["Type"], "Failed",
                                                time.perf_counter() - started, str(error)))
+                self.progress(f"  step {step['Name']}: Failed")
                 raise
             result.steps.append(StepResult(step["Name"], step["Type"], "Succeeded",
                                            time.perf_counter() - started, detail))

@@ -84,3 +84,13 @@ def test_unknown_parameters_are_refused(lake_env, tmp_path):
     with pytest.raises(ValueError, match="unknown pipeline parameter"):
         run_training(config, lake, recipe="tabular", input_uri="s3://x/", work_dir=tmp_path,
                      parameters={"MinAcuracy": 0.5}, progress=lambda _: None)
+
+
+def test_steps_run_in_dependency_order_whatever_their_listed_order():
+    from local.pipeline_runner import dependency_order
+
+    steps = [{"Name": "Evaluate", "Arguments": {"x": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}}},
+             {"Name": "Train", "Arguments": {"x": {"Get": "Steps.Preprocess.ProcessingOutputConfig"}}},
+             {"Name": "Preprocess", "Arguments": {}},
+             {"Name": "Report", "Arguments": {}, "DependsOn": ["Evaluate"]}]
+    assert [s["Name"] for s in dependency_order(steps)] == ["Preprocess", "Train", "Evaluate", "Report"]
