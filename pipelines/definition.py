@@ -173,7 +173,8 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
                                                    json_path="onnx_parity.value"), right=1),
     ], if_steps=[register], else_steps=[fail])
 
-    return Pipeline(name=PIPELINE_NAME, sagemaker_session=session,
+    # No experiment tracking: nothing reads it, and it would need more permissions on the role.
+    return Pipeline(name=PIPELINE_NAME, sagemaker_session=session, pipeline_experiment_config=None,
                     parameters=[input_data, recipe, processing_type, training_type, training_count, min_accuracy,
                                 min_macro_f1, approval_status],
                     steps=[preprocess, train, evaluate, gate])
