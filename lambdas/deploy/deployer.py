@@ -1,0 +1,112 @@
+"""Approval -> staging; rejection of a live version -> rollback; promotion -> prod (gated). All audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from lambdas.deploy.audit import AuditLog, AuditRecord, read_metrics
+from lambdas.deploy.registry import ModelVersion, Registry
+from lambdas.deploy.serving import ServingPointer
+
+STAGING, PROD = "staging", "prod"
+
+
+class Backend(Protocol):
+    def publish(self, stage: str, version: ModelVersion) -> str: ...
+
+
+class PromotionRefusedError(RuntimeError):
+    """The prod gate said no; the reasons are in the message and in the audit record."""
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    soak_hours: float
+    two_person: bool
+    alarm_prefix: str
+
+
+class Deployer:
+    def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, audit: AuditLog,
+                 s3: Any) -> None:
+        self.registry, self.pointer, self.backend, self.audit, self.s3 = registry, pointer, backend, audit, s3
+
+    def handle_state_change(self, detail: dict[str, Any]) -> AuditRecord | None:
+        """React to a registry state change; the registry (not the event) says the current status."""
+        version = self.registry.describe(detail["ModelPackageArn"])
+        if version.status == "Approved":
+            return self.deploy(STAGING, version, action="deploy", actor=version.approver)
+        if version.status == "Rejected":
+            return self.reject(version)
+        return None  # pending: the rule never routes it; nothing to do if it arrives anyway
+
+    def deploy(self, stage: str, version: ModelVersion, *, action: str, actor: str) -> AuditRecord:
+        live = self.pointer.current(stage)
+        if live and live.model_package_arn == version.arn:  # a redelivered event, or a repeated promotion
+            return self._record(action, "no-op", stage, actor=actor, version=version,
+                                detail=f"v{version.version} is already live")
+        model_uri = self.backend.publish(stage, version)
+        self.pointer.move(stage, version, model_uri)
+        previous = f"v{live.version}" if live else "nothing"
+        return self._record(action, "succeeded", stage, actor=actor, version=version,
+                            detail=f"{previous} -> v{version.version}")
+
+    def reject(self, version: ModelVersion) -> AuditRecord:
+        """Roll back every stage where the rejected version is live to the newest other approved one."""
+        record = None
+        for stage in (STAGING, PROD):
+            live = self.pointer.current(stage)
+            if not live or live.model_package_arn != version.arn:
+                continue
+            fallback = next((v for v in self.registry.approved_versions(version.group) if v.arn != version.arn), None)
+            if fallback is None:
+                self.pointer.clear(stage)
+                detail = f"v{version.version} withdrawn; no other approved version, {stage} serves nothing"
+            else:
+                self.pointer.move(stage, fallback, self.backend.publish(stage, fallback))
+                detail = f"v{version.version} -> v{fallback.version}"
+            record = self._record("rollback", "succeeded", stage, actor=version.approver, version=version,
+                                  detail=detail)
+        return record or self._record("reject", "no-op", "-", actor=version.approver, version=version,
+                                      detail="not live anywhere")
+
+    def promote(self, policy: PromotionPolicy, principal: str, cloudwatch: Any,
+                now: datetime | None = None) -> AuditRecord:
+        """Move the staging version to prod if it soaked, nothing alarms, and (if set) two people agree."""
+        live = self.pointer.current(STAGING)
+        if live is None:
+            raise PromotionRefusedError("nothing is deployed to staging")
+        version = self.registry.describe(live.model_package_arn)
+        reasons = self._refusals(policy, principal=principal, cloudwatch=cloudwatch, deployed_at=live.deployed_at,
+                                 version=version, now=now or datetime.now(UTC))
+        if reasons:
+            self._record("promote", "refused", PROD, actor=principal, version=version, detail="; ".join(reasons))
+            raise PromotionRefusedError("promotion refused: " + "; ".join(reasons))
+        return self.deploy(PROD, version, action="promote", actor=principal)
+
+    @staticmethod
+    def _refusals(policy: PromotionPolicy, *, principal: str, cloudwatch: Any, deployed_at: str,
+                  version: ModelVersion, now: datetime) -> list[str]:
+        reasons = []
+        if version.status != "Approved":
+            reasons.append(f"v{version.version} is {version.status}, not Approved")
+        served = now - datetime.fromisoformat(deployed_at)
+        if served < timedelta(hours=policy.soak_hours):
+            reasons.append(f"staging has served v{version.version} for {served.total_seconds() / 3600:.1f} h; "
+                           f"the soak period is {policy.soak_hours} h")
+        alarms = cloudwatch.describe_alarms(AlarmNamePrefix=policy.alarm_prefix, StateValue="ALARM")["MetricAlarms"]
+        if alarms:
+            reasons.append("staging alarms in ALARM: " + ", ".join(a["AlarmName"] for a in alarms))
+        if policy.two_person and principal == version.approver:
+            reasons.append(f"two-person rule: {principal} approved this version and cannot also promote it")
+        return reasons
+
+    def _record(self, action: str, outcome: str, stage: str, *, actor: str, version: ModelVersion,
+                detail: str) -> AuditRecord:
+        return self.audit.write(AuditRecord(
+            action=action, outcome=outcome, stage=stage, actor=actor, model_package_arn=version.arn,
+            model_version=version.version, model_group=version.group,
+            approval_description=version.approval_description, approver=version.approver,
+            metrics=read_metrics(self.s3, version.metrics_uri), detail=detail))

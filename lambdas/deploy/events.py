@@ -1,0 +1,48 @@
+"""The approval event: the one pattern the stack deploys and local mode routes with.
+
+Only "SageMaker Model Package State Change" events for our group(s) whose status is Approved or
+Rejected reach the deployer (Rejected may roll back a live version); pending versions and other
+groups never do. `matches` evaluates the subset of EventBridge pattern syntax used here (exact
+values in lists, nested objects), because moto's TestEventPattern is not implemented.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SOURCE = "aws.sagemaker"
+DETAIL_TYPE = "SageMaker Model Package State Change"
+ACTIONABLE_STATUSES = ("Approved", "Rejected")
+
+
+def approval_event_pattern(group_names: list[str]) -> dict[str, Any]:
+    return {
+        "source": [SOURCE],
+        "detail-type": [DETAIL_TYPE],
+        "detail": {"ModelPackageGroupName": sorted(group_names), "ModelApprovalStatus": list(ACTIONABLE_STATUSES)},
+    }
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """True when every pattern field matches: a list of allowed values, or a nested pattern."""
+    for field, expected in pattern.items():
+        if field not in event:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(event[field], dict) or not matches(expected, event[field]):
+                return False
+        elif event[field] not in expected:
+            return False
+    return True
+
+
+def state_change_event(package: dict[str, Any], region: str, account: str) -> dict[str, Any]:
+    """The event SageMaker emits after UpdateModelPackage (built from DescribeModelPackage)."""
+    return {
+        "version": "0", "id": f"local-{package['ModelPackageArn'].rsplit('/', 1)[-1]}", "source": SOURCE,
+        "detail-type": DETAIL_TYPE, "account": account, "region": region,
+        "resources": [package["ModelPackageArn"]],
+        "detail": {key: package.get(key) for key in (
+            "ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelApprovalStatus",
+            "ApprovalDescription", "CreationTime", "LastModifiedTime", "LastModifiedBy", "CustomerMetadataProperties")},
+    }

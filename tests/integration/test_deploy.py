@@ -1,0 +1,187 @@
+"""Approval gates and audited deployment under moto: only Approved deploys; rejection rolls back."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from lambdas.deploy.audit import AuditLog
+from lambdas.deploy.deployer import Deployer, PromotionPolicy, PromotionRefusedError
+from lambdas.deploy.events import approval_event_pattern, matches
+from lambdas.deploy.registry import ModelVersion, Registry
+from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingPointer
+from local.registry import set_approval
+
+GROUP = "mlstack-dev-models"
+ARN = "arn:aws:sagemaker:us-east-1:111111111111"
+
+
+@pytest.fixture
+def aws():
+    saved = dict(os.environ)
+    with mock_aws():
+        clients = {name: boto3.client(name) for name in ("s3", "sagemaker", "ssm", "sns", "cloudwatch")}
+        clients["s3"].create_bucket(Bucket="artifacts")
+        clients["s3"].create_bucket(Bucket="audit", ObjectLockEnabledForBucket=True)
+        clients["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
+        clients["sagemaker"].create_model_package_group(ModelPackageGroupName="someone-elses-models")
+        yield clients
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _register(aws, accuracy: float, group: str = GROUP) -> str:
+    s3 = aws["s3"]
+    run = f"runs/{accuracy}"
+    s3.put_object(Bucket="artifacts", Key=f"{run}/onnx/model.onnx", Body=b"onnx-bytes")
+    s3.put_object(Bucket="artifacts", Key=f"{run}/evaluation/evaluation.json", Body=json.dumps(
+        {"multiclass_classification_metrics": {"accuracy": {"value": accuracy}}}).encode())
+    return aws["sagemaker"].create_model_package(
+        ModelPackageGroupName=group, ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={"Containers": [{"Image": "img", "ModelDataUrl": "s3://artifacts/m.tar.gz"}],
+                                "SupportedContentTypes": ["application/json"],
+                                "SupportedResponseMIMETypes": ["application/json"]},
+        ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json",
+                                                      "S3Uri": f"s3://artifacts/{run}/evaluation/evaluation.json"}}},
+        CustomerMetadataProperties={"onnx_model": f"s3://artifacts/{run}/onnx/model.onnx"})["ModelPackageArn"]
+
+
+@pytest.fixture
+def deployer(aws):
+    audit = AuditLog(aws["s3"], "audit", aws["sns"], aws["sns"].create_topic(Name="deployments")["TopicArn"])
+    return Deployer(registry=Registry(aws["sagemaker"]), pointer=ServingPointer(aws["ssm"], "/mlstack/dev/serving"),
+                    backend=LambdaBackend(aws["s3"], "artifacts"), audit=audit, s3=aws["s3"])
+
+
+def _route(deployer, event):
+    """What the EventBridge rule does: deliver only matching events to the deployer."""
+    if matches(approval_event_pattern([GROUP]), event):
+        return deployer.handle_state_change(event["detail"])
+    return None
+
+
+def test_only_approved_or_rejected_transitions_in_our_group_reach_the_deployer(aws, deployer):
+    arn = _register(aws, 0.95)
+    pending = set_approval(aws["sagemaker"], arn, "PendingManualApproval", "back to review")
+    assert _route(deployer, pending) is None
+    assert deployer.pointer.current("staging") is None
+    other = set_approval(aws["sagemaker"], _register(aws, 0.5, "someone-elses-models"), "Approved", "ok")
+    assert not matches(approval_event_pattern([GROUP]), other)
+    approved = set_approval(aws["sagemaker"], arn, "Approved", "reviewed by the ML lead")
+    record = _route(deployer, approved)
+    assert (record.action, record.outcome, record.stage) == ("deploy", "succeeded", "staging")
+    assert deployer.pointer.current("staging").model_package_arn == arn
+
+
+def test_a_deployment_copies_the_onnx_model_and_audits_who_what_and_metrics(aws, deployer):
+    arn = _register(aws, 0.97)
+    record = _route(deployer, set_approval(aws["sagemaker"], arn, "Approved", "meets the bar"))
+    live = deployer.pointer.current("staging")
+    assert live.model_uri == "s3://artifacts/serving/staging/v1/model.onnx"
+    assert aws["s3"].get_object(Bucket="artifacts", Key="serving/staging/v1/model.onnx")["Body"].read() == b"onnx-bytes"
+    [stored] = deployer.audit.trail()
+    assert stored == record
+    assert stored.approval_description == "meets the bar"
+    assert stored.approver == "fake-user-profile-name"
+    assert stored.metrics == {"accuracy": 0.97}
+    assert stored.model_version == 1
+
+
+def test_the_same_event_twice_deploys_once(aws, deployer):
+    event = set_approval(aws["sagemaker"], _register(aws, 0.95), "Approved", "ok")
+    first, second = _route(deployer, event), _route(deployer, event)
+    assert (first.outcome, second.outcome) == ("succeeded", "no-op")
+    history = aws["ssm"].get_parameter_history(Name="/mlstack/dev/serving/staging/model")["Parameters"]
+    assert len(history) == 1
+
+
+def test_rejecting_the_live_version_rolls_back_to_the_previous_approved_one(aws, deployer):
+    first, second = _register(aws, 0.95), _register(aws, 0.96)
+    _route(deployer, set_approval(aws["sagemaker"], first, "Approved", "v1"))
+    _route(deployer, set_approval(aws["sagemaker"], second, "Approved", "v2"))
+    deployer.promote(PromotionPolicy(0, False, "mlstack-dev-staging"), "release-manager", aws["cloudwatch"])
+    assert deployer.pointer.current("prod").version == 2
+    record = _route(deployer, set_approval(aws["sagemaker"], second, "Rejected", "bias found"))
+    assert (record.action, record.detail) == ("rollback", "v2 -> v1")
+    assert deployer.pointer.current("staging").version == 1
+    assert deployer.pointer.current("prod").version == 1
+
+
+def test_rejecting_the_only_live_version_withdraws_it(aws, deployer):
+    arn = _register(aws, 0.95)
+    _route(deployer, set_approval(aws["sagemaker"], arn, "Approved", "ok"))
+    record = _route(deployer, set_approval(aws["sagemaker"], arn, "Rejected", "leak"))
+    assert "no other approved version" in record.detail
+    assert deployer.pointer.current("staging") is None
+
+
+def test_rejecting_a_version_that_is_not_live_changes_nothing(aws, deployer):
+    record = _route(deployer, set_approval(aws["sagemaker"], _register(aws, 0.95), "Rejected", "no"))
+    assert (record.action, record.outcome) == ("reject", "no-op")
+
+
+@pytest.mark.parametrize(("policy", "principal", "alarm", "expected"), [
+    (PromotionPolicy(24, False, "mlstack-dev-staging"), "lead", False, "the soak period is 24 h"),
+    (PromotionPolicy(0, False, "mlstack-dev-staging"), "lead", True,
+     "staging alarms in ALARM: mlstack-dev-staging-5xx"),
+    (PromotionPolicy(0, True, "mlstack-dev-staging"), "fake-user-profile-name", False, "two-person rule"),
+])
+def test_the_prod_gate_refuses_and_audits_the_refusal(aws, deployer, policy, principal, alarm,  # noqa: PLR0917
+                                                      expected):
+    _route(deployer, set_approval(aws["sagemaker"], _register(aws, 0.95), "Approved", "ok"))
+    if alarm:
+        aws["cloudwatch"].put_metric_alarm(AlarmName="mlstack-dev-staging-5xx", MetricName="5xx", Namespace="n",
+                                           Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                                           ComparisonOperator="GreaterThanThreshold")
+        aws["cloudwatch"].set_alarm_state(AlarmName="mlstack-dev-staging-5xx", StateValue="ALARM", StateReason="t")
+    with pytest.raises(PromotionRefusedError, match=expected):
+        deployer.promote(policy, principal, aws["cloudwatch"])
+    assert deployer.pointer.current("prod") is None
+    assert deployer.audit.trail()[-1].outcome == "refused"
+
+
+def test_promotion_after_the_soak_period_moves_prod(aws, deployer):
+    _route(deployer, set_approval(aws["sagemaker"], _register(aws, 0.95), "Approved", "ok"))
+    later = datetime.now(UTC) + timedelta(hours=25)
+    record = deployer.promote(PromotionPolicy(24, True, "mlstack-dev-staging"), "release-manager",
+                              aws["cloudwatch"], now=later)
+    assert (record.action, record.outcome, record.stage, record.actor) == ("promote", "succeeded", "prod",
+                                                                           "release-manager")
+
+
+def test_sagemaker_backend_updates_blue_green_with_a_canary_and_alarm_rollback():
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    settings = EndpointSettings(endpoint_prefix="mlstack-prod", role_arn="arn:aws:iam::1:role/r",
+                                kms_key_arn="arn:aws:kms:us-east-1:1:key/k", image_uri="img",
+                                rollback_alarms=("mlstack-prod-5xx", "mlstack-prod-latency"))
+    version = ModelVersion(arn="arn:aws:sagemaker:us-east-1:1:model-package/g/3", group="g", version=3,
+                           status="Approved", approval_description="", approver="lead", onnx_uri="", metrics_uri=None)
+    with Stubber(client) as stub:
+        stub.add_response("create_model", {"ModelArn": f"{ARN}:model/m"}, {
+            "ModelName": "mlstack-prod-staging-v3", "ExecutionRoleArn": settings.role_arn,
+            "EnableNetworkIsolation": True, "PrimaryContainer": {"Image": "img", "ModelPackageName": version.arn}})
+        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/c"}, {
+            "EndpointConfigName": "mlstack-prod-staging-v3", "KmsKeyId": settings.kms_key_arn,
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "mlstack-prod-staging-v3",
+                                    "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]})
+        stub.add_response("describe_endpoint", {
+            "EndpointName": "mlstack-prod-staging", "EndpointArn": f"{ARN}:endpoint/e", "EndpointConfigName": "old",
+            "EndpointStatus": "InService", "CreationTime": datetime(2026, 1, 1),
+            "LastModifiedTime": datetime(2026, 1, 1)},
+            {"EndpointName": "mlstack-prod-staging"})
+        stub.add_response("update_endpoint", {"EndpointArn": f"{ARN}:endpoint/e"}, {
+            "EndpointName": "mlstack-prod-staging", "EndpointConfigName": "mlstack-prod-staging-v3",
+            "DeploymentConfig": SageMakerBackend(client, settings).deployment_config()})
+        assert SageMakerBackend(client, settings).publish("staging", version) == "endpoint:mlstack-prod-staging"
+        stub.assert_no_pending_responses()
+    policy = SageMakerBackend(client, settings).deployment_config()
+    routing = policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing["Type"] == "CANARY"
+    assert routing["CanarySize"] == {"Type": "CAPACITY_PERCENT", "Value": 10}
+    assert [a["AlarmName"] for a in policy["AutoRollbackConfiguration"]["Alarms"]] == list(settings.rollback_alarms)
