@@ -86,6 +86,30 @@ class TrainingSettings(_Strict):
     recipe: Literal["tabular", "text"] = "tabular"
 
 
+class DeploymentSettings(_Strict):
+    """How approved versions reach staging and prod, and the gate in between."""
+
+    backend: Literal["lambda", "sagemaker"] = "lambda"
+    # Promotion to prod refuses until staging has served the version this long.
+    soak_hours: float = Field(24, ge=0)
+    # Refuse promotion by the same person who approved the version.
+    two_person_prod: bool = True
+    canary_percent: int = Field(10, ge=1, le=50)
+    endpoint_instance_type: str = "ml.m5.large"
+    # Audit records cannot be altered or deleted for this long (S3 Object Lock, governance mode).
+    audit_retention_days: int = Field(2557, ge=1)
+    # Accounts allowed to read this group's model versions (cross-account deployment); none by default.
+    cross_account_ids: tuple[str, ...] = ()
+
+    @field_validator("cross_account_ids")
+    @classmethod
+    def _accounts(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [account for account in ids if not re.fullmatch(r"\d{12}", account)]
+        if bad:
+            raise ValueError(f"not 12-digit account ids: {bad}")
+        return ids
+
+
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, prod and other environments."""
 
@@ -106,6 +130,7 @@ class EnvironmentConfig(_Strict):
     lifecycle: LakeLifecycle = LakeLifecycle()
     ingest: IngestSettings = IngestSettings()
     training: TrainingSettings = TrainingSettings()
+    deployment: DeploymentSettings = DeploymentSettings()
 
     @field_validator("log_retention_days")
     @classmethod
@@ -137,6 +162,10 @@ class EnvironmentConfig(_Strict):
     def bucket_name(self, zone: Zone, account: str, region: str) -> str:
         """Globally unique bucket name; account/region may be CDK tokens or concrete values."""
         return f"{self.resource_prefix()}-{zone}-{account}-{region}"
+
+    def serving_parameter_prefix(self) -> str:
+        """SSM path of the per-stage pointers to the live model version."""
+        return f"/{self.project}/{self.name}/serving"
 
     def model_package_group_name(self) -> str:
         return f"{self.resource_prefix()}-models"

@@ -1,0 +1,71 @@
+"""EventBridge "SageMaker Model Package State Change" -> Deployer. Parses, calls logic, logs ids.
+
+The backend (lambda: ONNX to the serving prefix; sagemaker: blue/green endpoint update) comes from
+the environment. Failures raise: Lambda retries the async event (bounded), then the dead-letter queue; a redelivered
+event finds its version already live and records a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from lambdas.deploy.audit import AuditLog
+from lambdas.deploy.deployer import Backend, Deployer
+from lambdas.deploy.registry import Registry
+from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingPointer
+from lambdas.deploy.settings import DeployEnvironment, parse_environment
+
+logger = Logger(service="deploy")
+tracer = Tracer(service="deploy")
+metrics = Metrics(service="deploy")
+AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
+
+
+def _backend(env: DeployEnvironment, s3: Any, sagemaker: Any) -> Backend:
+    if env.BACKEND == "lambda":
+        return LambdaBackend(s3, env.SERVING_BUCKET)
+    alarms = tuple(name for name in env.ROLLBACK_ALARMS.split(",") if name)
+    return SageMakerBackend(sagemaker, EndpointSettings(
+        endpoint_prefix=env.ENDPOINT_PREFIX, role_arn=env.ENDPOINT_ROLE_ARN, kms_key_arn=env.KMS_KEY_ARN,
+        image_uri=env.IMAGE_URI, instance_type=env.INSTANCE_TYPE, canary_percent=env.CANARY_PERCENT,
+        rollback_alarms=alarms))
+
+
+@cache
+def deployer() -> Deployer:
+    env = parse_environment(os.environ)
+    s3 = boto3.client("s3", config=AWS_RETRIES)
+    sagemaker = boto3.client("sagemaker", config=AWS_RETRIES)
+    return Deployer(
+        registry=Registry(sagemaker),
+        pointer=ServingPointer(boto3.client("ssm", config=AWS_RETRIES), env.SERVING_PARAMETER_PREFIX),
+        backend=_backend(env, s3, sagemaker),
+        audit=AuditLog(s3, env.AUDIT_BUCKET, boto3.client("sns", config=AWS_RETRIES), env.AUDIT_TOPIC_ARN),
+        s3=s3,
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    record = deployer().handle_state_change(event.detail)
+    if record is None:
+        logger.info("ignored", extra={"model_package_arn": event.detail.get("ModelPackageArn"),
+                                      "status": event.detail.get("ModelApprovalStatus")})
+        return {"outcome": "ignored"}
+    metrics.add_metric(name=f"{record.action.title()}{record.outcome.title().replace('-', '')}",
+                       unit=MetricUnit.Count, value=1)
+    logger.info("handled", extra={"action": record.action, "outcome": record.outcome, "stage": record.stage,
+                                  "model_package_arn": record.model_package_arn, "detail": record.detail})
+    return {"action": record.action, "outcome": record.outcome, "stage": record.stage, "detail": record.detail}

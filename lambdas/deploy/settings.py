@@ -1,0 +1,45 @@
+"""The deployer function's environment: built by the CDK construct and local mode, parsed by the handler."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class DeployEnvironment(BaseModel):
+    BACKEND: Literal["lambda", "sagemaker"] = "lambda"
+    SERVING_BUCKET: str = Field(min_length=3)
+    SERVING_PARAMETER_PREFIX: str = Field(pattern=r"^/")
+    AUDIT_BUCKET: str = Field(min_length=3)
+    AUDIT_TOPIC_ARN: str = Field(min_length=20)
+    # sagemaker backend only
+    ENDPOINT_PREFIX: str = ""
+    ENDPOINT_ROLE_ARN: str = ""
+    KMS_KEY_ARN: str = ""
+    IMAGE_URI: str = ""
+    INSTANCE_TYPE: str = "ml.m5.large"
+    CANARY_PERCENT: int = 10
+    ROLLBACK_ALARMS: str = ""  # comma-separated alarm names
+
+
+def function_environment(*, backend: str, serving_bucket: str, parameter_prefix: str, audit_bucket: str,
+                         audit_topic_arn: str, metrics_namespace: str,
+                         endpoint: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "BACKEND": backend,
+        **(endpoint or {}),
+        "SERVING_BUCKET": serving_bucket,
+        "SERVING_PARAMETER_PREFIX": parameter_prefix,
+        "AUDIT_BUCKET": audit_bucket,
+        "AUDIT_TOPIC_ARN": audit_topic_arn,
+        "POWERTOOLS_SERVICE_NAME": "deploy",
+        "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+def parse_environment(environ: Mapping[str, str]) -> DeployEnvironment:
+    return DeployEnvironment.model_validate({name: environ[name] for name in DeployEnvironment.model_fields
+                                             if name in environ})
