@@ -25,8 +25,8 @@ DESTROY_FLAG_KEY = "mlstack:destroy-data-on-removal"
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
 
-Zone = Literal["raw", "curated", "artifacts", "capture", "access-logs"]
-ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture", "access-logs")
+Zone = Literal["raw", "curated", "artifacts", "capture", "access-logs", "audit"]
+ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture", "access-logs", "audit")
 
 
 class ConfigError(ValueError):

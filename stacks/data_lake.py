@@ -55,7 +55,7 @@ class DataLake(Construct):
         return config.bucket_name(zone, cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION)
 
     def _allow_service_use_of_key(self) -> None:
-        """CloudWatch Logs (encrypted log groups) and CloudWatch alarms (encrypted SNS) use the key."""
+        """CloudWatch Logs (log groups), alarms (SNS) and EventBridge (dead-letter queues) use the key."""
         account, region, partition = cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION, cdk.Aws.PARTITION
         self.key.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
@@ -66,8 +66,8 @@ class DataLake(Construct):
                                     f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
         ))
         self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsPublishToEncryptedTopics",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            sid="CloudWatchAndEventBridgeUseEncryptedTopicsAndQueues",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceAccount": account}},

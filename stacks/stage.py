@@ -11,6 +11,7 @@ from stacks.alerts import OpsAlerts
 from stacks.data_lake import DataLake
 from stacks.ingest import Ingestion
 from stacks.network import PrivateNetwork
+from stacks.registry import ModelRegistry
 from stacks.training import Training
 
 
@@ -27,8 +28,11 @@ class DataLakeStack(cdk.Stack):
         self.ingestion = Ingestion(self, "Ingestion", config=config, lake=self.lake, network=self.network,
                                    bundle=bundle, removal_policy=removal_policy)
         self.training = Training(self, "Training", config=config, lake=self.lake, removal_policy=removal_policy)
+        self.registry = ModelRegistry(self, "Registry", config=config, lake=self.lake, training=self.training,
+                                      network=self.network, bundle=bundle, removal_policy=removal_policy)
         self.alerts = OpsAlerts(self, "Alerts", config=config, key=self.lake.key)
-        self.ingestion.failure_alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
+        for alarm in (self.ingestion.failure_alarm, self.registry.deployer.failure_alarm):
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
 
 
 class MlStackStage(cdk.Stage):

@@ -30,7 +30,8 @@ class Training(Construct):
         self.config = config
         self.model_package_group = sagemaker.CfnModelPackageGroup(
             self, "ModelPackageGroup", model_package_group_name=config.model_package_group_name(),
-            model_package_group_description=f"{config.resource_prefix()}: model versions awaiting approval")
+            model_package_group_description=f"{config.resource_prefix()}: model versions awaiting approval",
+            model_package_group_policy=self._cross_account_policy())
         self.model_package_group.apply_removal_policy(removal_policy)
         self.code_bundle = s3_assets.Asset(self, "CodeBundle", path=str(write_code_bundle(BUNDLE)))
         self.launcher = s3_assets.Asset(self, "Launcher", path=str(LAUNCHER))
@@ -59,6 +60,20 @@ class Training(Construct):
         self.pipeline.node.add_dependency(self.policy)
         if config.training.schedule:
             self._schedule(config.training.schedule)
+
+    def _cross_account_policy(self) -> dict | None:
+        """Read access for the configured deployment accounts (explicit principals only), else no policy."""
+        accounts = self.config.deployment.cross_account_ids
+        if not accounts:
+            return None
+        group = self.config.model_package_group_name()
+        return {"Version": "2012-10-17", "Statement": [{
+            "Sid": "DeploymentAccountsReadVersions", "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:{cdk.Aws.PARTITION}:iam::{account}:root" for account in accounts]},
+            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+            "Resource": [_arn("sagemaker", f"model-package/{group}/*"),
+                         _arn("sagemaker", f"model-package-group/{group}")],
+        }]}
 
     def _pipeline_arn(self) -> str:
         return _arn("sagemaker", f"pipeline/{self.pipeline.pipeline_name}")

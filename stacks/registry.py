@@ -1,0 +1,133 @@
+"""Approval gates and audited deployment: the rule on registry approvals, the deployer, the audit store."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from lambdas.deploy.events import approval_event_pattern
+from lambdas.deploy.settings import function_environment
+from mlstack.config import EnvironmentConfig
+from stacks.data_lake import DataLake
+from stacks.functions import SecureFunction
+from stacks.nag import acknowledge
+from stacks.network import PrivateNetwork
+from stacks.training import RUNS_PREFIX, Training, _arn
+
+SERVING_PREFIX = "serving/"
+AUDIT_PREFIX = "audit/"
+
+
+class ModelRegistry(Construct):
+    """Approved versions deploy to staging (audited); the prod gate is `mlstack promote` (docs/deployment.md)."""
+
+    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, lake: DataLake, training: Training,
+                 network: PrivateNetwork | None, bundle: bool, removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, id_)
+        self.config = config
+        self.audit_bucket = self._audit_bucket(lake, removal_policy)
+        self.topic = sns.Topic(self, "Deployments", topic_name=f"{config.resource_prefix()}-deployments",
+                               display_name=f"mlstack {config.name} deployments", master_key=lake.key,
+                               enforce_ssl=True)
+        deployment = config.deployment
+        endpoint = None
+        if deployment.backend == "sagemaker":
+            endpoint = {"ENDPOINT_PREFIX": config.resource_prefix(), "ENDPOINT_ROLE_ARN": training.role.role_arn,
+                        "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": config.training.image_uri,
+                        "INSTANCE_TYPE": deployment.endpoint_instance_type,
+                        "CANARY_PERCENT": str(deployment.canary_percent)}
+        self.deployer = SecureFunction(
+            self, "Deployer", name="deploy", config=config, key=lake.key, network=network, bundle=bundle,
+            removal_policy=removal_policy,
+            description="Approved model versions -> staging; rejected live versions -> rollback; audited",
+            environment=function_environment(
+                backend=deployment.backend, serving_bucket=lake.buckets["artifacts"].bucket_name,
+                parameter_prefix=config.serving_parameter_prefix(), audit_bucket=self.audit_bucket.bucket_name,
+                audit_topic_arn=self.topic.topic_arn, metrics_namespace=config.resource_prefix(),
+                endpoint=endpoint),
+            timeout_seconds=120, reserved_concurrency=1)  # one deployment at a time
+        self._grant(lake, training)
+        self.rule = events.Rule(
+            self, "ApprovalRule", description="Registry approvals/rejections of this environment's model group",
+            event_pattern=events.EventPattern(**_cdk_pattern(approval_event_pattern(
+                [config.model_package_group_name()]))),
+            targets=[targets.LambdaFunction(self.deployer.function, dead_letter_queue=self.deployer.failures,
+                                            retry_attempts=3, max_event_age=cdk.Duration.hours(6))])
+
+    def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
+        retention = self.config.deployment.audit_retention_days
+        bucket = s3.Bucket(
+            self, "Audit", bucket_name=DataLake.bucket_name(self.config, "audit"),
+            encryption=s3.BucketEncryption.KMS, encryption_key=lake.key, bucket_key_enabled=True,
+            enforce_ssl=True, minimum_tls_version=1.2, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, versioned=True,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.governance(cdk.Duration.days(retention)),
+            server_access_logs_bucket=lake.access_logs, server_access_logs_prefix="audit/",
+            removal_policy=removal_policy)
+        for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
+            acknowledge(bucket, finding, "Cross-region replication is a per-organisation DR decision; Object Lock "
+                                         "and versioning keep every record within the region")
+        return bucket
+
+    def _grant(self, lake: DataLake, training: Training) -> None:
+        group = self.config.model_package_group_name()
+        parameters = _arn("ssm", f"parameter{self.config.serving_parameter_prefix()}/*")
+        statements = [
+            iam.PolicyStatement(sid="ReadRegistry", actions=["sagemaker:DescribeModelPackage"],
+                                resources=[_arn("sagemaker", f"model-package/{group}/*")]),
+            iam.PolicyStatement(sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=["*"]),
+            iam.PolicyStatement(sid="ReadRunArtifacts", actions=["s3:GetObject"],
+                                resources=[DataLake.object_arn(self.config, "artifacts", RUNS_PREFIX)]),
+            iam.PolicyStatement(sid="PublishServingModels", actions=["s3:PutObject"],
+                                resources=[DataLake.object_arn(self.config, "artifacts", SERVING_PREFIX)]),
+            iam.PolicyStatement(sid="MoveServingPointers",
+                                actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"],
+                                resources=[parameters]),
+            iam.PolicyStatement(sid="WriteAudit", actions=["s3:PutObject"],
+                                resources=[DataLake.object_arn(self.config, "audit", AUDIT_PREFIX)]),
+            iam.PolicyStatement(sid="AnnounceDeployments", actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+            iam.PolicyStatement(sid="UseLakeKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                resources=[lake.key.key_arn], conditions={"StringEquals": {"kms:ViaService": [
+                                    f"s3.{cdk.Aws.REGION}.amazonaws.com", f"sns.{cdk.Aws.REGION}.amazonaws.com"]}}),
+        ]
+        if self.config.deployment.backend == "sagemaker":
+            prefix = self.config.resource_prefix()
+            statements += [
+                iam.PolicyStatement(sid="DeployEndpoints", resources=[
+                    _arn("sagemaker", f"{kind}/{prefix}-*") for kind in ("model", "endpoint-config", "endpoint")],
+                    actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:CreateEndpoint",
+                             "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"]),
+                iam.PolicyStatement(sid="PassEndpointRole", actions=["iam:PassRole"],
+                                    resources=[training.role.role_arn],
+                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            ]
+        self.deployer.grant(*statements)
+        reasons = {
+            f"Resource::{_nag(_arn('sagemaker', f'model-package/{group}/*'))}": "versions of this one group only",
+            f"Resource::{DataLake.nag_object_arn(self.config, 'artifacts', RUNS_PREFIX)}":
+                "reads the ONNX model and evaluation of pipeline runs only",
+            f"Resource::{DataLake.nag_object_arn(self.config, 'artifacts', SERVING_PREFIX)}":
+                "writes serving copies under serving/ only",
+            f"Resource::{_nag(parameters)}": "the per-stage serving pointers of this environment only",
+            f"Resource::{DataLake.nag_object_arn(self.config, 'audit', AUDIT_PREFIX)}":
+                "append-only audit records under audit/ only",
+        }
+        for finding, reason in reasons.items():
+            acknowledge(self.deployer.policy, f"AwsSolutions-IAM5[{finding}]", reason)
+
+
+def _nag(arn: str) -> str:
+    """An ARN built from pseudo parameters, as cdk-nag renders it in a finding id."""
+    return (arn.replace(cdk.Aws.PARTITION, "<AWS::Partition>").replace(cdk.Aws.REGION, "<AWS::Region>")
+            .replace(cdk.Aws.ACCOUNT_ID, "<AWS::AccountId>"))
+
+
+def _cdk_pattern(pattern: dict) -> dict:
+    """The EventBridge JSON pattern as events.EventPattern keyword arguments."""
+    return {"source": pattern["source"], "detail_type": pattern["detail-type"], "detail": pattern["detail"]}

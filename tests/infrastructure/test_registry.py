@@ -1,0 +1,77 @@
+"""Approval gates as deployed: the rule's pattern, the deployer, the audit store, scoped permissions."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+
+from app import build_app
+from lambdas.deploy.events import approval_event_pattern
+from lambdas.deploy.settings import DeployEnvironment
+from tests.conftest import cdk_context
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def env(request, templates):
+    return request.param, templates[request.param]
+
+
+def _deployer(template):
+    return next(f for f in template.find_resources("AWS::Lambda::Function").values()
+                if f["Properties"]["Handler"] == "lambdas.deploy.handler.handler")
+
+
+def test_the_rule_uses_the_one_approval_pattern_for_this_environments_group(env):
+    name, template = env
+    [rule] = [r for r in template.find_resources("AWS::Events::Rule").values()
+              if "EventPattern" in r["Properties"]]
+    assert rule["Properties"]["EventPattern"] == approval_event_pattern([f"mlstack-{name}-models"])
+    assert rule["Properties"]["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
+    target = rule["Properties"]["Targets"][0]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    assert "DeadLetterConfig" in target
+
+
+def test_the_deployer_runs_one_at_a_time_with_every_variable_it_needs(env):
+    _, template = env
+    props = _deployer(template)["Properties"]
+    assert props["ReservedConcurrentExecutions"] == 1
+    required = {n for n, f in DeployEnvironment.model_fields.items() if f.is_required()}
+    assert required <= set(props["Environment"]["Variables"])
+    assert "DeadLetterConfig" in props
+
+
+def test_audit_records_are_locked_against_change_for_the_configured_retention(env):
+    name, template = env
+    days = {"dev": 30, "prod": 2557}[name]
+    template.has_resource("AWS::S3::Bucket", {"Properties": {
+        "ObjectLockEnabled": True,
+        "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled",
+                                    "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": days}}},
+        "VersioningConfiguration": {"Status": "Enabled"}}, "DeletionPolicy": "Retain"})
+
+
+def test_the_deployer_may_move_only_its_own_pointers_and_serving_prefix(env):
+    name, template = env
+    policies = [p for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
+                if p["Properties"]["Description"].startswith("deploy function")]
+    statements = {s.get("Sid"): s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
+    assert f"parameter/mlstack/{name}/serving/*" in json.dumps(statements["MoveServingPointers"]["Resource"])
+    assert "serving/*" in json.dumps(statements["PublishServingModels"]["Resource"])
+    assert "DeployEndpoints" not in statements  # lambda backend: no endpoint permissions at all
+
+
+def test_the_sagemaker_backend_gets_endpoint_permissions_and_cross_account_reads_are_explicit():
+    context = cdk_context(env="dev")
+    context["mlstack:environments"]["dev"]["deployment"] = {
+        "backend": "sagemaker", "cross_account_ids": ["210987654321"]}
+    app = build_app(context)
+    stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
+    template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template
+    text = json.dumps(template)
+    assert '"DeployEndpoints"' in text
+    [group] = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::ModelPackageGroup"]
+    principal = group["Properties"]["ModelPackageGroupPolicy"]["Statement"][0]["Principal"]["AWS"]
+    assert "210987654321" in json.dumps(principal)
