@@ -21,7 +21,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo test lint synth deploy bench lock pipeline clean
+.PHONY: help install demo test lint synth deploy promote bench lock pipeline clean
 
 help:
 	@sed -n '2,7p' Makefile
@@ -66,6 +66,10 @@ lock: $(PY_STAMP)
 # Re-render pipelines/definition.json after changing the pipeline (a test fails when it is stale).
 pipeline: $(PY_STAMP)
 	$(BIN)/python -m pipelines.definition
+
+# Gated promotion staging -> prod for ENV (needs AWS credentials; exit 2 when refused).
+promote: $(PY_STAMP)
+	$(BIN)/mlstack promote --env $(ENV)
 
 bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.ingest_throughput

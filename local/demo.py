@@ -2,8 +2,9 @@
 
 Stages so far: embedded-aws (moto server + lake from config), ingest (sample data, clean and
 corrupted, through the real ingest handler), train (the rendered SageMaker pipeline run locally:
-preprocess, train, evaluate, quality gate, register PendingManualApproval). Later stages plug in
-here as capabilities land.
+preprocess, train, evaluate, quality gate, register PendingManualApproval), deploy (approve as
+Studio does, the state-change event through the stack's pattern to the deployer: staging; then the
+gated promotion to prod; the audit trail). Later stages plug in here as capabilities land.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX
 
-STAGES = ("embedded-aws", "ingest", "train")
+STAGES = ("embedded-aws", "ingest", "train", "deploy")
 
 
 class StageFailedError(RuntimeError):
@@ -42,6 +43,7 @@ class DemoRun:
     lake: LocalLake | None = None
     ingested: list[dict[str, Any]] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
+    audit: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -108,10 +110,39 @@ def stage_train(run: DemoRun) -> None:
                     "onnx": onnx, "steps": [(s.name, s.status, round(s.seconds, 1)) for s in result.steps]}
 
 
+def stage_deploy(run: DemoRun) -> None:
+    from lambdas.deploy.deployer import Deployer
+    from local.lambda_runtime import LOCAL_ACCOUNT
+    from local.registry import LocalDeployment, set_approval
+
+    region = run.config.region
+    sagemaker = boto3.client("sagemaker", region_name=region)
+    deployment = LocalDeployment(run.config, run.lake, region)
+    arn = run.training["model_package_arn"]
+    _say("  (emulated: moto emits no registry state-change events; each is built from DescribeModelPackage and "
+         "routed through the stack's event pattern to the deployer handler, in-process)")
+    event = set_approval(sagemaker, arn, "PendingManualApproval", "back in review")
+    _say(f"  PendingManualApproval -> routed to deployer: {deployment.deliver(event) is not None}")
+    event = set_approval(sagemaker, arn, "Approved", "Approved in the demo: test metrics above the gate")
+    _say(f"  Approved (as the Studio button does) -> deployer: {deployment.deliver(event)}")
+    deployer = Deployer.from_config(run.config, account=LOCAL_ACCOUNT, region=region, session=boto3.session.Session())
+    record = deployer.promote(Deployer.policy_for(run.config), "release-manager",
+                              boto3.client("cloudwatch", region_name=region))
+    _say(f"  mlstack promote -> {record.stage}: {record.outcome} ({record.detail}); soak "
+         f"{run.config.deployment.soak_hours} h and two-person={run.config.deployment.two_person_prod} in "
+         f"{run.config.name} config")
+    _say("  audit trail (Object Lock bucket, also announced on the deployments topic):")
+    for entry in deployer.audit.trail():
+        _say(f"    {entry.at}  {entry.action:<8} {entry.stage:<8} {entry.outcome:<9} v{entry.model_version} "
+             f"by {entry.actor}: {entry.detail}; metrics {entry.metrics}")
+        run.audit.append(entry.model_dump())
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[DemoRun], None]] = {
     "embedded-aws": stage_embedded_aws,
     "ingest": stage_ingest,
     "train": stage_train,
+    "deploy": stage_deploy,
 }
 
 
@@ -131,6 +162,11 @@ def write_report(run: DemoRun) -> Path:
                   "| metric | value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in run.training["metrics"].items()]
         lines += [f"| ONNX max probability difference | {run.training['onnx']['max_probability_difference']:.1e} |"]
+    if run.audit:
+        lines += ["", "## Audit trail", "", "| at | action | stage | outcome | version | actor | detail |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {a['at']} | {a['action']} | {a['stage']} | {a['outcome']} | v{a['model_version']} | "
+                  f"{a['actor']} | {a['detail']} |" for a in run.audit]
     report = run.out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     (run.out_dir / "ingestion.json").write_text(json.dumps(run.ingested, indent=2))

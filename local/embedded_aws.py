@@ -77,7 +77,7 @@ def provision_lake(config: EnvironmentConfig, *, region: str | None = None, s3: 
     kms.create_alias(AliasName=f"alias/{config.resource_prefix()}-data-lake", TargetKeyId=key["KeyId"])
     buckets = {zone: config.bucket_name(zone, LOCAL_ACCOUNT, region) for zone in ZONES}
     for zone, name in buckets.items():
-        _create_bucket(s3, name, region)
+        _create_bucket(s3, name, region, object_lock=zone == "audit")
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
@@ -86,11 +86,12 @@ def provision_lake(config: EnvironmentConfig, *, region: str | None = None, s3: 
                 else {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]})
         s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
             {"ApplyServerSideEncryptionByDefault": rule, "BucketKeyEnabled": zone != "access-logs"}]})
+    s3.put_object_lock_configuration(Bucket=buckets["audit"], ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {
+            "Mode": "GOVERNANCE", "Days": config.deployment.audit_retention_days}}})
     return LocalLake(key_arn=key["Arn"], buckets=buckets)
 
 
-def _create_bucket(s3: Any, name: str, region: str) -> None:
-    if region == "us-east-1":
-        s3.create_bucket(Bucket=name)
-    else:
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+def _create_bucket(s3: Any, name: str, region: str, *, object_lock: bool) -> None:
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock, **location)

@@ -13,7 +13,7 @@ import boto3
 
 from lambdas.ingest.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LocalLambdaContext, s3_object_created_event
+from local.lambda_runtime import LocalLambdaContext, runtime_environment, s3_object_created_event
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import RAW_PREFIX
 
@@ -30,6 +30,7 @@ class LocalIngestion:
         os.environ.update(function_environment(
             curated_bucket=lake.buckets["curated"], quarantine_bucket=lake.buckets["raw"],
             max_object_mb=config.ingest.max_object_mb, metrics_namespace=config.resource_prefix()))
+        os.environ.update(runtime_environment(config.region))
         if quiet:
             os.environ.update(QUIET_RUNTIME)
         from lambdas.ingest import handler  # after the environment is set, as at a cold start

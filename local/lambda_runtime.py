@@ -15,6 +15,11 @@ from urllib.parse import quote_plus
 LOCAL_ACCOUNT = "123456789012"
 
 
+def runtime_environment(region: str) -> dict[str, str]:
+    """Variables the Lambda runtime sets for every function (handlers create clients from them)."""
+    return {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+
+
 @dataclass
 class LocalLambdaContext:
     """The subset of the Lambda context object that handlers and Powertools use."""

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from lambdas.deploy.events import state_change_event
-from local.lambda_runtime import LOCAL_ACCOUNT
+import boto3
+
+from lambdas.deploy.events import approval_event_pattern, matches, state_change_event
+from lambdas.deploy.settings import function_environment
+from local.embedded_aws import LocalLake
+from local.ingestion import QUIET_RUNTIME
+from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, runtime_environment
+from mlstack.config import EnvironmentConfig
 
 
 def set_approval(sagemaker: Any, arn: str, status: str, description: str) -> dict[str, Any]:
@@ -20,3 +27,29 @@ def set_approval(sagemaker: Any, arn: str, status: str, description: str) -> dic
                                    **({"CustomerMetadataProperties": metadata} if metadata else {}))
     package = sagemaker.describe_model_package(ModelPackageName=arn)
     return state_change_event(package, region=sagemaker.meta.region_name, account=LOCAL_ACCOUNT)
+
+
+class LocalDeployment:
+    """The deployer function deployed locally: approvals routed through the stack's event pattern."""
+
+    def __init__(self, config: EnvironmentConfig, lake: LocalLake, region: str) -> None:
+        sns = boto3.client("sns", region_name=region)
+        self.topic_arn = sns.create_topic(Name=f"{config.resource_prefix()}-deployments")["TopicArn"]
+        self.pattern = approval_event_pattern([config.model_package_group_name()])
+        os.environ.update(function_environment(
+            backend="lambda", serving_bucket=lake.buckets["artifacts"],
+            parameter_prefix=config.serving_parameter_prefix(), audit_bucket=lake.buckets["audit"],
+            audit_topic_arn=self.topic_arn, metrics_namespace=config.resource_prefix()))
+        os.environ.update({**QUIET_RUNTIME, **runtime_environment(region)})
+        from lambdas.deploy import handler  # after the environment is set, as at a cold start
+
+        handler.deployer.cache_clear()
+        handler.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+        self.handler = handler
+        self.region = region
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """EventBridge: invoke the deployer only if the rule's pattern matches (None otherwise)."""
+        if not matches(self.pattern, event):
+            return None
+        return self.handler.handler(event, LocalLambdaContext(function_name="deploy", region=self.region))

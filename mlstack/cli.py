@@ -21,6 +21,26 @@ def _sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _promote(args: argparse.Namespace) -> int:
+    import boto3
+
+    from lambdas.deploy.deployer import Deployer, PromotionRefusedError
+    from mlstack.config import load_environments
+
+    config = load_environments()[args.env]
+    session = boto3.session.Session(region_name=config.region)
+    identity = session.client("sts").get_caller_identity()
+    deployer = Deployer.from_config(config, account=identity["Account"], region=config.region, session=session)
+    try:
+        record = deployer.promote(Deployer.policy_for(config), args.principal or identity["Arn"],
+                                  session.client("cloudwatch"))
+    except PromotionRefusedError as error:
+        print(f"mlstack promote: {error}", file=sys.stderr)
+        return 2
+    print(f"{record.stage}: {record.outcome} ({record.detail}); audit record {record.key()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from local.demo import STAGES
 
@@ -34,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--recipe", choices=("tabular", "text"), default="tabular",
                       help="model recipe to train (default: %(default)s)")
     demo.set_defaults(func=_demo)
+
+    promote = commands.add_parser(
+        "promote", help="promote the version live in staging to prod (refused unless soaked, no staging alarm "
+                        "in ALARM, and, if configured, a second person); audited")
+    promote.add_argument("--env", default="prod", help="environment config from cdk.json (default: %(default)s)")
+    promote.add_argument("--principal", help="who promotes (default: your AWS caller identity ARN)")
+    promote.set_defaults(func=_promote)
 
     samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")
     samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")

@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 from lambdas.deploy.audit import AuditLog, AuditRecord, read_metrics
 from lambdas.deploy.registry import ModelVersion, Registry
-from lambdas.deploy.serving import ServingPointer
+from lambdas.deploy.serving import LambdaBackend, ServingPointer
+from mlstack.config import EnvironmentConfig
 
 STAGING, PROD = "staging", "prod"
 
@@ -29,6 +30,23 @@ class PromotionPolicy:
 
 
 class Deployer:
+    @classmethod
+    def from_config(cls, config: EnvironmentConfig, *, account: str, region: str, session: Any) -> Deployer:
+        """The deployer of an environment, as operators use it (`mlstack promote`) and local mode does."""
+        s3 = session.client("s3", region_name=region)
+        topic = f"arn:aws:sns:{region}:{account}:{config.resource_prefix()}-deployments"
+        return cls(registry=Registry(session.client("sagemaker", region_name=region)),
+                   pointer=ServingPointer(session.client("ssm", region_name=region), config.serving_parameter_prefix()),
+                   backend=LambdaBackend(s3, config.bucket_name("artifacts", account, region)),
+                   audit=AuditLog(s3, config.bucket_name("audit", account, region),
+                                  session.client("sns", region_name=region), topic),
+                   s3=s3)
+
+    @staticmethod
+    def policy_for(config: EnvironmentConfig) -> PromotionPolicy:
+        settings = config.deployment
+        return PromotionPolicy(settings.soak_hours, settings.two_person_prod, f"{config.resource_prefix()}-staging")
+
     def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, audit: AuditLog,
                  s3: Any) -> None:
         self.registry, self.pointer, self.backend, self.audit, self.s3 = registry, pointer, backend, audit, s3

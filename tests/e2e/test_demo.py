@@ -22,10 +22,11 @@ def _restore_environment():
 def test_demo_ingests_the_samples_and_writes_a_report(tmp_path, capsys):
     assert cli_main(["demo", "--out", str(tmp_path)]) == 0
     output = capsys.readouterr().out
-    assert "[1/3] embedded-aws" in output
-    assert "[2/3] ingest" in output
-    assert "[3/3] train" in output
-    assert "PendingManualApproval" in output
+    assert "[1/4] embedded-aws" in output
+    assert "[2/4] ingest" in output
+    assert "[3/4] train" in output
+    assert "[4/4] deploy" in output
+    assert "PendingManualApproval -> routed to deployer: False" in output
     assert "http://127.0.0.1:" in output
     ingested = json.loads((tmp_path / "ingestion.json").read_text())
     assert {r["file"]: r["outcome"] for r in ingested} == {
@@ -35,6 +36,8 @@ def test_demo_ingests_the_samples_and_writes_a_report(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "| ingest |" in report
     assert "model-package/mlstack-dev-models/1" in report
+    assert "| deploy | staging | succeeded | v1 |" in report
+    assert "| promote | prod | succeeded | v1 | release-manager |" in report
 
 
 def test_demo_can_stop_after_a_named_stage(tmp_path, capsys):
