@@ -96,6 +96,8 @@ class DeploymentSettings(_Strict):
     two_person_prod: bool = True
     canary_percent: int = Field(10, ge=1, le=50)
     endpoint_instance_type: str = "ml.m5.large"
+    # sagemaker backend: serverless inference instead of an instance (see its exclusions in serving.py).
+    serverless_memory_mb: int | None = Field(None, ge=1024, le=6144)
     # Audit records cannot be altered or deleted for this long (S3 Object Lock, governance mode).
     audit_retention_days: int = Field(2557, ge=1)
     # Accounts allowed to read this group's model versions (cross-account deployment); none by default.

@@ -40,7 +40,9 @@ class ModelRegistry(Construct):
             endpoint = {"ENDPOINT_PREFIX": config.resource_prefix(), "ENDPOINT_ROLE_ARN": training.role.role_arn,
                         "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": config.training.image_uri,
                         "INSTANCE_TYPE": deployment.endpoint_instance_type,
-                        "CANARY_PERCENT": str(deployment.canary_percent)}
+                        "CANARY_PERCENT": str(deployment.canary_percent),
+                        **({"SERVERLESS_MEMORY_MB": str(deployment.serverless_memory_mb)}
+                           if deployment.serverless_memory_mb else {})}
         self.deployer = SecureFunction(
             self, "Deployer", name="deploy", config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy,

@@ -37,7 +37,7 @@ def _backend(env: DeployEnvironment, s3: Any, sagemaker: Any) -> Backend:
     return SageMakerBackend(sagemaker, EndpointSettings(
         endpoint_prefix=env.ENDPOINT_PREFIX, role_arn=env.ENDPOINT_ROLE_ARN, kms_key_arn=env.KMS_KEY_ARN,
         image_uri=env.IMAGE_URI, instance_type=env.INSTANCE_TYPE, canary_percent=env.CANARY_PERCENT,
-        rollback_alarms=alarms))
+        rollback_alarms=alarms, serverless_memory_mb=env.SERVERLESS_MEMORY_MB))
 
 
 @cache

@@ -74,6 +74,11 @@ class EndpointSettings:
     canary_percent: int = 10
     canary_wait_seconds: int = 600
     rollback_alarms: tuple[str, ...] = ()
+    # Serverless inference for low-traffic stages ($0 idle). It excludes blue/green deployment
+    # guardrails, network isolation, VPC config, data capture, KMS on the endpoint config and GPUs:
+    # updates are all-at-once, without canary or alarm rollback.
+    serverless_memory_mb: int | None = None
+    serverless_max_concurrency: int = 5
 
 
 class SageMakerBackend:
@@ -85,20 +90,27 @@ class SageMakerBackend:
     def publish(self, stage: str, version: ModelVersion) -> str:
         s = self.settings
         name = f"{s.endpoint_prefix}-{stage}-v{version.version}"
+        serverless = s.serverless_memory_mb is not None
         self.sagemaker.create_model(
-            ModelName=name, ExecutionRoleArn=s.role_arn, EnableNetworkIsolation=True,
+            ModelName=name, ExecutionRoleArn=s.role_arn, EnableNetworkIsolation=not serverless,
             PrimaryContainer={"Image": s.image_uri, "ModelPackageName": version.arn})
-        self.sagemaker.create_endpoint_config(
-            EndpointConfigName=name, KmsKeyId=s.kms_key_arn, ProductionVariants=[{
-                "VariantName": "AllTraffic", "ModelName": name, "InstanceType": s.instance_type,
-                "InitialInstanceCount": 1}])
+        self.sagemaker.create_endpoint_config(EndpointConfigName=name, **self._variant(name))
         endpoint = f"{s.endpoint_prefix}-{stage}"
         if self._exists(endpoint):
-            self.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=name,
-                                           DeploymentConfig=self.deployment_config())
+            deployment = {} if serverless else {"DeploymentConfig": self.deployment_config()}
+            self.sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=name, **deployment)
         else:
             self.sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=name)
         return f"endpoint:{endpoint}"
+
+    def _variant(self, model_name: str) -> dict[str, Any]:
+        s = self.settings
+        if s.serverless_memory_mb is not None:
+            return {"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": model_name, "ServerlessConfig": {
+                "MemorySizeInMB": s.serverless_memory_mb, "MaxConcurrency": s.serverless_max_concurrency}}]}
+        return {"KmsKeyId": s.kms_key_arn, "ProductionVariants": [{
+            "VariantName": "AllTraffic", "ModelName": model_name, "InstanceType": s.instance_type,
+            "InitialInstanceCount": 1}]}
 
     def deployment_config(self) -> dict[str, Any]:
         s = self.settings

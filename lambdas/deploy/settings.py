@@ -22,6 +22,7 @@ class DeployEnvironment(BaseModel):
     INSTANCE_TYPE: str = "ml.m5.large"
     CANARY_PERCENT: int = 10
     ROLLBACK_ALARMS: str = ""  # comma-separated alarm names
+    SERVERLESS_MEMORY_MB: int | None = None
 
 
 def function_environment(*, backend: str, serving_bucket: str, parameter_prefix: str, audit_bucket: str,

@@ -185,3 +185,27 @@ def test_sagemaker_backend_updates_blue_green_with_a_canary_and_alarm_rollback()
     assert routing["Type"] == "CANARY"
     assert routing["CanarySize"] == {"Type": "CAPACITY_PERCENT", "Value": 10}
     assert [a["AlarmName"] for a in policy["AutoRollbackConfiguration"]["Alarms"]] == list(settings.rollback_alarms)
+
+
+def test_serverless_endpoints_update_all_at_once_without_kms_or_isolation():
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    settings = EndpointSettings(endpoint_prefix="mlstack-dev", role_arn="arn:aws:iam::1:role/r",
+                                kms_key_arn="arn:aws:kms:us-east-1:1:key/k", image_uri="img", serverless_memory_mb=2048)
+    version = ModelVersion(arn=f"{ARN}:model-package/g/4", group="g", version=4, status="Approved",
+                           approval_description="", approver="lead", onnx_uri="", metrics_uri=None)
+    with Stubber(client) as stub:
+        stub.add_response("create_model", {"ModelArn": f"{ARN}:model/m"}, {
+            "ModelName": "mlstack-dev-staging-v4", "ExecutionRoleArn": settings.role_arn,
+            "EnableNetworkIsolation": False, "PrimaryContainer": {"Image": "img", "ModelPackageName": version.arn}})
+        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/c"}, {
+            "EndpointConfigName": "mlstack-dev-staging-v4", "ProductionVariants": [{
+                "VariantName": "AllTraffic", "ModelName": "mlstack-dev-staging-v4",
+                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}]})
+        stub.add_response("describe_endpoint", {
+            "EndpointName": "mlstack-dev-staging", "EndpointArn": f"{ARN}:endpoint/e", "EndpointConfigName": "old",
+            "EndpointStatus": "InService", "CreationTime": datetime(2026, 1, 1),
+            "LastModifiedTime": datetime(2026, 1, 1)}, {"EndpointName": "mlstack-dev-staging"})
+        stub.add_response("update_endpoint", {"EndpointArn": f"{ARN}:endpoint/e"}, {
+            "EndpointName": "mlstack-dev-staging", "EndpointConfigName": "mlstack-dev-staging-v4"})
+        SageMakerBackend(client, settings).publish("staging", version)
+        stub.assert_no_pending_responses()
