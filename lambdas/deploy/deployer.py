@@ -34,7 +34,8 @@ class Deployer:
     def from_config(cls, config: EnvironmentConfig, *, account: str, region: str, session: Any) -> Deployer:
         """The deployer of an environment, as operators use it (`mlstack promote`) and local mode does."""
         s3 = session.client("s3", region_name=region)
-        topic = f"arn:aws:sns:{region}:{account}:{config.resource_prefix()}-deployments"
+        partition = session.get_partition_for_region(region)
+        topic = f"arn:{partition}:sns:{region}:{account}:{config.resource_prefix()}-deployments"
         return cls(registry=Registry(session.client("sagemaker", region_name=region)),
                    pointer=ServingPointer(session.client("ssm", region_name=region), config.serving_parameter_prefix()),
                    backend=LambdaBackend(s3, config.bucket_name("artifacts", account, region)),
