@@ -32,6 +32,10 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     return {**context, "mlstack:bundle": False, **overrides}
 
 
-@pytest.fixture
-def repo_root() -> Path:
-    return REPO_ROOT
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """Local-mode helpers set a function's environment as a cold start would; undo it per test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

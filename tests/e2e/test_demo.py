@@ -5,18 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from local import demo
 from mlstack.cli import main as cli_main
-
-
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_demo_ingests_the_samples_and_writes_a_report(tmp_path, capsys):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -24,7 +23,6 @@ ARN = "arn:aws:sagemaker:us-east-1:111111111111"
 
 @pytest.fixture
 def aws():
-    saved = dict(os.environ)
     with mock_aws():
         clients = {name: boto3.client(name) for name in ("s3", "sagemaker", "ssm", "sns", "cloudwatch")}
         clients["s3"].create_bucket(Bucket="artifacts")
@@ -32,8 +30,6 @@ def aws():
         clients["sagemaker"].create_model_package_group(ModelPackageGroupName=GROUP)
         clients["sagemaker"].create_model_package_group(ModelPackageGroupName="someone-elses-models")
         yield clients
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def _register(aws, accuracy: float, group: str = GROUP) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 
 import boto3
 import pyarrow.parquet as pq
@@ -29,13 +28,10 @@ COLUMNS = list(load_schema("breast_cancer").column_names)
 @pytest.fixture
 def lake_env():
     """A fresh embedded lake (in-process moto) and the ingest function configured for it."""
-    saved = dict(os.environ)
     with mock_aws():
         config = load_environments()["dev"]
         lake = provision_lake(config)
         yield config, lake, boto3.client("s3")
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import boto3
 import pytest
 from moto import mock_aws
@@ -17,13 +15,10 @@ from mlstack.config import load_environments
 
 @pytest.fixture
 def prod():
-    saved = dict(os.environ)
     with mock_aws():
         config = load_environments()["prod"]
         lake = provision_lake(config)
         yield config, lake
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def test_promotion_is_refused_in_prod_until_staging_has_soaked(prod, capsys):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import boto3
@@ -19,12 +18,9 @@ from mlstack.datasets.samples import breast_cancer_rows
 
 @pytest.fixture
 def lake_env(tmp_path):
-    saved = dict(os.environ)
     with mock_aws():
         config = load_environments()["dev"]
         yield config, provision_lake(config), boto3.client("s3"), boto3.client("sagemaker")
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 def _land(s3, lake, rows, name):
