@@ -78,12 +78,6 @@ class DataLake(Construct):
         """ARN of every object under a prefix of a zone bucket (by name: safe from reference cycles)."""
         return f"arn:{cdk.Aws.PARTITION}:s3:::{DataLake.bucket_name(config, zone)}/{prefix}*"
 
-    @staticmethod
-    def nag_object_arn(config: EnvironmentConfig, zone: Zone, prefix: str) -> str:
-        """object_arn as cdk-nag renders it in a finding id (for a precise acknowledgment)."""
-        name = config.bucket_name(zone, "<AWS::AccountId>", "<AWS::Region>")
-        return f"arn:<AWS::Partition>:s3:::{name}/{prefix}*"
-
     def _access_logs_bucket(self) -> s3.Bucket:
         bucket = s3.Bucket(
             self, "AccessLogs",

@@ -10,6 +10,7 @@ from constructs import Construct
 from lambdas.ingest.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
+from stacks.arns import nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
@@ -63,7 +64,7 @@ class Ingestion(Construct):
         )
         for zone, prefix, _ in self.OBJECT_ACCESS:
             acknowledge(self.secure.policy,
-                        f"AwsSolutions-IAM5[Resource::{DataLake.nag_object_arn(config, zone, prefix)}]",
+                        f"AwsSolutions-IAM5[Resource::{nag_rendered(DataLake.object_arn(config, zone, prefix))}]",
                         f"Object-level access limited to the {prefix} prefix of the {zone} bucket; object keys "
                         "are data-driven, so a prefix wildcard is the narrowest expressible scope")
 

@@ -13,11 +13,12 @@ from constructs import Construct
 from lambdas.deploy.events import approval_event_pattern
 from lambdas.deploy.settings import function_environment
 from mlstack.config import EnvironmentConfig
+from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
 from stacks.network import PrivateNetwork
-from stacks.training import RUNS_PREFIX, Training, _arn
+from stacks.training import RUNS_PREFIX, Training
 
 SERVING_PREFIX = "serving/"
 AUDIT_PREFIX = "audit/"
@@ -79,10 +80,10 @@ class ModelRegistry(Construct):
 
     def _grant(self, lake: DataLake, training: Training) -> None:
         group = self.config.model_package_group_name()
-        parameters = _arn("ssm", f"parameter{self.config.serving_parameter_prefix()}/*")
+        parameters = arn("ssm", f"parameter{self.config.serving_parameter_prefix()}/*")
         statements = [
             iam.PolicyStatement(sid="ReadRegistry", actions=["sagemaker:DescribeModelPackage"],
-                                resources=[_arn("sagemaker", f"model-package/{group}/*")]),
+                                resources=[arn("sagemaker", f"model-package/{group}/*")]),
             iam.PolicyStatement(sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=["*"]),
             iam.PolicyStatement(sid="ReadRunArtifacts", actions=["s3:GetObject"],
                                 resources=[DataLake.object_arn(self.config, "artifacts", RUNS_PREFIX)]),
@@ -102,7 +103,7 @@ class ModelRegistry(Construct):
             prefix = self.config.resource_prefix()
             statements += [
                 iam.PolicyStatement(sid="DeployEndpoints", resources=[
-                    _arn("sagemaker", f"{kind}/{prefix}-*") for kind in ("model", "endpoint-config", "endpoint")],
+                    arn("sagemaker", f"{kind}/{prefix}-*") for kind in ("model", "endpoint-config", "endpoint")],
                     actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:CreateEndpoint",
                              "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"]),
                 iam.PolicyStatement(sid="PassEndpointRole", actions=["iam:PassRole"],
@@ -111,23 +112,18 @@ class ModelRegistry(Construct):
             ]
         self.deployer.grant(*statements)
         reasons = {
-            f"Resource::{_nag(_arn('sagemaker', f'model-package/{group}/*'))}": "versions of this one group only",
-            f"Resource::{DataLake.nag_object_arn(self.config, 'artifacts', RUNS_PREFIX)}":
+            f"Resource::{nag_rendered(arn('sagemaker', f'model-package/{group}/*'))}":
+                "versions of this one group only",
+            f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'artifacts', RUNS_PREFIX))}":
                 "reads the ONNX model and evaluation of pipeline runs only",
-            f"Resource::{DataLake.nag_object_arn(self.config, 'artifacts', SERVING_PREFIX)}":
+            f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'artifacts', SERVING_PREFIX))}":
                 "writes serving copies under serving/ only",
-            f"Resource::{_nag(parameters)}": "the per-stage serving pointers of this environment only",
-            f"Resource::{DataLake.nag_object_arn(self.config, 'audit', AUDIT_PREFIX)}":
+            f"Resource::{nag_rendered(parameters)}": "the per-stage serving pointers of this environment only",
+            f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'audit', AUDIT_PREFIX))}":
                 "append-only audit records under audit/ only",
         }
         for finding, reason in reasons.items():
             acknowledge(self.deployer.policy, f"AwsSolutions-IAM5[{finding}]", reason)
-
-
-def _nag(arn: str) -> str:
-    """An ARN built from pseudo parameters, as cdk-nag renders it in a finding id."""
-    return (arn.replace(cdk.Aws.PARTITION, "<AWS::Partition>").replace(cdk.Aws.REGION, "<AWS::Region>")
-            .replace(cdk.Aws.ACCOUNT_ID, "<AWS::AccountId>"))
 
 
 def _cdk_pattern(pattern: dict) -> dict:

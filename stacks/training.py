@@ -12,6 +12,7 @@ from constructs import Construct
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import CURATED_PREFIX
 from pipelines.bundle import REPO_ROOT, write_code_bundle
+from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.nag import acknowledge
 
@@ -71,16 +72,16 @@ class Training(Construct):
             "Sid": "DeploymentAccountsReadVersions", "Effect": "Allow",
             "Principal": {"AWS": [f"arn:{cdk.Aws.PARTITION}:iam::{account}:root" for account in accounts]},
             "Action": ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
-            "Resource": [_arn("sagemaker", f"model-package/{group}/*"),
-                         _arn("sagemaker", f"model-package-group/{group}")],
+            "Resource": [arn("sagemaker", f"model-package/{group}/*"),
+                         arn("sagemaker", f"model-package-group/{group}")],
         }]}
 
     def _pipeline_arn(self) -> str:
-        return _arn("sagemaker", f"pipeline/{self.pipeline.pipeline_name}")
+        return arn("sagemaker", f"pipeline/{self.pipeline.pipeline_name}")
 
     def _grant(self, lake: DataLake) -> None:
         group = self.config.model_package_group_name()
-        jobs = [_arn("sagemaker", f"{kind}/*") for kind in ("processing-job", "training-job")]
+        jobs = [arn("sagemaker", f"{kind}/*") for kind in ("processing-job", "training-job")]
         statements = [
             iam.PolicyStatement(sid="ReadCurated", actions=["s3:GetObject"],
                                 resources=[DataLake.object_arn(self.config, "curated", CURATED_PREFIX)]),
@@ -101,13 +102,13 @@ class Training(Construct):
                 "sagemaker:AddTags"]),
             iam.PolicyStatement(sid="RegisterVersions", actions=["sagemaker:CreateModelPackage",
                                                                  "sagemaker:DescribeModelPackage"],
-                                resources=[_arn("sagemaker", f"model-package/{group}/*"),
-                                           _arn("sagemaker", f"model-package-group/{group}")]),
+                                resources=[arn("sagemaker", f"model-package/{group}/*"),
+                                           arn("sagemaker", f"model-package-group/{group}")]),
             iam.PolicyStatement(sid="PassOwnRoleToJobs", actions=["iam:PassRole"], resources=[self.role.role_arn],
                                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
             iam.PolicyStatement(sid="JobLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream",
                                                         "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                resources=[_arn("logs", "log-group:/aws/sagemaker/*")]),
+                                resources=[arn("logs", "log-group:/aws/sagemaker/*")]),
             iam.PolicyStatement(sid="JobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
                                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
             iam.PolicyStatement(sid="PullImage", actions=["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
@@ -121,17 +122,17 @@ class Training(Construct):
         reasons = {
             "Resource::*": "cloudwatch:PutMetricData (namespace-conditioned) and ecr:GetAuthorizationToken support no "
                            "resource ARNs; image pulls are from the configured image's repository",
-            f"Resource::{DataLake.nag_object_arn(self.config, 'curated', CURATED_PREFIX)}":
+            f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'curated', CURATED_PREFIX))}":
                 "read-only, limited to the curated/ prefix the pipeline trains from",
-            f"Resource::{DataLake.nag_object_arn(self.config, 'artifacts', RUNS_PREFIX)}":
+            f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'artifacts', RUNS_PREFIX))}":
                 "read/write limited to the pipelines/runs/ prefix where jobs write their outputs",
-            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:processing-job/*":
+            f"Resource::{nag_rendered(arn('sagemaker', 'processing-job/*'))}":
                 "job names are generated per execution by SageMaker Pipelines",
-            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/*":
+            f"Resource::{nag_rendered(arn('sagemaker', 'training-job/*'))}":
                 "job names are generated per execution by SageMaker Pipelines",
-            f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/{group}/*":
+            f"Resource::{nag_rendered(arn('sagemaker', f'model-package/{group}/*'))}":
                 "versions of this one model package group only",
-            "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*":
+            f"Resource::{nag_rendered(arn('logs', 'log-group:/aws/sagemaker/*'))}":
                 "SageMaker jobs write to the /aws/sagemaker/* log groups the service names",
         }
         for finding, reason in reasons.items():
@@ -150,8 +151,3 @@ class Training(Construct):
                            sage_maker_pipeline_parameters=events.CfnRule.SageMakerPipelineParametersProperty(
                                pipeline_parameter_list=[events.CfnRule.SageMakerPipelineParameterProperty(
                                    name="Recipe", value=self.config.training.recipe)]))])
-
-
-def _arn(service: str, resource: str) -> str:
-    """An ARN in this account and region, from pseudo parameters (also how cdk-nag names findings)."""
-    return f"arn:{cdk.Aws.PARTITION}:{service}:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
