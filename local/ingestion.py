@@ -6,19 +6,15 @@ event from the PutObject response and calls the real handler in-process.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
 
 from lambdas.ingest.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LocalLambdaContext, runtime_environment, s3_object_created_event
+from local.lambda_runtime import LocalLambdaContext, cold_start, s3_object_created_event
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import RAW_PREFIX
-
-QUIET_RUNTIME = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-                 "POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
 class LocalIngestion:
@@ -27,17 +23,10 @@ class LocalIngestion:
     def __init__(self, config: EnvironmentConfig, lake: LocalLake, *, quiet: bool = True) -> None:
         self.config = config
         self.lake = lake
-        os.environ.update(function_environment(
+        self.handler = cold_start("ingest", function_environment(
             curated_bucket=lake.buckets["curated"], quarantine_bucket=lake.buckets["raw"],
-            max_object_mb=config.ingest.max_object_mb, metrics_namespace=config.resource_prefix()))
-        os.environ.update(runtime_environment(config.region))
-        if quiet:
-            os.environ.update(QUIET_RUNTIME)
-        from lambdas.ingest import handler  # after the environment is set, as at a cold start
-
-        handler.ingestor.cache_clear()
-        handler.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
-        self.handler = handler
+            max_object_mb=config.ingest.max_object_mb, metrics_namespace=config.resource_prefix()),
+            config.region, quiet=quiet)
         self.s3 = boto3.client("s3", region_name=config.region)
 
     def land(self, dataset: str, file_name: str, content: bytes) -> dict[str, Any]:

@@ -6,18 +6,35 @@ notification shaped exactly like S3's, and a context object with the attributes 
 
 from __future__ import annotations
 
+import importlib
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote_plus
 
 LOCAL_ACCOUNT = "123456789012"
+# Locally there is no X-Ray daemon or CloudWatch: traces and EMF metrics are off, logs warnings-only.
+QUIET_RUNTIME = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+                 "POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
-def runtime_environment(region: str) -> dict[str, str]:
-    """Variables the Lambda runtime sets for every function (handlers create clients from them)."""
-    return {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+def cold_start(function_name: str, environment: dict[str, str], region: str, *, quiet: bool = True) -> ModuleType:
+    """lambdas/<name>/handler as after a fresh cold start with this environment.
+
+    Sets what the deployed function gets (its variables plus the runtime's AWS_REGION), then
+    clears the handler's per-cold-start caches (its functools.cache client factories).
+    """
+    os.environ.update({**environment, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+                       **(QUIET_RUNTIME if quiet else {})})
+    handler = importlib.import_module(f"lambdas.{function_name}.handler")
+    for value in vars(handler).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+    handler.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+    return handler
 
 
 @dataclass

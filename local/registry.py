@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
@@ -10,8 +9,7 @@ import boto3
 from lambdas.deploy.events import approval_event_pattern, matches, state_change_event
 from lambdas.deploy.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.ingestion import QUIET_RUNTIME
-from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, runtime_environment
+from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
 from mlstack.config import EnvironmentConfig
 
 
@@ -36,16 +34,10 @@ class LocalDeployment:
         sns = boto3.client("sns", region_name=region)
         self.topic_arn = sns.create_topic(Name=f"{config.resource_prefix()}-deployments")["TopicArn"]
         self.pattern = approval_event_pattern([config.model_package_group_name()])
-        os.environ.update(function_environment(
+        self.handler = cold_start("deploy", function_environment(
             backend="lambda", serving_bucket=lake.buckets["artifacts"],
             parameter_prefix=config.serving_parameter_prefix(), audit_bucket=lake.buckets["audit"],
-            audit_topic_arn=self.topic_arn, metrics_namespace=config.resource_prefix()))
-        os.environ.update({**QUIET_RUNTIME, **runtime_environment(region)})
-        from lambdas.deploy import handler  # after the environment is set, as at a cold start
-
-        handler.deployer.cache_clear()
-        handler.logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
-        self.handler = handler
+            audit_topic_arn=self.topic_arn, metrics_namespace=config.resource_prefix()), region)
         self.region = region
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:

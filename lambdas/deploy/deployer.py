@@ -74,12 +74,13 @@ class Deployer:
 
     def reject(self, version: ModelVersion) -> AuditRecord:
         """Roll back every stage where the rejected version is live to the newest other approved one."""
-        record = None
-        for stage in (STAGING, PROD):
-            live = self.pointer.current(stage)
-            if not live or live.model_package_arn != version.arn:
-                continue
-            fallback = next((v for v in self.registry.approved_versions(version.group) if v.arn != version.arn), None)
+        stages = [stage for stage in (STAGING, PROD)
+                  if (live := self.pointer.current(stage)) and live.model_package_arn == version.arn]
+        if not stages:
+            return self._record("reject", "no-op", "-", actor=version.approver, version=version,
+                                detail="not live anywhere")
+        fallback = next((v for v in self.registry.approved_versions(version.group) if v.arn != version.arn), None)
+        for stage in stages:
             if fallback is None:
                 self.pointer.clear(stage)
                 detail = f"v{version.version} withdrawn; no other approved version, {stage} serves nothing"
@@ -88,8 +89,7 @@ class Deployer:
                 detail = f"v{version.version} -> v{fallback.version}"
             record = self._record("rollback", "succeeded", stage, actor=version.approver, version=version,
                                   detail=detail)
-        return record or self._record("reject", "no-op", "-", actor=version.approver, version=version,
-                                      detail="not live anywhere")
+        return record
 
     def promote(self, policy: PromotionPolicy, principal: str, cloudwatch: Any,
                 now: datetime | None = None) -> AuditRecord:
