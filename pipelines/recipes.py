@@ -8,15 +8,18 @@ anything is registered, so a recipe whose export drifts is rejected by the quali
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 # An explicit ASCII token pattern: with scikit-learn's default pattern and bigrams, the ONNX
 # tokenizer splits some tokens differently (probabilities off by ~1e-2, measured).
 from mlstack.drift import TOKEN_PATTERN
 from mlstack.schema import DatasetSchema, load_schema
+from mlstack.signature import ModelSignature
+
+if TYPE_CHECKING:  # pyarrow stays off the CDK synth path, which reads recipes for the API's request model
+    import pyarrow as pa
 
 ONNX_OPSET = 18
 
@@ -41,6 +44,12 @@ class Recipe:
         if self.kind == "text":
             return [self.params["text_column"]]
         return [c.name for c in self.schema.columns if c.name != self.label and c.type in ("float", "integer")]
+
+    def signature(self, classes: tuple[str, ...] = (), example: dict[str, Any] | None = None) -> ModelSignature:
+        """The input contract of a model trained with this recipe (the API validates requests with it)."""
+        return ModelSignature(recipe=self.name, dataset=self.dataset, schema_version=self.schema.version,
+                              kind=self.kind, features=tuple(self.feature_columns), classes=classes,
+                              example=example)
 
     def features(self, table: pa.Table) -> np.ndarray:
         """Model input from a table: float32 matrix (tabular) or an (n, 1) string array (text)."""

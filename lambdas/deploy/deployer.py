@@ -8,8 +8,9 @@ from typing import Any, Protocol
 
 from lambdas.deploy.audit import AuditLog, AuditRecord, read_metrics
 from lambdas.deploy.registry import ModelVersion, Registry
-from lambdas.deploy.serving import LambdaBackend, ServingPointer
+from lambdas.deploy.serving import LambdaBackend, ServingArtifacts
 from mlstack.config import EnvironmentConfig
+from mlstack.pointer import ServingPointer
 
 STAGING, PROD = "staging", "prod"
 
@@ -34,11 +35,12 @@ class Deployer:
     def from_config(cls, config: EnvironmentConfig, *, account: str, region: str, session: Any) -> Deployer:
         """The deployer of an environment, as operators use it (`mlstack promote`) and local mode does."""
         s3 = session.client("s3", region_name=region)
+        artifacts = ServingArtifacts(s3, config.bucket_name("artifacts", account, region))
         partition = session.get_partition_for_region(region)
         topic = f"arn:{partition}:sns:{region}:{account}:{config.resource_prefix()}-deployments"
         return cls(registry=Registry(session.client("sagemaker", region_name=region)),
                    pointer=ServingPointer(session.client("ssm", region_name=region), config.serving_parameter_prefix()),
-                   backend=LambdaBackend(s3, config.bucket_name("artifacts", account, region)),
+                   backend=LambdaBackend(artifacts), artifacts=artifacts,
                    audit=AuditLog(s3, config.bucket_name("audit", account, region),
                                   session.client("sns", region_name=region), topic),
                    s3=s3)
@@ -48,9 +50,15 @@ class Deployer:
         settings = config.deployment
         return PromotionPolicy(settings.soak_hours, settings.two_person_prod, f"{config.resource_prefix()}-staging")
 
-    def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, audit: AuditLog,
-                 s3: Any) -> None:
+    def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, artifacts: ServingArtifacts,
+                 audit: AuditLog, s3: Any) -> None:
         self.registry, self.pointer, self.backend, self.audit, self.s3 = registry, pointer, backend, audit, s3
+        self.artifacts = artifacts
+
+    def _make_live(self, stage: str, version: ModelVersion) -> None:
+        """Publish the signature and the model, then move the pointer (the one atomic step)."""
+        signature_uri = self.artifacts.publish_signature(stage, version)
+        self.pointer.move(stage, version, self.backend.publish(stage, version), signature_uri)
 
     def handle_state_change(self, detail: dict[str, Any]) -> AuditRecord | None:
         """React to a registry state change; the registry (not the event) says the current status."""
@@ -66,8 +74,7 @@ class Deployer:
         if live and live.model_package_arn == version.arn:  # a redelivered event, or a repeated promotion
             return self._record(action, "no-op", stage, actor=actor, version=version,
                                 detail=f"v{version.version} is already live")
-        model_uri = self.backend.publish(stage, version)
-        self.pointer.move(stage, version, model_uri)
+        self._make_live(stage, version)
         previous = f"v{live.version}" if live else "nothing"
         return self._record(action, "succeeded", stage, actor=actor, version=version,
                             detail=f"{previous} -> v{version.version}")
@@ -85,7 +92,7 @@ class Deployer:
                 self.pointer.clear(stage)
                 detail = f"v{version.version} withdrawn; no other approved version, {stage} serves nothing"
             else:
-                self.pointer.move(stage, fallback, self.backend.publish(stage, fallback))
+                self._make_live(stage, fallback)
                 detail = f"v{version.version} -> v{fallback.version}"
             record = self._record("rollback", "succeeded", stage, actor=version.approver, version=version,
                                   detail=detail)

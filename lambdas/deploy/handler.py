@@ -21,8 +21,9 @@ from botocore.config import Config
 from lambdas.deploy.audit import AuditLog
 from lambdas.deploy.deployer import Backend, Deployer
 from lambdas.deploy.registry import Registry
-from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingPointer
+from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from lambdas.deploy.settings import DeployEnvironment, parse_environment
+from mlstack.pointer import ServingPointer
 
 logger = Logger(service="deploy")
 tracer = Tracer(service="deploy")
@@ -30,9 +31,9 @@ metrics = Metrics(service="deploy")
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
 
 
-def _backend(env: DeployEnvironment, s3: Any, sagemaker: Any) -> Backend:
+def _backend(env: DeployEnvironment, artifacts: ServingArtifacts, sagemaker: Any) -> Backend:
     if env.BACKEND == "lambda":
-        return LambdaBackend(s3, env.SERVING_BUCKET)
+        return LambdaBackend(artifacts)
     alarms = tuple(name for name in env.ROLLBACK_ALARMS.split(",") if name)
     return SageMakerBackend(sagemaker, EndpointSettings(
         endpoint_prefix=env.ENDPOINT_PREFIX, role_arn=env.ENDPOINT_ROLE_ARN, kms_key_arn=env.KMS_KEY_ARN,
@@ -45,10 +46,11 @@ def deployer() -> Deployer:
     env = parse_environment(os.environ)
     s3 = boto3.client("s3", config=AWS_RETRIES)
     sagemaker = boto3.client("sagemaker", config=AWS_RETRIES)
+    artifacts = ServingArtifacts(s3, env.SERVING_BUCKET)
     return Deployer(
         registry=Registry(sagemaker),
         pointer=ServingPointer(boto3.client("ssm", config=AWS_RETRIES), env.SERVING_PARAMETER_PREFIX),
-        backend=_backend(env, s3, sagemaker),
+        backend=_backend(env, artifacts, sagemaker), artifacts=artifacts,
         audit=AuditLog(s3, env.AUDIT_BUCKET, boto3.client("sns", config=AWS_RETRIES), env.AUDIT_TOPIC_ARN),
         s3=s3,
     )

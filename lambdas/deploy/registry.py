@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlstack.signature import SIGNATURE_FILE
+
 
 @dataclass(frozen=True)
 class ModelVersion:
@@ -16,6 +18,11 @@ class ModelVersion:
     approver: str
     onnx_uri: str
     metrics_uri: str | None
+
+    @property
+    def signature_uri(self) -> str:
+        """evaluate writes the input contract beside the ONNX model (onnx/signature.json)."""
+        return f"{self.onnx_uri.rsplit('/', 1)[0]}/{SIGNATURE_FILE}" if self.onnx_uri else ""
 
     @classmethod
     def from_description(cls, package: dict[str, Any]) -> ModelVersion:

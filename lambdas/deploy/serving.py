@@ -1,67 +1,48 @@
-"""What is live per stage, and the two ways of making a version live.
+"""The two ways of making a version live; the pointer (mlstack/pointer.py) then records it.
 
-The pointer (an SSM parameter per stage, JSON) is the one record of the live version for both
-backends; SSM keeps every version of it, so the history is there too. Moving it is atomic.
 - lambda backend: copy the version's ONNX model to the serving prefix, then move the pointer
-  (the inference function reads the pointer; canary alias routing arrives with that function).
+  (the inference function re-reads the pointer and loads the new model).
 - sagemaker backend: CreateModel (network isolation) -> EndpointConfig (KMS) -> CreateEndpoint,
   or UpdateEndpoint with a blue/green canary and alarm-bound automatic rollback.
+Both publish the version's signature.json (its input contract) to the serving prefix: the
+inference function validates requests against it.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from lambdas.deploy.registry import ModelVersion
+from mlstack.signature import SIGNATURE_FILE
 
 
-@dataclass(frozen=True)
-class Live:
-    model_package_arn: str
-    version: int
-    model_uri: str
-    deployed_at: str
-
-
-class ServingPointer:
-    def __init__(self, ssm: Any, prefix: str) -> None:
-        self.ssm, self.prefix = ssm, prefix.rstrip("/")
-
-    def name(self, stage: str) -> str:
-        return f"{self.prefix}/{stage}/model"
-
-    def current(self, stage: str) -> Live | None:
-        try:
-            value = self.ssm.get_parameter(Name=self.name(stage))["Parameter"]["Value"]
-        except self.ssm.exceptions.ParameterNotFound:
-            return None
-        return Live(**json.loads(value))
-
-    def move(self, stage: str, version: ModelVersion, model_uri: str) -> Live:
-        live = Live(version.arn, version.version, model_uri, datetime.now(UTC).isoformat(timespec="seconds"))
-        self.ssm.put_parameter(Name=self.name(stage), Value=json.dumps(asdict(live)), Type="String", Overwrite=True)
-        return live
-
-    def clear(self, stage: str) -> None:
-        self.ssm.delete_parameter(Name=self.name(stage))
-
-
-class LambdaBackend:
-    """Publishes the ONNX artifact under serving/<stage>/v<version>/ (the inference function loads it)."""
+class ServingArtifacts:
+    """Copies of a version's files under serving/<stage>/v<version>/ in the artifacts bucket."""
 
     def __init__(self, s3: Any, bucket: str) -> None:
         self.s3, self.bucket = s3, bucket
 
-    def publish(self, stage: str, version: ModelVersion) -> str:
-        if not version.onnx_uri.startswith("s3://"):
-            raise ValueError(f"{version.arn} has no ONNX model (customer metadata onnx_model)")
-        source_bucket, source_key = version.onnx_uri[5:].split("/", 1)
-        key = f"serving/{stage}/v{version.version}/model.onnx"
+    def copy(self, stage: str, version: ModelVersion, source_uri: str, name: str) -> str:
+        if not source_uri.startswith("s3://"):
+            raise ValueError(f"{version.arn} has no {name} (expected an s3:// URI, got {source_uri!r})")
+        source_bucket, source_key = source_uri[5:].split("/", 1)
+        key = f"serving/{stage}/v{version.version}/{name}"
         self.s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key})
         return f"s3://{self.bucket}/{key}"
+
+    def publish_signature(self, stage: str, version: ModelVersion) -> str:
+        return self.copy(stage, version, version.signature_uri, SIGNATURE_FILE)
+
+
+class LambdaBackend:
+    """Publishes the ONNX model under serving/<stage>/v<version>/ (the inference function loads it)."""
+
+    def __init__(self, artifacts: ServingArtifacts) -> None:
+        self.artifacts = artifacts
+
+    def publish(self, stage: str, version: ModelVersion) -> str:
+        return self.artifacts.copy(stage, version, version.onnx_uri, "model.onnx")
 
 
 @dataclass(frozen=True)

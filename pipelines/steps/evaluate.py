@@ -2,8 +2,9 @@
 
 SageMaker Processing: model /opt/ml/processing/model (model.tar.gz), test split
 /opt/ml/processing/test; outputs evaluation/evaluation.json (the gate reads it as a
-PropertyFile), onnx/model.onnx, baseline/baseline.json. An ONNX export that fails or disagrees
-with scikit-learn (labels must be identical, probabilities within 1e-5) is recorded as
+PropertyFile), onnx/model.onnx with onnx/signature.json (the input contract the inference API
+validates against, published beside the model by the deployer), baseline/baseline.json.
+An ONNX export that fails or disagrees with scikit-learn (labels must be identical, probabilities within 1e-5) is recorded as
 onnx_parity 0, which fails the quality gate: such a model is never registered.
 """
 
@@ -20,6 +21,7 @@ import joblib
 import numpy as np
 
 from mlstack.drift import build_baseline
+from mlstack.signature import SIGNATURE_FILE, ModelSignature
 from pipelines.recipes import Recipe, get_recipe
 from pipelines.steps.tables import container_path, read_tables
 from pipelines.steps.train import MODEL_FILE
@@ -72,8 +74,9 @@ def onnx_parity(recipe: Recipe, model: Any, features: np.ndarray) -> tuple[bytes
                         "tolerance": PROBABILITY_TOLERANCE, "passed": passed}
 
 
-def evaluate(recipe: Recipe, model: Any, test_dir: str | Path) -> tuple[dict[str, Any], bytes | None, dict]:
-    """(evaluation report, ONNX bytes or None, drift baseline)."""
+def evaluate(recipe: Recipe, model: Any, test_dir: str | Path
+             ) -> tuple[dict[str, Any], bytes | None, dict, ModelSignature]:
+    """(evaluation report, ONNX bytes or None, drift baseline, input signature)."""
     table = read_tables(test_dir)
     features, truth = recipe.features(table), recipe.labels(table)
     classes = [str(c) for c in model.classes_]
@@ -87,7 +90,8 @@ def evaluate(recipe: Recipe, model: Any, test_dir: str | Path) -> tuple[dict[str
     report["onnx_parity"] = {"value": int(parity["passed"])}
     columns = {name: table.column(name).to_pylist() for name in recipe.feature_columns}
     baseline = build_baseline(recipe.schema, columns, predictions.tolist(), classes)
-    return report, onnx_bytes, baseline
+    signature = recipe.signature(tuple(classes), example={name: values[0] for name, values in columns.items()})
+    return report, onnx_bytes, baseline, signature
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output-dir", default=container_path("/opt/ml/processing"))
     args = parser.parse_args(argv)
     recipe = get_recipe(args.recipe)
-    report, onnx_bytes, baseline = evaluate(recipe, load_model(args.model_dir), args.test_dir)
+    report, onnx_bytes, baseline, signature = evaluate(recipe, load_model(args.model_dir), args.test_dir)
     out = Path(args.output_dir)
     for folder in ("evaluation", "onnx", "baseline"):
         (out / folder).mkdir(parents=True, exist_ok=True)
@@ -106,6 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     (out / "baseline" / "baseline.json").write_text(json.dumps(baseline))
     if onnx_bytes is not None:
         (out / "onnx" / "model.onnx").write_bytes(onnx_bytes)
+        (out / "onnx" / SIGNATURE_FILE).write_text(signature.model_dump_json(indent=2))
     print(json.dumps({"step": "evaluate", "recipe": recipe.name,
                       **{k: v["value"] for k, v in report[METRICS_KEY].items()}, "onnx": report["onnx"]}))
     return report

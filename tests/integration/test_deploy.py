@@ -14,8 +14,9 @@ from lambdas.deploy.audit import AuditLog
 from lambdas.deploy.deployer import Deployer, PromotionPolicy, PromotionRefusedError
 from lambdas.deploy.events import approval_event_pattern, matches
 from lambdas.deploy.registry import ModelVersion, Registry
-from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingPointer
+from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from local.registry import set_approval
+from mlstack.pointer import ServingPointer
 
 GROUP = "mlstack-dev-models"
 ARN = "arn:aws:sagemaker:us-east-1:111111111111"
@@ -36,6 +37,7 @@ def _register(aws, accuracy: float, group: str = GROUP) -> str:
     s3 = aws["s3"]
     run = f"runs/{accuracy}"
     s3.put_object(Bucket="artifacts", Key=f"{run}/onnx/model.onnx", Body=b"onnx-bytes")
+    s3.put_object(Bucket="artifacts", Key=f"{run}/onnx/signature.json", Body=b"{}")
     s3.put_object(Bucket="artifacts", Key=f"{run}/evaluation/evaluation.json", Body=json.dumps(
         {"multiclass_classification_metrics": {"accuracy": {"value": accuracy}}}).encode())
     return aws["sagemaker"].create_model_package(
@@ -51,8 +53,9 @@ def _register(aws, accuracy: float, group: str = GROUP) -> str:
 @pytest.fixture
 def deployer(aws):
     audit = AuditLog(aws["s3"], "audit", aws["sns"], aws["sns"].create_topic(Name="deployments")["TopicArn"])
+    artifacts = ServingArtifacts(aws["s3"], "artifacts")
     return Deployer(registry=Registry(aws["sagemaker"]), pointer=ServingPointer(aws["ssm"], "/mlstack/dev/serving"),
-                    backend=LambdaBackend(aws["s3"], "artifacts"), audit=audit, s3=aws["s3"])
+                    backend=LambdaBackend(artifacts), artifacts=artifacts, audit=audit, s3=aws["s3"])
 
 
 def _route(deployer, event):
@@ -80,6 +83,7 @@ def test_a_deployment_copies_the_onnx_model_and_audits_who_what_and_metrics(aws,
     record = _route(deployer, set_approval(aws["sagemaker"], arn, "Approved", "meets the bar"))
     live = deployer.pointer.current("staging")
     assert live.model_uri == "s3://artifacts/serving/staging/v1/model.onnx"
+    assert live.signature_uri == "s3://artifacts/serving/staging/v1/signature.json"
     assert aws["s3"].get_object(Bucket="artifacts", Key="serving/staging/v1/model.onnx")["Body"].read() == b"onnx-bytes"
     [stored] = deployer.audit.trail()
     assert stored == record

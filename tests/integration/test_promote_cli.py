@@ -25,6 +25,7 @@ def test_promotion_is_refused_in_prod_until_staging_has_soaked(prod, capsys):
     config, lake = prod
     sagemaker, s3 = boto3.client("sagemaker"), boto3.client("s3")
     s3.put_object(Bucket=lake.buckets["artifacts"], Key="pipelines/runs/x/onnx/model.onnx", Body=b"onnx")
+    s3.put_object(Bucket=lake.buckets["artifacts"], Key="pipelines/runs/x/onnx/signature.json", Body=b"{}")
     arn = sagemaker.create_model_package(
         ModelPackageGroupName=ensure_model_package_group(sagemaker, config),
         ModelApprovalStatus="PendingManualApproval",
