@@ -112,6 +112,26 @@ class DeploymentSettings(_Strict):
         return ids
 
 
+class ServingSettings(_Strict):
+    """The inference API: auth, limits, throttling, capture, WAF (stacks/serving.py, docs/serving.md)."""
+
+    # iam: callers sign with SigV4 (default); api_key: x-api-key plus a usage plan (rate, burst, quota).
+    auth: Literal["iam", "api_key"] = "iam"
+    throttle_rate_per_second: float = Field(50, gt=0)
+    throttle_burst: int = Field(100, ge=1)
+    # api_key auth only: requests per day per key.
+    quota_per_day: int = Field(100_000, ge=1)
+    max_instances: int = Field(1000, ge=1, le=10_000)
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=10_485_760)
+    # Share of requests whose features and predictions are captured for drift monitoring.
+    capture_sample_rate: float = Field(0.1, ge=0, le=1)
+    memory_mb: int = Field(1024, ge=256, le=10240)
+    reserved_concurrency: int = Field(10, ge=1, le=1000)
+    # AWS managed rule groups (common, known bad inputs, IP reputation) plus a per-IP rate limit; ~$8/month.
+    waf: bool = False
+    waf_rate_limit_per_5_minutes: int = Field(2000, ge=100)
+
+
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, prod and other environments."""
 
@@ -133,6 +153,7 @@ class EnvironmentConfig(_Strict):
     ingest: IngestSettings = IngestSettings()
     training: TrainingSettings = TrainingSettings()
     deployment: DeploymentSettings = DeploymentSettings()
+    serving: ServingSettings = ServingSettings()
 
     @field_validator("log_retention_days")
     @classmethod

@@ -12,3 +12,10 @@ PARTITION_KEY = "ingest_date"
 def partition_key(prefix: str, dataset: str, ingest_date: str, name: str) -> str:
     """`<prefix><dataset>/ingest_date=<date>/<name>`: the one partitioned key shape of the lake."""
     return f"{prefix}{dataset}/{PARTITION_KEY}={ingest_date}/{name}"
+
+CAPTURE_PREFIX = "capture/"
+
+
+def capture_key(dataset: str, model_version: str, capture_date: str, name: str) -> str:
+    """`capture/<dataset>/model_version=<v>/capture_date=<date>/<name>`: what the drift job reads per version."""
+    return f"{CAPTURE_PREFIX}{dataset}/model_version={model_version}/capture_date={capture_date}/{name}"

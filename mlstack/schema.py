@@ -69,10 +69,11 @@ class Column(BaseModel):
                 raise InvalidValueError("required value is missing")
             return None
         value = _CONVERTERS[self.type](raw)
-        self._check_bounds(value)
+        self.check_bounds(value)
         return value
 
-    def _check_bounds(self, value: Value) -> None:
+    def check_bounds(self, value: Value) -> None:
+        """Raise InvalidValueError when a typed value is outside the column's range, categories or length."""
         if self.minimum is not None and value < self.minimum:
             raise InvalidValueError(f"below minimum {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:

@@ -1,0 +1,82 @@
+"""Sampled capture of predictions for drift monitoring, batched, scrubbed, never failing a request.
+
+A configurable share of requests is kept (features, prediction, model version, time) in memory
+and written as one JSON-lines object per batch to the capture zone; the PUT runs on a background
+thread, so the request that fills a batch does not wait for S3. Free-text features are never
+written as sent: until the de-identifier lands (PHI issue), a text value is captured only as its
+length. A failed write is logged by count and dropped: capture never fails a prediction. Records
+still buffered when Lambda retires the environment are lost (capture is a sample; documented).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from mlstack.lake import capture_key
+from mlstack.signature import ModelSignature
+
+
+def scrub(signature: ModelSignature, instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance as it may be stored: text features reduced to their length (no PHI)."""
+    text = {column.name for column in signature.columns if column.type == "text"}
+    if not text:
+        return instance
+    return {name: ({"length": len(value)} if name in text and isinstance(value, str) else value)
+            for name, value in instance.items()}
+
+
+class CaptureBuffer:
+    def __init__(self, s3: Any, bucket: str, *, sample_rate: float, batch_size: int = 200,
+                 max_age_seconds: float = 60.0, random_draw: Callable[[], float] = random.random,
+                 clock: Callable[[], float] = time.monotonic,
+                 on_error: Callable[[Exception, int], None] = lambda error, count: None) -> None:
+        self.s3, self.bucket, self.sample_rate = s3, bucket, sample_rate
+        self.batch_size, self.max_age_seconds = batch_size, max_age_seconds
+        self.random_draw, self.clock, self.on_error = random_draw, clock, on_error
+        self.records: list[bytes] = []
+        self.key_parts: tuple[str, str] | None = None
+        self.started = 0.0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
+        self.pending: Future | None = None
+
+    def offer(self, signature: ModelSignature, version: str, instances: list[dict[str, Any]],
+              predictions: list[dict[str, Any]]) -> bool:
+        """Keep this request's rows if it is sampled; flush when the batch is full or old. True if kept."""
+        if self.sample_rate <= 0 or self.random_draw() >= self.sample_rate:
+            return False
+        parts = (signature.dataset, version)
+        if self.key_parts not in (None, parts):
+            self.flush()  # a new model version starts a new object
+        if not self.records:
+            self.started = self.clock()
+        self.key_parts = parts
+        at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        self.records += [orjson.dumps({"at": at, "model_version": version, "features": scrub(signature, instance),
+                                       "prediction": prediction.get("label")})
+                         for instance, prediction in zip(instances, predictions, strict=True)]
+        if len(self.records) >= self.batch_size or self.clock() - self.started >= self.max_age_seconds:
+            self.flush()
+        return True
+
+    def flush(self, wait: bool = False) -> None:
+        if self.records and self.key_parts:
+            dataset, version = self.key_parts
+            key = capture_key(dataset, version, datetime.now(UTC).date().isoformat(), f"{uuid.uuid4().hex}.jsonl")
+            body, self.records = b"\n".join(self.records) + b"\n", []
+            self.pending = self._executor.submit(self._put, key, body)
+        if wait and self.pending is not None:
+            self.pending.result()
+
+    def _put(self, key: str, body: bytes) -> None:
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+        except Exception as error:
+            self.on_error(error, body.count(b"\n"))

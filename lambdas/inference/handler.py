@@ -1,0 +1,141 @@
+"""API Gateway (REST, proxy) -> the inference API contract (docs/serving.md). Parses, calls logic, shapes JSON.
+
+Routes: POST /v1/predict, GET /v1/health, GET /v1/schema. Every error is
+`{"error": {"code", "message", "field"?}}` with the contract's status; bad input is never a 500
+and no response carries a stack trace. Bodies and model inputs are never logged (PHI): only ids,
+sizes, the model version and timings.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+import orjson
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from lambdas.inference.capture import CaptureBuffer
+from lambdas.inference.model import EndpointPredictor, ModelStore
+from lambdas.inference.settings import InferenceEnvironment, parse_environment
+from lambdas.inference.validation import RequestError
+
+logger = Logger(service="inference")
+tracer = Tracer(service="inference")
+metrics = Metrics(service="inference")
+JSON = "application/json"
+app = APIGatewayRestResolver(serializer=lambda value: orjson.dumps(value).decode())
+
+
+@cache
+def settings() -> InferenceEnvironment:
+    return parse_environment(os.environ)
+
+
+@cache
+def store() -> ModelStore:
+    env = settings()
+    fast = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    ssm, s3 = boto3.client("ssm", config=fast), boto3.client("s3", config=fast)
+    # Our own jittered retries (EndpointPredictor) decide, so botocore's are off for the endpoint.
+    runtime = boto3.client("sagemaker-runtime", config=Config(
+        connect_timeout=2, read_timeout=env.ENDPOINT_TIMEOUT_SECONDS, retries={"max_attempts": 1}))
+
+    def read_pointer() -> str | None:
+        try:
+            return ssm.get_parameter(Name=env.SERVING_PARAMETER)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            return None
+
+    def read_object(uri: str) -> bytes:
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    return ModelStore(read_pointer=read_pointer, read_object=read_object,
+                      make_endpoint_predictor=lambda name: EndpointPredictor(runtime, name),
+                      max_instances=env.MAX_INSTANCES, recheck_seconds=env.POINTER_RECHECK_SECONDS,
+                      on_reload_error=lambda error: logger.warning(
+                          "pointer re-check failed; serving the loaded version", extra={"error": type(error).__name__}))
+
+
+@cache
+def capture() -> CaptureBuffer:
+    env = settings()
+    return CaptureBuffer(boto3.client("s3"), env.CAPTURE_BUCKET, sample_rate=env.CAPTURE_SAMPLE_RATE,
+                         batch_size=env.CAPTURE_BATCH_SIZE, on_error=lambda error, count: logger.warning(
+                             "capture write failed; records dropped",
+                             extra={"error": type(error).__name__, "records": count}))
+
+
+def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=orjson.dumps(payload).decode(), headers=headers)
+
+
+def _request_body() -> bytes:
+    event = app.current_event
+    content_type = next((value for name, value in (event.headers or {}).items() if name.lower() == "content-type"), "")
+    if content_type.split(";")[0].strip().lower() != JSON:
+        raise RequestError(415, "unsupported_media_type", "Content-Type must be application/json")
+    body = event.decoded_body if event.is_base64_encoded else event.body
+    raw = (body or "").encode() if isinstance(body, str) else (body or b"")
+    if len(raw) > settings().MAX_BODY_BYTES:
+        raise RequestError(413, "payload_too_large", f"the body is larger than {settings().MAX_BODY_BYTES} bytes")
+    return raw
+
+
+@app.post("/v1/predict")
+def predict() -> Response:
+    raw = _request_body()
+    model = store().require()
+    instances, features = model.validator.parse(raw)
+    predictions = model.predictor.predict(features)
+    captured = capture().offer(model.signature, model.version, instances, predictions)
+    metrics.add_dimension(name="ModelVersion", value=model.version)
+    metrics.add_metric(name="PredictedInstances", unit=MetricUnit.Count, value=len(instances))
+    logger.info("predicted", extra={"model_version": model.version, "instances": len(instances),
+                                    "body_bytes": len(raw), "captured": captured})
+    return _json(200, {"model_version": model.version, "predictions": predictions})
+
+
+@app.get("/v1/health")
+def health() -> Response:
+    model = store().require()
+    return _json(200, {"status": "ok", "model_version": model.version})
+
+
+@app.get("/v1/schema")
+def schema() -> Response:
+    model = store().require()
+    return _json(200, {"model_version": model.version, "input_schema": model.signature.instance_schema(),
+                       "example": model.signature.example_instance(), "max_instances": settings().MAX_INSTANCES})
+
+
+@app.exception_handler(RequestError)
+def request_error(error: RequestError) -> Response:
+    logger.info("refused", extra={"status": error.status, "code": error.code, "field": error.field})
+    return _json(error.status, error.body(), error.headers)
+
+
+@app.not_found
+def not_found(_: Exception) -> Response:
+    return _json(404, {"error": {"code": "not_found", "message": "no such route; see GET /v1/schema and the API docs"}})
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response:
+    # A fault on our side: logged with its type and trace; the caller gets no internals.
+    logger.exception("unexpected error", extra={"error": type(error).__name__})
+    return _json(500, {"error": {"code": "internal_error", "message": "internal error; retry later"}})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,158 @@
+"""The live model: found through the serving pointer, loaded once, re-checked cheaply, predicted in batch.
+
+- ModelStore reads the stage's pointer (mlstack/pointer.py) at most every `recheck_seconds`; when
+  the pointer moved it loads the new version (signature + model) before switching, so a request
+  never sees half a model, and a failed re-check keeps serving the loaded version.
+- OnnxPredictor (lambda backend): one onnxruntime call per request, whatever the batch size.
+- EndpointPredictor (sagemaker backend): invoke_endpoint with short timeouts and jittered retries
+  on throttling; an unavailable endpoint becomes a 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import orjson
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from lambdas.inference.validation import InstanceValidator, RequestError
+from mlstack.pointer import Live, parse_live
+from mlstack.signature import ModelSignature
+
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(message: str) -> RequestError:
+    return RequestError(503, "backend_unavailable", message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class Predictor(Protocol):
+    def predict(self, features: np.ndarray) -> list[dict[str, Any]]: ...
+
+
+class OnnxPredictor:
+    """The ONNX model in this process: input `features` (float32) or `text` (strings); label + probabilities."""
+
+    def __init__(self, onnx_bytes: bytes, signature: ModelSignature) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # small models, one request at a time per Lambda environment
+        self.session = onnxruntime.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.classes = signature.classes
+
+    def predict(self, features: np.ndarray) -> list[dict[str, Any]]:
+        labels, probabilities = self.session.run(None, {self.input_name: features})
+        classes = self.classes
+        return [{"label": label, "probabilities": dict(zip(classes, row, strict=True))}
+                for label, row in zip(labels.tolist(), probabilities.tolist(), strict=True)]
+
+
+class EndpointPredictor:
+    """A SageMaker real-time or serverless endpoint: CSV feature rows in, a JSON array of labels out."""
+
+    def __init__(self, runtime: Any, endpoint: str, *, attempts: int = 3, base_delay: float = 0.05,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.runtime, self.endpoint, self.attempts = runtime, endpoint, attempts
+        self.base_delay, self.sleep = base_delay, sleep
+
+    def predict(self, features: np.ndarray) -> list[dict[str, Any]]:
+        body = "\n".join(",".join(_csv_field(value) for value in row) for row in features.tolist())
+        response = self._invoke(body.encode())
+        labels = orjson.loads(response["Body"].read())
+        if isinstance(labels, dict):
+            labels = labels.get("predictions", [])
+        if not isinstance(labels, list) or len(labels) != len(features):
+            raise unavailable("the endpoint answered with an unexpected body")
+        return [label if isinstance(label, dict) else {"label": label} for label in labels]
+
+    def _invoke(self, body: bytes) -> dict[str, Any]:
+        for attempt in range(self.attempts):
+            try:
+                return self.runtime.invoke_endpoint(EndpointName=self.endpoint, ContentType="text/csv",
+                                                    Accept="application/json", Body=body)
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                retryable = code in ("ThrottlingException", "ServiceUnavailable") or status in (429, 503)
+                if not retryable or attempt == self.attempts - 1:
+                    raise unavailable(f"the model endpoint is unavailable ({code or status})") from None
+            except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError):
+                if attempt == self.attempts - 1:
+                    raise unavailable("the model endpoint did not answer in time") from None
+            self.sleep(random.uniform(0, self.base_delay * 2**attempt))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
+
+
+def _csv_field(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    live: Live
+    signature: ModelSignature
+    validator: InstanceValidator
+    predictor: Predictor
+
+    @property
+    def version(self) -> str:
+        return f"v{self.live.version}"
+
+
+class ModelStore:
+    """The model for the stage's current pointer; loaded on first use and when the pointer moves."""
+
+    def __init__(self, *, read_pointer: Callable[[], str | None], read_object: Callable[[str], bytes],
+                 make_endpoint_predictor: Callable[[str], Predictor], max_instances: int,
+                 recheck_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic,
+                 on_reload_error: Callable[[Exception], None] = lambda error: None) -> None:
+        self.read_pointer, self.read_object = read_pointer, read_object
+        self.make_endpoint_predictor = make_endpoint_predictor
+        self.max_instances, self.recheck_seconds, self.clock = max_instances, recheck_seconds, clock
+        self.on_reload_error = on_reload_error
+        self.loaded: LoadedModel | None = None
+        self._checked_at = -float("inf")
+
+    def current(self) -> LoadedModel | None:
+        now = self.clock()
+        if now - self._checked_at >= self.recheck_seconds:
+            self._checked_at = now
+            try:
+                self._refresh()
+            except Exception as error:
+                if self.loaded is None:
+                    raise
+                self.on_reload_error(error)  # keep serving the version already loaded
+        return self.loaded
+
+    def require(self) -> LoadedModel:
+        model = self.current()
+        if model is None:
+            raise unavailable("no model version is deployed to this stage yet")
+        return model
+
+    def _refresh(self) -> None:
+        value = self.read_pointer()
+        if value is None:
+            self.loaded = None
+            return
+        live = parse_live(value)
+        if self.loaded and self.loaded.live == live:
+            return
+        if not live.signature_uri:
+            raise ValueError(f"pointer for v{live.version} has no signature_uri; redeploy the version")
+        signature = ModelSignature.model_validate_json(self.read_object(live.signature_uri))
+        if live.model_uri.startswith("endpoint:"):
+            predictor = self.make_endpoint_predictor(live.model_uri.removeprefix("endpoint:"))
+        else:
+            predictor = OnnxPredictor(self.read_object(live.model_uri), signature)
+        self.loaded = LoadedModel(live, signature, InstanceValidator(signature, self.max_instances), predictor)

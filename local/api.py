@@ -1,0 +1,162 @@
+"""The inference API on 127.0.0.1: HTTP requests -> API Gateway proxy events -> the real handler.
+
+What API Gateway does before the function, emulated here and stated: the route table (only the
+three contract routes reach the function; others get 404), the API key check when one is set
+(403 without a valid `x-api-key`), and the payload limit (413). IAM (SigV4) auth, usage-plan
+throttling and WAF exist only on AWS. The function and its model pointer are the real ones, on
+the embedded AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from lambdas.inference.settings import function_environment
+from local.embedded_aws import LocalLake
+from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
+from mlstack.config import EnvironmentConfig
+from mlstack.pointer import ServingPointer, pointer_name
+from mlstack.signature import SIGNATURE_FILE
+
+ROUTES = {("POST", "/v1/predict"), ("GET", "/v1/health"), ("GET", "/v1/schema")}
+GATEWAY_BODY_LIMIT = 10 * 1024 * 1024  # API Gateway's own payload limit
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def proxy_event(method: str, path: str, headers: dict[str, str], body: bytes, *, stage: str = "v1",
+                query: dict[str, str] | None = None) -> dict[str, Any]:
+    """A REST API (v1 payload) proxy event as API Gateway builds it."""
+    try:
+        text, encoded = body.decode(), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    return {
+        "resource": path, "path": path, "httpMethod": method, "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None, "stageVariables": None,
+        "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/{stage}{path}", "stage": stage,
+                           "accountId": LOCAL_ACCOUNT, "requestId": str(uuid.uuid4()),
+                           "requestTimeEpoch": int(time.time() * 1000),
+                           "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
+                           "protocol": "HTTP/1.1", "domainName": "127.0.0.1", "apiId": "local"},
+        "body": text if body else None, "isBase64Encoded": encoded,
+    }
+
+
+class LocalApi:
+    """The inference function deployed for one stage, behind an emulated API Gateway."""
+
+    def __init__(self, config: EnvironmentConfig, lake: LocalLake, *, stage: str = "staging",
+                 api_key: str | None = None, capture_sample_rate: float | None = None) -> None:
+        serving = config.serving
+        self.stage, self.api_key, self.region = stage, api_key, config.region
+        self.handler = cold_start("inference", function_environment(
+            stage=stage, serving_parameter=pointer_name(config.serving_parameter_prefix(), stage),
+            capture_bucket=lake.buckets["capture"],
+            capture_sample_rate=serving.capture_sample_rate if capture_sample_rate is None else capture_sample_rate,
+            max_instances=serving.max_instances, max_body_bytes=serving.max_body_bytes,
+            metrics_namespace=config.resource_prefix(), recheck_seconds=0), config.region)
+        self.lock = threading.Lock()  # one request at a time, as one Lambda execution environment
+
+    def call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> ApiResponse:
+        split = urlsplit(path)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        if self.api_key and lowered.get("x-api-key") != self.api_key:
+            return _gateway_error(403, "forbidden", "a valid x-api-key header is required")
+        if (method, split.path) not in ROUTES:
+            return _gateway_error(404, "not_found", "no such route; see GET /v1/schema")
+        if len(body) > GATEWAY_BODY_LIMIT:
+            return _gateway_error(413, "payload_too_large", "the body exceeds the API's limit")
+        event = proxy_event(method, split.path, headers, body, query=dict(parse_qsl(split.query)) or None)
+        with self.lock:
+            result = self.handler.handler(event, LocalLambdaContext(function_name="inference", region=self.region))
+        response_headers = {**(result.get("headers") or {}),
+                            **{k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}}
+        body_text = result.get("body") or ""
+        raw = base64.b64decode(body_text) if result.get("isBase64Encoded") else body_text.encode()
+        return ApiResponse(result["statusCode"], response_headers, raw)
+
+    def flush_capture(self) -> None:
+        self.handler.capture().flush(wait=True)
+
+
+def _gateway_error(status: int, code: str, message: str) -> ApiResponse:
+    body = ('{"error": {"code": "%s", "message": "%s"}}' % (code, message)).encode()  # noqa: UP031
+    return ApiResponse(status, {"Content-Type": "application/json"}, body)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: LocalApi
+    server_version = "mlstack-local-api"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        response = self.api.call(self.command, self.path, dict(self.headers.items()), body)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's naming
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@contextmanager
+def http_server(api: LocalApi, port: int = 0) -> Iterator[str]:
+    """Serve the API on 127.0.0.1 in a background thread; yields its base URL."""
+    handler = type("Handler", (_Handler,), {"api": api})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, name="local-api", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass(frozen=True)
+class _LocalVersion:
+    arn: str
+    version: int
+
+
+def publish_model(config: EnvironmentConfig, lake: LocalLake, *, stage: str, version: int, onnx_bytes: bytes,
+                  signature_json: str, s3: Any, ssm: Any) -> str:
+    """Place a model where the deployer's lambda backend does and move the stage's pointer.
+
+    A shortcut for `make serve` (re-serving the last local run's model in a fresh embedded AWS) and
+    tests; the demo deploys through the real approval -> deployer path instead.
+    """
+    prefix = f"serving/{stage}/v{version}"
+    bucket = lake.buckets["artifacts"]
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/model.onnx", Body=onnx_bytes)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/{SIGNATURE_FILE}", Body=signature_json.encode())
+    group = config.model_package_group_name()
+    arn = f"arn:aws:sagemaker:{config.region}:{LOCAL_ACCOUNT}:model-package/{group}/{version}"
+    ServingPointer(ssm, config.serving_parameter_prefix()).move(
+        stage, _LocalVersion(arn, version), f"s3://{bucket}/{prefix}/model.onnx",
+        f"s3://{bucket}/{prefix}/{SIGNATURE_FILE}")
+    return arn
