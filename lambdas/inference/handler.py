@@ -8,6 +8,7 @@ sizes, the model version and timings.
 
 from __future__ import annotations
 
+import base64
 import os
 from functools import cache
 from typing import Any
@@ -82,8 +83,8 @@ def _request_body() -> bytes:
     content_type = next((value for name, value in (event.headers or {}).items() if name.lower() == "content-type"), "")
     if content_type.split(";")[0].strip().lower() != JSON:
         raise RequestError(415, "unsupported_media_type", "Content-Type must be application/json")
-    body = event.decoded_body if event.is_base64_encoded else event.body
-    raw = (body or "").encode() if isinstance(body, str) else (body or b"")
+    body = event.body or ""
+    raw = base64.b64decode(body) if event.is_base64_encoded else body.encode()
     if len(raw) > settings().MAX_BODY_BYTES:
         raise RequestError(413, "payload_too_large", f"the body is larger than {settings().MAX_BODY_BYTES} bytes")
     return raw

@@ -4,8 +4,8 @@ SageMaker Processing: model /opt/ml/processing/model (model.tar.gz), test split
 /opt/ml/processing/test; outputs evaluation/evaluation.json (the gate reads it as a
 PropertyFile), onnx/model.onnx with onnx/signature.json (the input contract the inference API
 validates against, published beside the model by the deployer), baseline/baseline.json.
-An ONNX export that fails or disagrees with scikit-learn (labels must be identical, probabilities within 1e-5) is recorded as
-onnx_parity 0, which fails the quality gate: such a model is never registered.
+An ONNX export that fails or disagrees with scikit-learn (labels must be identical,
+probabilities within 1e-5) is recorded as onnx_parity 0, which fails the quality gate: such a model is never registered.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def test_a_withdrawn_version_stops_being_served(api, world):
 
 
 def test_sampled_requests_are_captured_without_changing_the_response(api, world, tabular):
-    config, lake, s3, _ = world
+    _, lake, s3, _ = world
     status, _ = _predict(api, tabular.instances[:3])
     api.flush_capture()
     [obj] = s3.list_objects_v2(Bucket=lake.buckets["capture"], Prefix="capture/")["Contents"]
@@ -227,7 +227,7 @@ def test_a_text_instance_that_is_too_long_is_a_400(world, text):
 
 
 def test_capture_failure_never_fails_the_prediction(api, world, tabular):
-    config, lake, s3, _ = world
+    _, lake, s3, _ = world
     s3.delete_bucket_encryption(Bucket=lake.buckets["capture"])
     for page in s3.list_object_versions(Bucket=lake.buckets["capture"]).get("Versions", []):
         s3.delete_object(Bucket=lake.buckets["capture"], Key=page["Key"], VersionId=page["VersionId"])
@@ -243,9 +243,9 @@ def test_over_http_with_an_api_key_the_key_is_required(world, tabular):
     with http_server(LocalApi(config, lake, api_key="s3cret")) as url:
         request = urllib.request.Request(f"{url}/v1/health")
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+            urllib.request.urlopen(request, timeout=10)
         request.add_header("x-api-key", "s3cret")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10) as response:
             health = json.loads(response.read())
     assert refused.value.code == 403
     assert health["model_version"] == "v1"

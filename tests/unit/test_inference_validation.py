@@ -1,0 +1,62 @@
+"""Bulk request validation: the fast path accepts exactly what the exact validator accepts."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+
+from lambdas.inference.validation import InstanceValidator, RequestError
+from pipelines.recipes import get_recipe
+
+SIGNATURE = get_recipe("tabular").signature(("benign", "malignant"))
+
+
+@pytest.fixture(scope="module")
+def validator():
+    return InstanceValidator(SIGNATURE, max_instances=100)
+
+
+def _instance(first: float = 10.0) -> dict[str, float]:
+    """A valid instance (bounds midpoints) whose first feature is `first`."""
+    return {**SIGNATURE.example_instance(), SIGNATURE.features[0]: first}
+
+
+def test_a_valid_batch_becomes_a_float32_matrix_in_signature_order(validator):
+    instances = [dict(reversed(list(_instance(float(i)).items()))) for i in range(1, 4)]
+    _, matrix = validator.parse(orjson.dumps({"instances": instances}))
+    assert matrix.dtype == np.float32
+    assert matrix.shape == (3, len(SIGNATURE.features))
+    assert matrix[:, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_fast_and_exact_paths_agree_on_a_valid_batch(validator):
+    body = orjson.dumps({"instances": [_instance(5.5), _instance(7)]})
+    _, fast = validator.parse(body)
+    exact = np.asarray([validator._exact_row(i, inst) for i, inst in enumerate(orjson.loads(body)["instances"])],
+                       dtype=np.float64).astype(np.float32)
+    assert np.array_equal(fast, exact)
+
+
+def test_a_key_that_merely_contains_a_literal_still_validates_exactly(validator):
+    body = orjson.dumps({"instances": [_instance()]}).replace(b"}]}", b', "is_true": 1}]}')
+    with pytest.raises(RequestError) as refused:
+        validator.parse(body)
+    assert refused.value.field == "instances[0].is_true"
+
+
+@pytest.mark.parametrize("value", [float("nan"), 1e309])
+def test_non_finite_numbers_are_refused(validator, value):
+    body = orjson.dumps({"instances": [_instance()]}).replace(b":10.0", b":1e309", 1)
+    if value != value:  # JSON has no NaN literal: orjson refuses it as invalid JSON
+        body = body.replace(b"1e309", b"NaN")
+    with pytest.raises(RequestError) as refused:
+        validator.parse(body)
+    assert refused.value.status == 400
+
+
+def test_an_integer_beyond_64_bits_is_a_400_not_a_crash(validator):
+    body = orjson.dumps({"instances": [_instance()]}).replace(b":10.0", b":" + b"9" * 30, 1)
+    with pytest.raises(RequestError) as refused:
+        validator.parse(body)
+    assert refused.value.status == 400
