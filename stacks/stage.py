@@ -12,11 +12,12 @@ from stacks.data_lake import DataLake
 from stacks.ingest import Ingestion
 from stacks.network import PrivateNetwork
 from stacks.registry import ModelRegistry
+from stacks.serving import ServingApi, ServingFirewall
 from stacks.training import Training
 
 
 class DataLakeStack(cdk.Stack):
-    """Data lake, catalog, validated ingestion and the training pipeline that reads the lake."""
+    """Data lake, catalog, validated ingestion, the training pipeline, the registry and the inference APIs."""
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, bundle: bool,
                  removal_policy: cdk.RemovalPolicy, **kwargs: object) -> None:
@@ -30,8 +31,15 @@ class DataLakeStack(cdk.Stack):
         self.training = Training(self, "Training", config=config, lake=self.lake, removal_policy=removal_policy)
         self.registry = ModelRegistry(self, "Registry", config=config, lake=self.lake, training=self.training,
                                       network=self.network, bundle=bundle, removal_policy=removal_policy)
+        self.firewall = (ServingFirewall(self, "Firewall", config=config, lake=self.lake, removal_policy=removal_policy)
+                         if config.serving.waf else None)
+        self.serving = {stage: ServingApi(self, f"{stage.title()}Api", config=config, stage=stage, lake=self.lake,
+                                          network=self.network, firewall=self.firewall, bundle=bundle,
+                                          removal_policy=removal_policy)
+                        for stage in ("staging", "prod")}
         self.alerts = OpsAlerts(self, "Alerts", config=config, key=self.lake.key)
-        for alarm in (self.ingestion.failure_alarm, self.registry.deployer.failure_alarm):
+        failure_alarms = [api.failure_alarm for api in self.serving.values()]
+        for alarm in (self.ingestion.failure_alarm, self.registry.deployer.failure_alarm, *failure_alarms):
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
 
 
