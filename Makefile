@@ -4,6 +4,7 @@
 #   make synth           CloudFormation for every environment in cdk.out (offline)
 #   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
 #   make bench           performance comparisons (benchmarks/), tables + JSON in .mlstack/bench
+#   make serve [PORT=8080] [API_KEY=...]  the inference API on 127.0.0.1 (local model)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,6 +15,8 @@ NODE_STAMP := node_modules/.installed
 ENV ?= dev
 OUT ?= .mlstack/demo
 RECIPE ?= tabular
+PORT ?= 8080
+API_KEY ?=
 
 # Offline, quiet tooling: no CDK CLI telemetry or notices, no EC2 metadata lookups.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -21,10 +24,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo test lint synth deploy promote bench lock pipeline clean
+.PHONY: help install demo serve test lint synth deploy promote bench lock pipeline clean
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,8p' Makefile
 
 # Re-installed only when the lock changes. requirements*.txt hold the direct pins people edit;
 # requirements.lock pins every transitive package (`make lock`), so pip never has to resolve
@@ -43,6 +46,9 @@ install: $(PY_STAMP) $(NODE_STAMP)
 
 demo: $(PY_STAMP)
 	$(BIN)/mlstack demo --out $(OUT) --recipe $(RECIPE)
+
+serve: $(PY_STAMP)
+	$(BIN)/mlstack serve --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY))
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -74,6 +80,7 @@ promote: $(PY_STAMP)
 bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.ingest_throughput
 	$(BIN)/python -m benchmarks.lambda_package
+	$(BIN)/python -m benchmarks.inference
 
 clean:
 	rm -rf cdk.out .mlstack .pytest_cache .ruff_cache

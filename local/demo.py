@@ -4,7 +4,8 @@ Stages so far: embedded-aws (moto server + lake from config), ingest (sample dat
 corrupted, through the real ingest handler), train (the rendered SageMaker pipeline run locally:
 preprocess, train, evaluate, quality gate, register PendingManualApproval), deploy (approve as
 Studio does, the state-change event through the stack's pattern to the deployer: staging; then the
-gated promotion to prod; the audit trail). Later stages plug in here as capabilities land.
+gated promotion to prod; the audit trail), serve (the inference API on 127.0.0.1 answering real
+HTTP requests, valid and invalid, with the prod model). Later stages plug in here as capabilities land.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX
 
-STAGES = ("embedded-aws", "ingest", "train", "deploy")
+STAGES = ("embedded-aws", "ingest", "train", "deploy", "serve")
 
 
 class StageFailedError(RuntimeError):
@@ -44,6 +45,7 @@ class DemoRun:
     ingested: list[dict[str, Any]] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -136,6 +138,67 @@ def stage_deploy(run: DemoRun) -> None:
         _say(f"    {entry.at}  {entry.action:<8} {entry.stage:<8} {entry.outcome:<9} v{entry.model_version} "
              f"by {entry.actor}: {entry.detail}; metrics {entry.metrics}")
         run.audit.append(entry.model_dump())
+    from local.serve import save_served_model
+
+    live = deployer.pointer.current("prod")
+    saved = save_served_model(deployer.s3, run.lake.buckets["artifacts"], live.model_uri, run.out_dir)
+    _say(f"  prod model saved to {saved} (make serve serves it)")
+
+
+def _demo_requests(example: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str], bytes]]:
+    """(what, method, path, headers, body): the contract exercised as a client would."""
+    json_type = {"Content-Type": "application/json"}
+    bad = dict(example, **{next(iter(example)): "not a number"})
+    return [
+        ("health", "GET", "/v1/health", {}, b""),
+        ("one instance", "POST", "/v1/predict", json_type, json.dumps({"instances": [example]}).encode()),
+        ("100 instances", "POST", "/v1/predict", json_type, json.dumps({"instances": [example] * 100}).encode()),
+        ("invalid field", "POST", "/v1/predict", json_type, json.dumps({"instances": [bad]}).encode()),
+        ("not JSON", "POST", "/v1/predict", json_type, b"{oops"),
+        ("wrong content type", "POST", "/v1/predict", {"Content-Type": "text/csv"}, b"1,2,3"),
+        ("unknown route", "GET", "/v1/nothing", {}, b""),
+    ]
+
+
+def stage_serve(run: DemoRun) -> None:
+    import urllib.error
+    import urllib.request
+
+    from local.api import LocalApi, http_server
+
+    _say("  (emulated: API Gateway's routing, API key check and payload limit run in a local HTTP server that "
+         "builds proxy events for the real inference handler; IAM auth, throttling and WAF exist only on AWS)")
+    api = LocalApi(run.config, run.lake, stage="prod", capture_sample_rate=1.0)
+    with http_server(api) as url:
+        _say(f"  local API at {url} (prod stage)")
+        schema = json.loads(urllib.request.urlopen(f"{url}/v1/schema", timeout=10).read())  # noqa: S310 - loopback
+        for what, method, path, headers, body in _demo_requests(schema["example"]):
+            request = urllib.request.Request(f"{url}{path}", data=body or None, headers=headers, method=method)
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                    status, payload = response.status, response.read()
+            except urllib.error.HTTPError as error:
+                status, payload = error.code, error.read()
+            milliseconds = (time.perf_counter() - started) * 1000
+            summary = _summarize(json.loads(payload))
+            _say(f"  {method:<4} {path:<12} {what:<19} -> {status} in {milliseconds:5.1f} ms  {summary}")
+            run.requests.append({"what": what, "method": method, "path": path, "status": status,
+                                 "ms": round(milliseconds, 1), "summary": summary})
+    api.flush_capture()
+    captured = boto3.client("s3", region_name=run.config.region).list_objects_v2(
+        Bucket=run.lake.buckets["capture"], Prefix="capture/").get("KeyCount", 0)
+    _say(f"  captured for drift monitoring: {captured} object(s) in s3://{run.lake.buckets['capture']}/capture/")
+
+
+def _summarize(payload: dict[str, Any]) -> str:
+    if "error" in payload:
+        error = payload["error"]
+        return f"{error['code']}" + (f" (field {error['field']})" if error.get("field") else "")
+    if "predictions" in payload:
+        first = payload["predictions"][0]
+        return f"{payload['model_version']}: {len(payload['predictions'])} prediction(s), first {first['label']}"
+    return json.dumps(payload)
 
 
 STAGE_FUNCTIONS: dict[str, Callable[[DemoRun], None]] = {
@@ -143,6 +206,7 @@ STAGE_FUNCTIONS: dict[str, Callable[[DemoRun], None]] = {
     "ingest": stage_ingest,
     "train": stage_train,
     "deploy": stage_deploy,
+    "serve": stage_serve,
 }
 
 
@@ -167,6 +231,11 @@ def write_report(run: DemoRun) -> Path:
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {a['at']} | {a['action']} | {a['stage']} | {a['outcome']} | v{a['model_version']} | "
                   f"{a['actor']} | {a['detail']} |" for a in run.audit]
+    if run.requests:
+        lines += ["", "## Inference API (local, prod stage)", "", "| request | status | ms | result |",
+                  "|---|---|---|---|"]
+        lines += [f"| {r['method']} {r['path']} ({r['what']}) | {r['status']} | {r['ms']} | {r['summary']} |"
+                  for r in run.requests]
     report = run.out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     (run.out_dir / "ingestion.json").write_text(json.dumps(run.ingested, indent=2))

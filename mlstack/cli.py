@@ -13,6 +13,13 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main(Path(args.out), args.env, args.stop_after, args.recipe)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from local.serve import serve
+
+    return serve(port=args.port, api_key=args.api_key, env_name=args.env, stage=args.stage,
+                 demo_dir=Path(args.demo_dir))
+
+
 def _sample_data(args: argparse.Namespace) -> int:
     from mlstack.datasets.samples import write_samples
 
@@ -61,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--env", default="prod", help="environment config from cdk.json (default: %(default)s)")
     promote.add_argument("--principal", help="who promotes (default: your AWS caller identity ARN)")
     promote.set_defaults(func=_promote)
+
+    serve = commands.add_parser(
+        "serve", help="serve the inference API on 127.0.0.1 with the model of the last local run (trains and "
+                      "deploys the sample model first on a fresh checkout)")
+    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default: %(default)s; 0: any)")
+    serve.add_argument("--api-key", help="require this value in the x-api-key header")
+    serve.add_argument("--env", default="dev", help="environment config from cdk.json (default: %(default)s)")
+    serve.add_argument("--stage", choices=("staging", "prod"), default="prod", help="model stage (default: prod)")
+    serve.add_argument("--demo-dir", default=".mlstack/demo", help="the local run's folder (default: %(default)s)")
+    serve.set_defaults(func=_serve)
 
     samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")
     samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")

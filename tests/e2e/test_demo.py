@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
 
 from local import demo
+from local.embedded_aws import free_port
+from local.serve import serve
 from mlstack.cli import main as cli_main
 
 
-def test_demo_ingests_the_samples_and_writes_a_report(tmp_path, capsys):
-    assert cli_main(["demo", "--out", str(tmp_path)]) == 0
-    output = capsys.readouterr().out
-    assert "[1/4] embedded-aws" in output
-    assert "[2/4] ingest" in output
-    assert "[3/4] train" in output
-    assert "[4/4] deploy" in output
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One full demo run for the module (the lifecycle takes ~10 s); its output folder and stdout."""
+    out = tmp_path_factory.mktemp("demo")
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert cli_main(["demo", "--out", str(out)]) == 0
+    return out, buffer.getvalue()
+
+
+def test_demo_ingests_the_samples_and_writes_a_report(demo_run):
+    tmp_path, output = demo_run
+    assert "[1/5] embedded-aws" in output
+    assert "[2/5] ingest" in output
+    assert "[3/5] train" in output
+    assert "[4/5] deploy" in output
+    assert "[5/5] serve" in output
     assert "PendingManualApproval -> routed to deployer: False" in output
     assert "http://127.0.0.1:" in output
     ingested = json.loads((tmp_path / "ingestion.json").read_text())
@@ -28,6 +48,42 @@ def test_demo_ingests_the_samples_and_writes_a_report(tmp_path, capsys):
     assert "model-package/mlstack-dev-models/1" in report
     assert "| deploy | staging | succeeded | v1 |" in report
     assert "| promote | prod | succeeded | v1 | release-manager |" in report
+
+
+def test_the_served_api_answers_the_contract_over_http(demo_run):
+    _, output = demo_run
+    expected = {"health": "200", "one instance": "200", "100 instances": "200", "invalid field": "400",
+                "not JSON": "400", "wrong content type": "415", "unknown route": "404"}
+    for what, status in expected.items():
+        assert re.search(rf"{what}\s+-> {status} in", output), what
+    assert "field instances[0]." in output
+    assert "captured for drift monitoring: 1 object(s)" in output
+
+
+def test_serve_answers_on_loopback_with_the_last_runs_model(demo_run):
+    out, _ = demo_run
+    port, stop = free_port(), threading.Event()
+    server = threading.Thread(target=serve, kwargs={"port": port, "api_key": "k", "env_name": "dev",
+                                                   "stage": "prod", "demo_dir": out, "stop": stop})
+    server.start()
+    try:
+        health = _get_when_up(f"http://127.0.0.1:{port}/v1/health", {"x-api-key": "k"})
+    finally:
+        stop.set()
+        server.join(timeout=30)
+    assert health == {"status": "ok", "model_version": "v1"}
+    assert not server.is_alive()
+
+
+def _get_when_up(url: str, headers: dict[str, str]) -> dict:
+    for _ in range(100):
+        try:
+            request = urllib.request.Request(url, headers=headers)
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, ConnectionError):
+            threading.Event().wait(0.1)
+    raise AssertionError(f"{url} never answered")
 
 
 def test_demo_can_stop_after_a_named_stage(tmp_path, capsys):

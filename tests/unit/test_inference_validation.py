@@ -45,11 +45,9 @@ def test_a_key_that_merely_contains_a_literal_still_validates_exactly(validator)
     assert refused.value.field == "instances[0].is_true"
 
 
-@pytest.mark.parametrize("value", [float("nan"), 1e309])
-def test_non_finite_numbers_are_refused(validator, value):
-    body = orjson.dumps({"instances": [_instance()]}).replace(b":10.0", b":1e309", 1)
-    if value != value:  # JSON has no NaN literal: orjson refuses it as invalid JSON
-        body = body.replace(b"1e309", b"NaN")
+@pytest.mark.parametrize("literal", [b"NaN", b"1e309", b"-Infinity"])
+def test_non_finite_numbers_are_refused(validator, literal):
+    body = orjson.dumps({"instances": [_instance()]}).replace(b":10.0", b":" + literal, 1)
     with pytest.raises(RequestError) as refused:
         validator.parse(body)
     assert refused.value.status == 400
