@@ -173,7 +173,7 @@ def stage_serve(run: DemoRun) -> None:
         _say(f"  local API at {url} (prod stage)")
         schema = json.loads(urllib.request.urlopen(f"{url}/v1/schema", timeout=10).read())  # noqa: S310 - loopback
         for what, method, path, headers, body in _demo_requests(schema["example"]):
-            request = urllib.request.Request(f"{url}{path}", data=body or None, headers=headers, method=method)
+            request = urllib.request.Request(f"{url}{path}", data=body or None, headers=headers, method=method)  # noqa: S310
             started = time.perf_counter()
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
