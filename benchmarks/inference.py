@@ -24,6 +24,7 @@ import boto3
 import joblib
 import orjson
 
+from benchmarks import save_result
 from local.api import proxy_event, publish_model
 from local.embedded_aws import moto_server, provision_lake
 from local.lambda_runtime import LocalLambdaContext, cold_start
@@ -148,9 +149,7 @@ def _print(results: dict) -> None:
             mine, theirs = ours[f"{rows}_row"][index], base[f"{rows}_row"][index]
             print(f"  {f'warm {rows} row(s) {name}':<22} {mine:>11.0f} us {theirs:>12.0f} us {theirs / mine:>7.1f}x")
     print(f"  labels agree: 1 row {results['labels_agree_1_row']}, 100 rows {results['labels_agree_100_row']}")
-    out = Path(".mlstack/bench/inference.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out = save_result("inference", results)
     print(f"  json: {out}")
 
 

@@ -9,7 +9,6 @@ Run: make bench  (or .venv/bin/python -m benchmarks.lambda_package)
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import save_result
 from stacks.lambda_code import LAMBDAS_DIR, LocalPythonBundling, prune_package
 
 LAMBDA_LIMIT_MB = 250
@@ -74,9 +74,7 @@ def main() -> None:
           f"ratio {result['pruned_mb'] / result['unpruned_mb']:.2f}, limit {LAMBDA_LIMIT_MB} MB")
     print(f"  pruned pyarrow imports and writes parquet: {result['pruned_imports_and_writes_parquet']}")
     print(f"  cold import of the handler (this machine): {result['cold_import_ms_best_of_3']} ms")
-    out = Path(".mlstack/bench/lambda_package.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    out = save_result("lambda_package", result)
     print(f"  json: {out}  ({time.perf_counter() - started:.0f} s)")
 
 

@@ -10,6 +10,7 @@ the embedded AWS.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ from lambdas.inference.settings import function_environment
 from local.embedded_aws import LocalLake
 from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
 from mlstack.config import EnvironmentConfig
+from mlstack.lake import serving_key
 from mlstack.pointer import ServingPointer, pointer_name
 from mlstack.signature import SIGNATURE_FILE
 
@@ -98,7 +100,7 @@ class LocalApi:
 
 
 def _gateway_error(status: int, code: str, message: str) -> ApiResponse:
-    body = ('{"error": {"code": "%s", "message": "%s"}}' % (code, message)).encode()  # noqa: UP031
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     return ApiResponse(status, {"Content-Type": "application/json"}, body)
 
 
@@ -150,13 +152,12 @@ def publish_model(config: EnvironmentConfig, lake: LocalLake, *, stage: str, ver
     A shortcut for `make serve` (re-serving the last local run's model in a fresh embedded AWS) and
     tests; the demo deploys through the real approval -> deployer path instead.
     """
-    prefix = f"serving/{stage}/v{version}"
     bucket = lake.buckets["artifacts"]
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/model.onnx", Body=onnx_bytes)
-    s3.put_object(Bucket=bucket, Key=f"{prefix}/{SIGNATURE_FILE}", Body=signature_json.encode())
+    model_key, signature_key = serving_key(stage, version, "model.onnx"), serving_key(stage, version, SIGNATURE_FILE)
+    s3.put_object(Bucket=bucket, Key=model_key, Body=onnx_bytes)
+    s3.put_object(Bucket=bucket, Key=signature_key, Body=signature_json.encode())
     group = config.model_package_group_name()
     arn = f"arn:aws:sagemaker:{config.region}:{LOCAL_ACCOUNT}:model-package/{group}/{version}"
     ServingPointer(ssm, config.serving_parameter_prefix()).move(
-        stage, _LocalVersion(arn, version), f"s3://{bucket}/{prefix}/model.onnx",
-        f"s3://{bucket}/{prefix}/{SIGNATURE_FILE}")
+        stage, _LocalVersion(arn, version), f"s3://{bucket}/{model_key}", f"s3://{bucket}/{signature_key}")
     return arn

@@ -13,7 +13,13 @@ def partition_key(prefix: str, dataset: str, ingest_date: str, name: str) -> str
     """`<prefix><dataset>/ingest_date=<date>/<name>`: the one partitioned key shape of the lake."""
     return f"{prefix}{dataset}/{PARTITION_KEY}={ingest_date}/{name}"
 
+SERVING_PREFIX = "serving/"
 CAPTURE_PREFIX = "capture/"
+
+
+def serving_key(stage: str, version: int, name: str) -> str:
+    """`serving/<stage>/v<version>/<name>`: where a deployed version's files live in the artifacts bucket."""
+    return f"{SERVING_PREFIX}{stage}/v{version}/{name}"
 
 
 def capture_key(dataset: str, model_version: str, capture_date: str, name: str) -> str:

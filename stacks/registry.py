@@ -13,6 +13,7 @@ from constructs import Construct
 from lambdas.deploy.events import approval_event_pattern
 from lambdas.deploy.settings import function_environment
 from mlstack.config import EnvironmentConfig
+from mlstack.lake import SERVING_PREFIX
 from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
@@ -20,7 +21,6 @@ from stacks.nag import acknowledge
 from stacks.network import PrivateNetwork
 from stacks.training import RUNS_PREFIX, Training
 
-SERVING_PREFIX = "serving/"
 AUDIT_PREFIX = "audit/"
 
 

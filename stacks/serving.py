@@ -19,6 +19,7 @@ from constructs import Construct
 
 from lambdas.inference.settings import function_environment
 from mlstack.config import EnvironmentConfig
+from mlstack.lake import SERVING_PREFIX
 from mlstack.pointer import pointer_name
 from pipelines.recipes import get_recipe
 from stacks.arns import arn, nag_rendered
@@ -27,7 +28,6 @@ from stacks.functions import SecureFunction
 from stacks.logs import encrypted_log_group
 from stacks.nag import acknowledge
 from stacks.network import PrivateNetwork
-from stacks.registry import SERVING_PREFIX
 
 ROUTES = (("predict", "POST"), ("health", "GET"), ("schema", "GET"))
 _ERROR = '{"error": {"code": "%s", "message": %s}}'
@@ -194,12 +194,9 @@ class ServingApi(Construct):
 
     def _acknowledge(self, firewall: ServingFirewall | None) -> None:
         stage = self.api.deployment_stage
-        acknowledge(stage, "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
-                    "Predictions are POSTs and must reflect the live model: a cache would serve stale answers "
-                    "and bill an always-on cache node")
-        acknowledge(stage, "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
-                    "Predictions are POSTs and must reflect the live model: a cache would serve stale answers "
-                    "and bill an always-on cache node")
+        for finding in ("HIPAA.Security-APIGWCacheEnabledAndEncrypted", "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted"):
+            acknowledge(stage, finding, "Predictions are POSTs and must reflect the live model: a cache would serve "
+                                        "stale answers and bill an always-on cache node")
         for finding in ("HIPAA.Security-APIGWSSLEnabled", "NIST.800.53.R5-APIGWSSLEnabled"):
             acknowledge(stage, finding, "Client certificates authenticate API Gateway to HTTP backends; the only "
                                         "backend is a Lambda proxy integration invoked over AWS's signed API")

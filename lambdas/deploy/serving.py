@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.deploy.registry import ModelVersion
+from mlstack.lake import serving_key
 from mlstack.signature import SIGNATURE_FILE
 
 
@@ -27,7 +28,7 @@ class ServingArtifacts:
         if not source_uri.startswith("s3://"):
             raise ValueError(f"{version.arn} has no {name} (expected an s3:// URI, got {source_uri!r})")
         source_bucket, source_key = source_uri[5:].split("/", 1)
-        key = f"serving/{stage}/v{version.version}/{name}"
+        key = serving_key(stage, version.version, name)
         self.s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key})
         return f"s3://{self.bucket}/{key}"
 

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from mlstack.function_env import parse_function_environment
+
 
 class DeployEnvironment(BaseModel):
     BACKEND: Literal["lambda", "sagemaker"] = "lambda"
@@ -42,5 +44,4 @@ def function_environment(*, backend: str, serving_bucket: str, parameter_prefix:
 
 
 def parse_environment(environ: Mapping[str, str]) -> DeployEnvironment:
-    return DeployEnvironment.model_validate({name: environ[name] for name in DeployEnvironment.model_fields
-                                             if name in environ})
+    return parse_function_environment(DeployEnvironment, environ)

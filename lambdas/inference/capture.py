@@ -24,12 +24,11 @@ from mlstack.lake import capture_key
 from mlstack.signature import ModelSignature
 
 
-def scrub(signature: ModelSignature, instance: dict[str, Any]) -> dict[str, Any]:
+def scrub(text_columns: frozenset[str], instance: dict[str, Any]) -> dict[str, Any]:
     """The instance as it may be stored: text features reduced to their length (no PHI)."""
-    text = {column.name for column in signature.columns if column.type == "text"}
-    if not text:
+    if not text_columns:
         return instance
-    return {name: ({"length": len(value)} if name in text and isinstance(value, str) else value)
+    return {name: ({"length": len(value)} if name in text_columns and isinstance(value, str) else value)
             for name, value in instance.items()}
 
 
@@ -59,7 +58,8 @@ class CaptureBuffer:
             self.started = self.clock()
         self.key_parts = parts
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self.records += [orjson.dumps({"at": at, "model_version": version, "features": scrub(signature, instance),
+        text_columns = frozenset(column.name for column in signature.columns if column.type == "text")
+        self.records += [orjson.dumps({"at": at, "model_version": version, "features": scrub(text_columns, instance),
                                        "prediction": prediction.get("label")})
                          for instance, prediction in zip(instances, predictions, strict=True)]
         if len(self.records) >= self.batch_size or self.clock() - self.started >= self.max_age_seconds:

@@ -39,11 +39,19 @@ def settings() -> InferenceEnvironment:
     return parse_environment(os.environ)
 
 
+FAST = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def s3_client() -> Any:
+    """One S3 client per cold start, for model reads and capture writes."""
+    return boto3.client("s3", config=FAST)
+
+
 @cache
 def store() -> ModelStore:
     env = settings()
-    fast = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    ssm, s3 = boto3.client("ssm", config=fast), boto3.client("s3", config=fast)
+    ssm, s3 = boto3.client("ssm", config=FAST), s3_client()
     # Our own jittered retries (EndpointPredictor) decide, so botocore's are off for the endpoint.
     runtime = boto3.client("sagemaker-runtime", config=Config(
         connect_timeout=2, read_timeout=env.ENDPOINT_TIMEOUT_SECONDS, retries={"max_attempts": 1}))
@@ -68,7 +76,7 @@ def store() -> ModelStore:
 @cache
 def capture() -> CaptureBuffer:
     env = settings()
-    return CaptureBuffer(boto3.client("s3"), env.CAPTURE_BUCKET, sample_rate=env.CAPTURE_SAMPLE_RATE,
+    return CaptureBuffer(s3_client(), env.CAPTURE_BUCKET, sample_rate=env.CAPTURE_SAMPLE_RATE,
                          batch_size=env.CAPTURE_BATCH_SIZE, on_error=lambda error, count: logger.warning(
                              "capture write failed; records dropped",
                              extra={"error": type(error).__name__, "records": count}))

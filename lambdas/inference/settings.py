@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from mlstack.function_env import parse_function_environment
+
 # A JSON body of this many instances of the widest sample model stays far below the default body limit.
 DEFAULT_MAX_INSTANCES = 1000
 DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -42,5 +44,4 @@ def function_environment(*, stage: str, serving_parameter: str, capture_bucket: 
 
 
 def parse_environment(environ: Mapping[str, str]) -> InferenceEnvironment:
-    return InferenceEnvironment.model_validate({name: environ[name] for name in InferenceEnvironment.model_fields
-                                                if name in environ})
+    return parse_function_environment(InferenceEnvironment, environ)
