@@ -1,9 +1,10 @@
 """Request validation in bulk: a `POST /v1/predict` body -> the model's input array, or a 4xx.
 
 Fast path (the common, valid request): orjson parses the body; for tabular models one C-level
-itemgetter per instance and one numpy conversion build the matrix, and bounds are checked
-vectorized. The fast path only *accepts*: whenever it is unsure (strings, booleans or nulls where
-numbers belong, missing or extra keys, a value out of range), the exact per-field validator runs
+itemgetter per instance, one C-level type scan and one numpy conversion build the matrix, and bounds
+are checked vectorized (no per-value Python, no scans of the raw body). The fast path only
+*accepts*: whenever it is unsure (strings, booleans or nulls where numbers belong, missing or extra
+keys, a value out of range), the exact per-field validator runs
 and names the first offending field, e.g. `instances[3].mean_radius`. Error messages never echo
 values (they may be PHI).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -21,7 +23,8 @@ import orjson
 from mlstack.schema import Column, InvalidValueError
 from mlstack.signature import ModelSignature
 
-_LITERALS = (b"true", b"false", b"null")
+_NUMBERS = frozenset((int, float))  # exact types: bool is a subclass of int and must not pass
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 class RequestError(Exception):
@@ -53,18 +56,20 @@ class InstanceValidator:
         self.names = tuple(column.name for column in self.columns)
         self._keys = frozenset(self.names)
         self._required = frozenset(column.name for column in self.columns if column.required)
-        self._getter = itemgetter(*self.names)
+        # Always a tuple per instance, also for a one-feature model.
+        self._getter = itemgetter(*self.names) if len(self.names) > 1 else lambda instance: (instance[self.names[0]],)
         self._tabular = signature.kind == "tabular"
         self._fast = self._tabular and all(c.required and c.type in ("integer", "float") for c in self.columns)
-        self._low = np.array([-np.inf if c.minimum is None else c.minimum for c in self.columns])
-        self._high = np.array([np.inf if c.maximum is None else c.maximum for c in self.columns])
+        # Finite stand-ins for "unbounded", so one comparison also rejects inf and NaN.
+        self._low = np.array([-_FLOAT_MAX if c.minimum is None else c.minimum for c in self.columns])
+        self._high = np.array([_FLOAT_MAX if c.maximum is None else c.maximum for c in self.columns])
         self._integers = np.array([c.type == "integer" for c in self.columns])
 
     def parse(self, body: bytes) -> tuple[list[dict[str, Any]], np.ndarray]:
         """(the instances as sent, the model input: float32 (n, features) or object strings (n, 1))."""
         instances = self._instances(body)
         if self._fast:
-            matrix = self._fast_matrix(body, instances)
+            matrix = self._fast_matrix(instances)
             if matrix is not None:
                 return instances, matrix
         rows = [self._exact_row(index, instance) for index, instance in enumerate(instances)]
@@ -89,25 +94,23 @@ class InstanceValidator:
             raise invalid(f"'instances' must hold 1 to {self.max_instances} objects", "instances")
         return instances
 
-    def _fast_matrix(self, body: bytes, instances: list[Any]) -> np.ndarray | None:
+    def _fast_matrix(self, instances: list[Any]) -> np.ndarray | None:
         """The float32 matrix when every value is certainly a valid number; None means "check exactly"."""
         width = len(self.names)
-        # Only keys are strings in a valid tabular body, and no literal true/false/null appears.
-        if body.count(b'"') != 2 + 2 * width * len(instances) or any(lit in body for lit in _LITERALS):
-            return None
         try:
             if not all(type(instance) is dict and len(instance) == width for instance in instances):
                 return None
-            rows = [self._getter(instance) for instance in instances]
-        except KeyError:
+            rows = list(map(self._getter, instances))  # same size + every name present = exactly the keys
+            if not _NUMBERS.issuperset(map(type, chain.from_iterable(rows))):
+                return None
+            matrix = np.array(rows, dtype=np.float64)
+        except (KeyError, OverflowError):
             return None
-        matrix = np.asarray(rows)
-        if matrix.dtype.kind not in "if" or matrix.shape != (len(instances), width):
+        if not ((matrix >= self._low) & (matrix <= self._high)).all():
             return None
-        matrix = matrix.astype(np.float64, copy=False)
-        in_range = np.isfinite(matrix).all() and (matrix >= self._low).all() and (matrix <= self._high).all()
-        integral = not self._integers.any() or (matrix[:, self._integers] == np.floor(matrix[:, self._integers])).all()
-        return matrix.astype(np.float32) if in_range and integral else None
+        if self._integers.any() and not (matrix[:, self._integers] == np.floor(matrix[:, self._integers])).all():
+            return None
+        return matrix.astype(np.float32)
 
     def _exact_row(self, index: int, instance: Any) -> list[Any]:
         where = f"instances[{index}]"
