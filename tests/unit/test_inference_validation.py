@@ -58,3 +58,27 @@ def test_an_integer_beyond_64_bits_is_a_400_not_a_crash(validator):
     with pytest.raises(RequestError) as refused:
         validator.parse(body)
     assert refused.value.status == 400
+
+
+@pytest.mark.parametrize("value", [True, False, None, "10.0", [10.0], {"v": 10.0}])
+def test_a_non_number_anywhere_in_a_batch_is_refused_naming_its_field(validator, value):
+    # bool is a subclass of int and numpy would turn True into 1.0: the fast path must not accept it.
+    instances = [_instance(), _instance(), {**_instance(), SIGNATURE.features[3]: value}]
+    with pytest.raises(RequestError) as refused:
+        validator.parse(orjson.dumps({"instances": instances}))
+    assert refused.value.field == f"instances[2].{SIGNATURE.features[3]}"
+
+
+def test_the_fast_path_takes_valid_batches_and_declines_doubtful_ones(validator):
+    valid = [_instance(1.0), _instance(2)]
+    assert validator._fast_matrix(valid) is not None
+    assert validator._fast_matrix([*valid, {**_instance(), SIGNATURE.features[1]: True}]) is None
+    assert validator._fast_matrix([{k: v for k, v in _instance().items() if k != SIGNATURE.features[0]}]) is None
+
+
+def test_a_one_feature_model_uses_the_fast_path():
+    one = type(SIGNATURE)(**{**SIGNATURE.model_dump(), "features": SIGNATURE.features[:1]})
+    single = InstanceValidator(one, max_instances=10)
+    instances = [{SIGNATURE.features[0]: 12.5}, {SIGNATURE.features[0]: 13}]
+    matrix = single._fast_matrix(instances)
+    assert matrix is not None and matrix.tolist() == [[12.5], [13.0]]
