@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 
-from lambdas.deploy.events import approval_event_pattern, matches, state_change_event
+from lambdas.deploy.deployer import Deployer
+from lambdas.deploy.events import (
+    SCHEDULE_DETAIL_TYPE,
+    approval_event_pattern,
+    canary_alarm_event_pattern,
+    matches,
+    state_change_event,
+)
 from lambdas.deploy.settings import function_environment
 from local.embedded_aws import LocalLake
 from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
 from mlstack.config import EnvironmentConfig
+from mlstack.pointer import canary_alarm_names
 
 
 def set_approval(sagemaker: Any, arn: str, status: str, description: str) -> dict[str, Any]:
@@ -28,20 +37,36 @@ def set_approval(sagemaker: Any, arn: str, status: str, description: str) -> dic
 
 
 class LocalDeployment:
-    """The deployer function deployed locally: approvals routed through the stack's event pattern."""
+    """The deployer function deployed locally: events routed through the stack's event patterns.
+
+    EventBridge's schedule is emulated by `check_canaries` (the stack runs it every 5 minutes).
+    """
 
     def __init__(self, config: EnvironmentConfig, lake: LocalLake, region: str) -> None:
         sns = boto3.client("sns", region_name=region)
         self.topic_arn = sns.create_topic(Name=f"{config.resource_prefix()}-deployments")["TopicArn"]
-        self.pattern = approval_event_pattern([config.model_package_group_name()])
+        self.patterns = [approval_event_pattern([config.model_package_group_name()])]
+        if Deployer.canary_for(config):
+            self.patterns.append(canary_alarm_event_pattern(canary_alarm_names(config.resource_prefix())))
         self.handler = cold_start("deploy", function_environment(
             backend="lambda", serving_bucket=lake.buckets["artifacts"],
             parameter_prefix=config.serving_parameter_prefix(), audit_bucket=lake.buckets["audit"],
-            audit_topic_arn=self.topic_arn, metrics_namespace=config.resource_prefix()), region)
+            audit_topic_arn=self.topic_arn, resource_prefix=config.resource_prefix(),
+            canary_percent=config.deployment.canary_percent,
+            canary_bake_minutes=config.deployment.canary_bake_minutes), region)
         self.region = region
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """EventBridge: invoke the deployer only if the rule's pattern matches (None otherwise)."""
-        if not matches(self.pattern, event):
+        """EventBridge: invoke the deployer only if one of the rules' patterns matches (None otherwise)."""
+        if not any(matches(pattern, event) for pattern in self.patterns):
             return None
+        return self._invoke(event)
+
+    def check_canaries(self) -> dict[str, Any]:
+        """What the canary schedule rule delivers."""
+        return self._invoke({"version": "0", "id": "local-schedule", "source": "aws.events",
+                             "detail-type": SCHEDULE_DETAIL_TYPE, "account": LOCAL_ACCOUNT, "region": self.region,
+                             "time": datetime.now(UTC).isoformat(timespec="seconds"), "resources": [], "detail": {}})
+
+    def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         return self.handler.handler(event, LocalLambdaContext(function_name="deploy", region=self.region))

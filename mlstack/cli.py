@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from mlstack.pointer import MODEL_STAGES
+
 
 def _demo(args: argparse.Namespace) -> int:
     from local import demo
@@ -75,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default: %(default)s; 0: any)")
     serve.add_argument("--api-key", help="require this value in the x-api-key header")
     serve.add_argument("--env", default="dev", help="environment config from cdk.json (default: %(default)s)")
-    serve.add_argument("--stage", choices=("staging", "prod"), default="prod", help="model stage (default: prod)")
+    serve.add_argument("--stage", choices=MODEL_STAGES, default="prod", help="model stage (default: prod)")
     serve.add_argument("--demo-dir", default=".mlstack/demo", help="the local run's folder (default: %(default)s)")
     serve.set_defaults(func=_serve)
 

@@ -94,7 +94,10 @@ class DeploymentSettings(_Strict):
     soak_hours: float = Field(24, ge=0)
     # Refuse promotion by the same person who approved the version.
     two_person_prod: bool = True
+    # Share of a stage's traffic a new version takes first (both backends).
     canary_percent: int = Field(10, ge=1, le=50)
+    # lambda backend: how long the canary runs before it takes all traffic (0: all at once, no canary).
+    canary_bake_minutes: float = Field(30, ge=0, le=1440)
     endpoint_instance_type: str = "ml.m5.large"
     # sagemaker backend: serverless inference instead of an instance (see its exclusions in serving.py).
     serverless_memory_mb: int | None = Field(None, ge=1024, le=6144)

@@ -10,10 +10,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from lambdas.deploy.events import approval_event_pattern
+from lambdas.deploy.events import approval_event_pattern, canary_alarm_event_pattern
 from lambdas.deploy.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import SERVING_PREFIX
+from mlstack.pointer import canary_alarm_names
 from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
@@ -22,6 +23,7 @@ from stacks.network import PrivateNetwork
 from stacks.training import RUNS_PREFIX, Training
 
 AUDIT_PREFIX = "audit/"
+CANARY_CHECK_MINUTES = 5
 
 
 class ModelRegistry(Construct):
@@ -41,7 +43,6 @@ class ModelRegistry(Construct):
             endpoint = {"ENDPOINT_PREFIX": config.resource_prefix(), "ENDPOINT_ROLE_ARN": training.role.role_arn,
                         "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": config.training.image_uri,
                         "INSTANCE_TYPE": deployment.endpoint_instance_type,
-                        "CANARY_PERCENT": str(deployment.canary_percent),
                         **({"SERVERLESS_MEMORY_MB": str(deployment.serverless_memory_mb)}
                            if deployment.serverless_memory_mb else {})}
         self.deployer = SecureFunction(
@@ -51,7 +52,9 @@ class ModelRegistry(Construct):
             environment=function_environment(
                 backend=deployment.backend, serving_bucket=lake.buckets["artifacts"].bucket_name,
                 parameter_prefix=config.serving_parameter_prefix(), audit_bucket=self.audit_bucket.bucket_name,
-                audit_topic_arn=self.topic.topic_arn, metrics_namespace=config.resource_prefix(),
+                audit_topic_arn=self.topic.topic_arn, resource_prefix=config.resource_prefix(),
+                canary_percent=deployment.canary_percent,
+                canary_bake_minutes=deployment.canary_bake_minutes if deployment.backend == "lambda" else 0,
                 endpoint=endpoint),
             timeout_seconds=120, reserved_concurrency=1)  # one deployment at a time
         self._grant(lake, training)
@@ -59,8 +62,30 @@ class ModelRegistry(Construct):
             self, "ApprovalRule", description="Registry approvals/rejections of this environment's model group",
             event_pattern=events.EventPattern(**_cdk_pattern(approval_event_pattern(
                 [config.model_package_group_name()]))),
-            targets=[targets.LambdaFunction(self.deployer.function, dead_letter_queue=self.deployer.failures,
-                                            retry_attempts=3, max_event_age=cdk.Duration.hours(6))])
+            targets=[self._target()])
+        if self.canary_alarms:
+            self._canary_rules()
+
+    @property
+    def canary_alarms(self) -> list[str]:
+        """The stages' canary alarms when the deployer runs pointer canaries (lambda backend)."""
+        deployment = self.config.deployment
+        if deployment.backend != "lambda" or deployment.canary_bake_minutes == 0:
+            return []
+        return canary_alarm_names(self.config.resource_prefix())
+
+    def _target(self) -> targets.LambdaFunction:
+        return targets.LambdaFunction(self.deployer.function, dead_letter_queue=self.deployer.failures,
+                                      retry_attempts=3, max_event_age=cdk.Duration.hours(6))
+
+    def _canary_rules(self) -> None:
+        """Complete baked canaries on a schedule; roll back at once when a canary alarm changes state."""
+        events.Rule(self, "CanarySchedule", description="Complete or roll back pointer canaries",
+                    schedule=events.Schedule.rate(cdk.Duration.minutes(CANARY_CHECK_MINUTES)),
+                    targets=[self._target()])
+        events.Rule(self, "CanaryAlarmRule", description="A stage's canary alarm changed state",
+                    event_pattern=events.EventPattern(**_cdk_pattern(canary_alarm_event_pattern(self.canary_alarms))),
+                    targets=[self._target()])
 
     def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
         retention = self.config.deployment.audit_retention_days
@@ -99,6 +124,10 @@ class ModelRegistry(Construct):
                                 resources=[lake.key.key_arn], conditions={"StringEquals": {"kms:ViaService": [
                                     f"s3.{cdk.Aws.REGION}.amazonaws.com", f"sns.{cdk.Aws.REGION}.amazonaws.com"]}}),
         ]
+        if self.canary_alarms:
+            statements.append(iam.PolicyStatement(sid="ReadCanaryAlarms", actions=["cloudwatch:DescribeAlarms"],
+                                                  resources=[arn("cloudwatch", f"alarm:{name}")
+                                                             for name in self.canary_alarms]))
         if self.config.deployment.backend == "sagemaker":
             prefix = self.config.resource_prefix()
             statements += [

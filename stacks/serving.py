@@ -13,14 +13,15 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from lambdas.inference.settings import function_environment
+from lambdas.inference.settings import CANARY_METRIC, canary_metric_dimensions, function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import SERVING_PREFIX
-from mlstack.pointer import pointer_name
+from mlstack.pointer import canary_alarm_name, pointer_name
 from pipelines.recipes import get_recipe
 from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
@@ -106,6 +107,7 @@ class ServingApi(Construct):
                 max_body_bytes=settings.max_body_bytes, metrics_namespace=config.resource_prefix()),
             memory_mb=settings.memory_mb, timeout_seconds=15, reserved_concurrency=settings.reserved_concurrency)
         self.function, self.failure_alarm = self.secure.function, self.secure.failure_alarm
+        self.canary_alarm = self._canary_alarm()
         self._grant(lake)
         self.access_logs = encrypted_log_group(self, "AccessLogs", key=lake.key,
                                                retention_days=config.log_retention_days, removal_policy=removal_policy)
@@ -117,6 +119,20 @@ class ServingApi(Construct):
             wafv2.CfnWebACLAssociation(self, "Firewall", resource_arn=self.api.deployment_stage.stage_arn,
                                        web_acl_arn=firewall.web_acl.attr_arn)
         self._acknowledge(firewall)
+
+    def _canary_alarm(self) -> cloudwatch.Alarm:
+        """Any canary failure (candidate fails to load, or fails a prediction) -> the deployer rolls back."""
+        prefix = self.config.resource_prefix()
+        return cloudwatch.Alarm(
+            self, "CanaryErrorsAlarm", alarm_name=canary_alarm_name(prefix, self.stage),
+            alarm_description=f"The canary model version in {self.stage} failed; the deployer rolls it back. "
+                              "Runbook: docs/runbooks/deployment.md#canary-errors",
+            metric=cloudwatch.Metric(namespace=prefix, metric_name=CANARY_METRIC,
+                                     dimensions_map=canary_metric_dimensions(self.stage), statistic="Sum",
+                                     period=cdk.Duration.minutes(1)),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
 
     def _rest_api(self) -> apigw.RestApi:
         settings = self.config.serving

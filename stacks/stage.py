@@ -7,6 +7,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from constructs import Construct
 
 from mlstack.config import EnvironmentConfig
+from mlstack.pointer import MODEL_STAGES
 from stacks.alerts import OpsAlerts
 from stacks.data_lake import DataLake
 from stacks.ingest import Ingestion
@@ -36,9 +37,9 @@ class DataLakeStack(cdk.Stack):
         self.serving = {stage: ServingApi(self, f"{stage.title()}Api", config=config, stage=stage, lake=self.lake,
                                           network=self.network, firewall=self.firewall, bundle=bundle,
                                           removal_policy=removal_policy)
-                        for stage in ("staging", "prod")}
+                        for stage in MODEL_STAGES}
         self.alerts = OpsAlerts(self, "Alerts", config=config, key=self.lake.key)
-        failure_alarms = [api.failure_alarm for api in self.serving.values()]
+        failure_alarms = [alarm for api in self.serving.values() for alarm in (api.failure_alarm, api.canary_alarm)]
         for alarm in (self.ingestion.failure_alarm, self.registry.deployer.failure_alarm, *failure_alarms):
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
 

@@ -1,4 +1,10 @@
-"""Approval -> staging; rejection of a live version -> rollback; promotion -> prod (gated). All audited."""
+"""Approval -> staging; rejection of a live version -> rollback; promotion -> prod (gated). All audited.
+
+With the lambda backend and a canary policy, a new version first takes `percent` of a stage's
+traffic beside the stable one (weighted pointer, mlstack/pointer.py); `check_canaries` (on a
+schedule and whenever the stage's canary alarm changes state) rolls it back while the alarm is in
+ALARM, or completes it after the bake time. The sagemaker backend does its own canary (blue/green).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,9 @@ from lambdas.deploy.audit import AuditLog, AuditRecord, read_metrics
 from lambdas.deploy.registry import ModelVersion, Registry
 from lambdas.deploy.serving import LambdaBackend, ServingArtifacts
 from mlstack.config import EnvironmentConfig
-from mlstack.pointer import ServingPointer
+from mlstack.pointer import MODEL_STAGES, Live, ServingPointer, canary_alarm_name
 
-STAGING, PROD = "staging", "prod"
+STAGING, PROD = MODEL_STAGES
 
 
 class Backend(Protocol):
@@ -21,6 +27,16 @@ class Backend(Protocol):
 
 class PromotionRefusedError(RuntimeError):
     """The prod gate said no; the reasons are in the message and in the audit record."""
+
+
+@dataclass(frozen=True)
+class CanaryPolicy:
+    percent: int
+    bake_minutes: float
+    resource_prefix: str  # names the per-stage canary alarms
+
+    def alarm(self, stage: str) -> str:
+        return canary_alarm_name(self.resource_prefix, stage)
 
 
 @dataclass(frozen=True)
@@ -43,7 +59,15 @@ class Deployer:
                    backend=LambdaBackend(artifacts), artifacts=artifacts,
                    audit=AuditLog(s3, config.bucket_name("audit", account, region),
                                   session.client("sns", region_name=region), topic),
-                   s3=s3)
+                   s3=s3, canary=cls.canary_for(config))
+
+    @staticmethod
+    def canary_for(config: EnvironmentConfig) -> CanaryPolicy | None:
+        """The pointer canary: lambda backend with a bake time only (sagemaker canaries blue/green itself)."""
+        settings = config.deployment
+        if settings.backend != "lambda" or settings.canary_bake_minutes == 0:
+            return None
+        return CanaryPolicy(settings.canary_percent, settings.canary_bake_minutes, config.resource_prefix())
 
     @staticmethod
     def policy_for(config: EnvironmentConfig) -> PromotionPolicy:
@@ -51,14 +75,21 @@ class Deployer:
         return PromotionPolicy(settings.soak_hours, settings.two_person_prod, f"{config.resource_prefix()}-staging")
 
     def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, artifacts: ServingArtifacts,
-                 audit: AuditLog, s3: Any) -> None:
+                 audit: AuditLog, s3: Any, canary: CanaryPolicy | None = None) -> None:
         self.registry, self.pointer, self.backend, self.audit, self.s3 = registry, pointer, backend, audit, s3
-        self.artifacts = artifacts
+        self.artifacts, self.canary = artifacts, canary
 
-    def _make_live(self, stage: str, version: ModelVersion) -> None:
-        """Publish the signature and the model, then move the pointer (the one atomic step)."""
+    def _make_live(self, stage: str, version: ModelVersion, *, canary_beside: Live | None = None) -> None:
+        """Publish the signature and the model, then move the pointer (the one atomic step): all traffic,
+        or the canary share beside the stable version."""
         signature_uri = self.artifacts.publish_signature(stage, version)
-        self.pointer.move(stage, version, self.backend.publish(stage, version), signature_uri)
+        model_uri = self.backend.publish(stage, version)
+        if canary_beside is None:
+            self.pointer.move(stage, version, model_uri, signature_uri)
+        else:
+            assert self.canary is not None
+            self.pointer.start_canary(stage, canary_beside, version, model_uri, signature_uri,
+                                      weight=self.canary.percent / 100)
 
     def handle_state_change(self, detail: dict[str, Any]) -> AuditRecord | None:
         """React to a registry state change; the registry (not the event) says the current status."""
@@ -71,24 +102,58 @@ class Deployer:
 
     def deploy(self, stage: str, version: ModelVersion, *, action: str, actor: str) -> AuditRecord:
         live = self.pointer.current(stage)
-        if live and live.model_package_arn == version.arn:  # a redelivered event, or a repeated promotion
+        if live and live.serves(version.arn):  # a redelivered event, or a repeated promotion
             return self._record(action, "no-op", stage, actor=actor, version=version,
                                 detail=f"v{version.version} is already live")
+        if live and self.canary:
+            self._make_live(stage, version, canary_beside=live)
+            return self._record(action, "canary-started", stage, actor=actor, version=version,
+                                detail=f"v{version.version} takes {self.canary.percent}% beside v{live.version} "
+                                       f"for {self.canary.bake_minutes:g} min; rollback on {self.canary.alarm(stage)}")
         self._make_live(stage, version)
         previous = f"v{live.version}" if live else "nothing"
         return self._record(action, "succeeded", stage, actor=actor, version=version,
                             detail=f"{previous} -> v{version.version}")
 
+    def check_canaries(self, cloudwatch: Any, now: datetime | None = None) -> list[AuditRecord]:
+        """Roll back each stage's canary whose alarm is in ALARM; complete those that baked long enough."""
+        if self.canary is None:
+            return []
+        now, records = now or datetime.now(UTC), []
+        for stage in MODEL_STAGES:
+            live = self.pointer.current(stage)
+            if live is None or live.canary is None:
+                continue
+            candidate = self.registry.describe(live.canary.model_package_arn)
+            alarm = self.canary.alarm(stage)
+            states = [a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]]
+            if "ALARM" in states:
+                self.pointer.write(stage, live.stable())
+                records.append(self._record("canary-rollback", "succeeded", stage, actor="canary-check",
+                                            version=candidate, detail=f"{alarm} in ALARM: v{candidate.version} "
+                                                                      f"withdrawn, v{live.version} takes all"))
+            elif now - datetime.fromisoformat(live.canary.deployed_at) >= timedelta(minutes=self.canary.bake_minutes):
+                self.pointer.complete_canary(stage, live)
+                records.append(self._record("canary-complete", "succeeded", stage, actor="canary-check",
+                                            version=candidate, detail=f"v{live.version} -> v{candidate.version} "
+                                                                      f"after {self.canary.bake_minutes:g} min"))
+        return records
+
     def reject(self, version: ModelVersion) -> AuditRecord:
-        """Roll back every stage where the rejected version is live to the newest other approved one."""
-        stages = [stage for stage in (STAGING, PROD)
-                  if (live := self.pointer.current(stage)) and live.model_package_arn == version.arn]
+        """Withdraw the rejected version wherever it takes traffic: a canary of it is dropped (the stable
+        version takes all); where it is the stable version, the newest other approved one replaces it."""
+        lives = {stage: live for stage in MODEL_STAGES if (live := self.pointer.current(stage))}
+        stages = [stage for stage, live in lives.items() if live.serves(version.arn)]
         if not stages:
             return self._record("reject", "no-op", "-", actor=version.approver, version=version,
                                 detail="not live anywhere")
         fallback = next((v for v in self.registry.approved_versions(version.group) if v.arn != version.arn), None)
         for stage in stages:
-            if fallback is None:
+            live = lives[stage]
+            if live.model_package_arn != version.arn:
+                self.pointer.write(stage, live.stable())
+                detail = f"canary v{version.version} withdrawn; v{live.version} takes all"
+            elif fallback is None:
                 self.pointer.clear(stage)
                 detail = f"v{version.version} withdrawn; no other approved version, {stage} serves nothing"
             else:
@@ -104,6 +169,9 @@ class Deployer:
         live = self.pointer.current(STAGING)
         if live is None:
             raise PromotionRefusedError("nothing is deployed to staging")
+        if live.canary:
+            raise PromotionRefusedError(f"staging is running a canary of v{live.canary.version}; promote after it "
+                                        "completes (or is rolled back)")
         version = self.registry.describe(live.model_package_arn)
         reasons = self._refusals(policy, principal=principal, cloudwatch=cloudwatch, deployed_at=live.deployed_at,
                                  version=version, now=now or datetime.now(UTC))

@@ -1,9 +1,12 @@
-"""The approval event: the one pattern the stack deploys and local mode routes with.
+"""The deployer's events: the patterns the stack deploys and local mode routes with.
 
 Only "SageMaker Model Package State Change" events for our group(s) whose status is Approved or
 Rejected reach the deployer (Rejected may roll back a live version); pending versions and other
 groups never do. `matches` evaluates the subset of EventBridge pattern syntax used here (exact
 values in lists, nested objects), because moto's TestEventPattern is not implemented.
+
+Canary checks (lambda backend) come from a schedule and from state changes of the stages' canary
+alarms.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from typing import Any
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 ACTIONABLE_STATUSES = ("Approved", "Rejected")
+ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+SCHEDULE_DETAIL_TYPE = "Scheduled Event"
+CANARY_TRIGGERS = (ALARM_DETAIL_TYPE, SCHEDULE_DETAIL_TYPE)
 
 
 def approval_event_pattern(group_names: list[str]) -> dict[str, Any]:
@@ -21,6 +27,11 @@ def approval_event_pattern(group_names: list[str]) -> dict[str, Any]:
         "detail-type": [DETAIL_TYPE],
         "detail": {"ModelPackageGroupName": sorted(group_names), "ModelApprovalStatus": list(ACTIONABLE_STATUSES)},
     }
+
+
+def canary_alarm_event_pattern(alarm_names: list[str]) -> dict[str, Any]:
+    return {"source": ["aws.cloudwatch"], "detail-type": [ALARM_DETAIL_TYPE],
+            "detail": {"alarmName": sorted(alarm_names)}}
 
 
 def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:

@@ -1,4 +1,8 @@
-"""EventBridge "SageMaker Model Package State Change" -> Deployer. Parses, calls logic, logs ids.
+"""EventBridge -> Deployer. Parses, calls logic, logs ids.
+
+- "SageMaker Model Package State Change" (approval rule): deploy to staging, or roll back.
+- "Scheduled Event" and "CloudWatch Alarm State Change" (canary rules, lambda backend): complete or
+  roll back the pointer canaries.
 
 The backend (lambda: ONNX to the serving prefix; sagemaker: blue/green endpoint update) comes from
 the environment. Failures raise: Lambda retries the async event (bounded), then the dead-letter queue; a redelivered
@@ -18,8 +22,9 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from lambdas.deploy.audit import AuditLog
-from lambdas.deploy.deployer import Backend, Deployer
+from lambdas.deploy.audit import AuditLog, AuditRecord
+from lambdas.deploy.deployer import Backend, CanaryPolicy, Deployer
+from lambdas.deploy.events import CANARY_TRIGGERS
 from lambdas.deploy.registry import Registry
 from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from lambdas.deploy.settings import DeployEnvironment, parse_environment
@@ -52,8 +57,20 @@ def deployer() -> Deployer:
         pointer=ServingPointer(boto3.client("ssm", config=AWS_RETRIES), env.SERVING_PARAMETER_PREFIX),
         backend=_backend(env, artifacts, sagemaker), artifacts=artifacts,
         audit=AuditLog(s3, env.AUDIT_BUCKET, boto3.client("sns", config=AWS_RETRIES), env.AUDIT_TOPIC_ARN),
-        s3=s3,
+        s3=s3, canary=_canary(env),
     )
+
+
+def _canary(env: DeployEnvironment) -> CanaryPolicy | None:
+    if env.BACKEND != "lambda" or env.CANARY_BAKE_MINUTES == 0:
+        return None
+    return CanaryPolicy(env.CANARY_PERCENT, env.CANARY_BAKE_MINUTES, env.RESOURCE_PREFIX)
+
+
+@cache
+def cloudwatch() -> Any:
+    return boto3.client("cloudwatch", config=AWS_RETRIES)
+
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
@@ -61,13 +78,22 @@ def deployer() -> Deployer:
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    if event.detail_type in CANARY_TRIGGERS:
+        records = deployer().check_canaries(cloudwatch())
+        for record in records:
+            _report(record)
+        return {"canaries": [{"action": r.action, "stage": r.stage, "detail": r.detail} for r in records]}
     record = deployer().handle_state_change(event.detail)
     if record is None:
         logger.info("ignored", extra={"model_package_arn": event.detail.get("ModelPackageArn"),
                                       "status": event.detail.get("ModelApprovalStatus")})
         return {"outcome": "ignored"}
-    metrics.add_metric(name=f"{record.action.title()}{record.outcome.title().replace('-', '')}",
-                       unit=MetricUnit.Count, value=1)
+    _report(record)
+    return {"action": record.action, "outcome": record.outcome, "stage": record.stage, "detail": record.detail}
+
+
+def _report(record: AuditRecord) -> None:
+    name = "".join(part.title() for part in f"{record.action}-{record.outcome}".split("-"))
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     logger.info("handled", extra={"action": record.action, "outcome": record.outcome, "stage": record.stage,
                                   "model_package_arn": record.model_package_arn, "detail": record.detail})
-    return {"action": record.action, "outcome": record.outcome, "stage": record.stage, "detail": record.detail}

@@ -16,29 +16,34 @@ class DeployEnvironment(BaseModel):
     SERVING_PARAMETER_PREFIX: str = Field(pattern=r"^/")
     AUDIT_BUCKET: str = Field(min_length=3)
     AUDIT_TOPIC_ARN: str = Field(min_length=20)
+    RESOURCE_PREFIX: str = Field(min_length=1)  # names the per-stage canary alarms
+    CANARY_PERCENT: int = Field(10, ge=1, le=50)
+    CANARY_BAKE_MINUTES: float = Field(0, ge=0)  # lambda backend: 0 = no pointer canary
     # sagemaker backend only
     ENDPOINT_PREFIX: str = ""
     ENDPOINT_ROLE_ARN: str = ""
     KMS_KEY_ARN: str = ""
     IMAGE_URI: str = ""
     INSTANCE_TYPE: str = "ml.m5.large"
-    CANARY_PERCENT: int = 10
     ROLLBACK_ALARMS: str = ""  # comma-separated alarm names
     SERVERLESS_MEMORY_MB: int | None = None
 
 
 def function_environment(*, backend: str, serving_bucket: str, parameter_prefix: str, audit_bucket: str,
-                         audit_topic_arn: str, metrics_namespace: str,
+                         audit_topic_arn: str, resource_prefix: str, canary_percent: int, canary_bake_minutes: float,
                          endpoint: dict[str, str] | None = None) -> dict[str, str]:
     return {
         "BACKEND": backend,
         **(endpoint or {}),
+        "RESOURCE_PREFIX": resource_prefix,
+        "CANARY_PERCENT": str(canary_percent),
+        "CANARY_BAKE_MINUTES": f"{canary_bake_minutes:g}",
         "SERVING_BUCKET": serving_bucket,
         "SERVING_PARAMETER_PREFIX": parameter_prefix,
         "AUDIT_BUCKET": audit_bucket,
         "AUDIT_TOPIC_ARN": audit_topic_arn,
         "POWERTOOLS_SERVICE_NAME": "deploy",
-        "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+        "POWERTOOLS_METRICS_NAMESPACE": resource_prefix,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
 

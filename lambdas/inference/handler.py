@@ -15,7 +15,7 @@ from typing import Any
 
 import botocore.session
 import orjson
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,7 +23,12 @@ from botocore.config import Config
 
 from lambdas.inference.capture import CaptureBuffer
 from lambdas.inference.model import EndpointPredictor, ModelStore
-from lambdas.inference.settings import InferenceEnvironment, parse_environment
+from lambdas.inference.settings import (
+    CANARY_METRIC,
+    InferenceEnvironment,
+    canary_metric_dimensions,
+    parse_environment,
+)
 from lambdas.inference.validation import RequestError
 
 logger = Logger(service="inference")
@@ -72,7 +77,17 @@ def store() -> ModelStore:
                       make_endpoint_predictor=lambda name: EndpointPredictor(runtime_client(), name),
                       max_instances=env.MAX_INSTANCES, recheck_seconds=env.POINTER_RECHECK_SECONDS,
                       on_reload_error=lambda error: logger.warning(
-                          "pointer re-check failed; serving the loaded version", extra={"error": type(error).__name__}))
+                          "pointer re-check failed; serving the loaded version", extra={"error": type(error).__name__}),
+                      on_canary_error=lambda error: canary_failed("load", error))
+
+
+def canary_failed(where: str, error: Exception) -> None:
+    """Counted in CanaryErrors{Stage}: the stage's canary alarm; the deployer rolls the canary back."""
+    logger.warning("canary failed", extra={"where": where, "error": type(error).__name__})
+    dimensions = canary_metric_dimensions(settings().STAGE)
+    dimensions.pop("service")  # Powertools adds it from POWERTOOLS_SERVICE_NAME
+    with single_metric(name=CANARY_METRIC, unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
+        pass
 
 
 @cache
@@ -113,7 +128,12 @@ def predict() -> Response:
     raw = _request_body()
     model = store().require()
     instances, features = model.validator.parse(raw)
-    predictions = model.predictor.predict(features)
+    try:
+        predictions = model.predictor.predict(features)
+    except Exception as error:
+        if model.is_canary and not isinstance(error, RequestError):
+            canary_failed("predict", error)
+        raise
     captured = capture().offer(model.signature, model.version, instances, predictions)
     metrics.add_dimension(name="ModelVersion", value=model.version)
     metrics.add_metric(name="PredictedInstances", unit=MetricUnit.Count, value=len(instances))

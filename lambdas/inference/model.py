@@ -2,7 +2,9 @@
 
 - ModelStore reads the stage's pointer (mlstack/pointer.py) at most every `recheck_seconds`; when
   the pointer moved it loads the new version (signature + model) before switching, so a request
-  never sees half a model, and a failed re-check keeps serving the loaded version.
+  never sees half a model, and a failed re-check keeps serving the loaded version. During a canary
+  it holds both versions and sends the pointer's `canary_weight` share of requests to the candidate;
+  a candidate that fails to load is reported (the canary alarm rolls it back) and gets no traffic.
 - OnnxPredictor (lambda backend): one onnxruntime call per request, whatever the batch size.
 - EndpointPredictor (sagemaker backend): invoke_endpoint with short timeouts and jittered retries
   on throttling; an unavailable endpoint becomes a 503 with Retry-After.
@@ -102,6 +104,7 @@ class LoadedModel:
     signature: ModelSignature
     validator: InstanceValidator
     predictor: Predictor
+    is_canary: bool = False
 
     @property
     def version(self) -> str:
@@ -114,12 +117,16 @@ class ModelStore:
     def __init__(self, *, read_pointer: Callable[[], str | None], read_object: Callable[[str], bytes],
                  make_endpoint_predictor: Callable[[str], Predictor], max_instances: int,
                  recheck_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic,
-                 on_reload_error: Callable[[Exception], None] = lambda error: None) -> None:
+                 on_reload_error: Callable[[Exception], None] = lambda error: None,
+                 on_canary_error: Callable[[Exception], None] = lambda error: None,
+                 draw: Callable[[], float] = random.random) -> None:
         self.read_pointer, self.read_object = read_pointer, read_object
         self.make_endpoint_predictor = make_endpoint_predictor
         self.max_instances, self.recheck_seconds, self.clock = max_instances, recheck_seconds, clock
-        self.on_reload_error = on_reload_error
+        self.on_reload_error, self.on_canary_error, self.draw = on_reload_error, on_canary_error, draw
         self.loaded: LoadedModel | None = None
+        self.canary: LoadedModel | None = None
+        self.canary_weight = 0.0
         self._checked_at = -float("inf")
 
     def current(self) -> LoadedModel | None:
@@ -135,19 +142,33 @@ class ModelStore:
         return self.loaded
 
     def require(self) -> LoadedModel:
+        """The model for this request: the canary for its share of requests, else the stable one."""
         model = self.current()
         if model is None:
             raise unavailable("no model version is deployed to this stage yet")
-        return model
+        canary = self.canary
+        return canary if canary is not None and self.draw() < self.canary_weight else model
 
     def _refresh(self) -> None:
         value = self.read_pointer()
         if value is None:
-            self.loaded = None
+            self.loaded = self.canary = None
             return
         live = parse_live(value)
-        if self.loaded and self.loaded.live == live:
-            return
+        stable = live.stable()
+        if not (self.loaded and self.loaded.live == stable):
+            self.loaded = self._load(stable)
+        self.canary_weight = live.canary_weight
+        if live.canary is None:
+            self.canary = None
+        elif not (self.canary and self.canary.live == live.canary):
+            self.canary = None
+            try:
+                self.canary = self._load(live.canary, is_canary=True)
+            except Exception as error:
+                self.on_canary_error(error)  # the stable version keeps all traffic
+
+    def _load(self, live: Live, *, is_canary: bool = False) -> LoadedModel:
         if not live.signature_uri:
             raise ValueError(f"pointer for v{live.version} has no signature_uri; redeploy the version")
         signature = ModelSignature.model_validate_json(self.read_object(live.signature_uri))
@@ -155,4 +176,4 @@ class ModelStore:
             predictor = self.make_endpoint_predictor(live.model_uri.removeprefix("endpoint:"))
         else:
             predictor = OnnxPredictor(self.read_object(live.model_uri), signature)
-        self.loaded = LoadedModel(live, signature, InstanceValidator(signature, self.max_instances), predictor)
+        return LoadedModel(live, signature, InstanceValidator(signature, self.max_instances), predictor, is_canary)

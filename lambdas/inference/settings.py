@@ -12,6 +12,14 @@ from mlstack.function_env import parse_function_environment
 # A JSON body of this many instances of the widest sample model stays far below the default body limit.
 DEFAULT_MAX_INSTANCES = 1000
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+SERVICE = "inference"
+# Counted when a canary version fails to load or to predict; the stage's canary alarm watches it.
+CANARY_METRIC = "CanaryErrors"
+
+
+def canary_metric_dimensions(stage: str) -> dict[str, str]:
+    """The metric's dimensions as the function emits them (Powertools adds `service`) and the alarm reads them."""
+    return {"Stage": stage, "service": SERVICE}
 
 
 class InferenceEnvironment(BaseModel):
@@ -37,7 +45,7 @@ def function_environment(*, stage: str, serving_parameter: str, capture_bucket: 
         "MAX_INSTANCES": str(max_instances),
         "MAX_BODY_BYTES": str(max_body_bytes),
         "POINTER_RECHECK_SECONDS": str(recheck_seconds),
-        "POWERTOOLS_SERVICE_NAME": "inference",
+        "POWERTOOLS_SERVICE_NAME": SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }

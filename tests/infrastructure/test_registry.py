@@ -8,8 +8,9 @@ import aws_cdk as cdk
 import pytest
 
 from app import build_app
-from lambdas.deploy.events import approval_event_pattern
+from lambdas.deploy.events import approval_event_pattern, canary_alarm_event_pattern
 from lambdas.deploy.settings import DeployEnvironment
+from lambdas.inference.settings import canary_metric_dimensions
 from tests.conftest import cdk_context
 
 
@@ -26,12 +27,30 @@ def _deployer(template):
 def test_the_rule_uses_the_one_approval_pattern_for_this_environments_group(env):
     name, template = env
     [rule] = [r for r in template.find_resources("AWS::Events::Rule").values()
-              if "EventPattern" in r["Properties"]]
+              if r["Properties"].get("EventPattern", {}).get("source") == ["aws.sagemaker"]]
     assert rule["Properties"]["EventPattern"] == approval_event_pattern([f"mlstack-{name}-models"])
     assert rule["Properties"]["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
     target = rule["Properties"]["Targets"][0]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
     assert "DeadLetterConfig" in target
+
+
+def test_canaries_are_checked_on_a_schedule_and_when_a_canary_alarm_changes(env):
+    name, template = env
+    alarms = [f"mlstack-{name}-{stage}-canary-errors" for stage in ("staging", "prod")]
+    rules = template.find_resources("AWS::Events::Rule").values()
+    assert [r["Properties"]["ScheduleExpression"] for r in rules if "ScheduleExpression" in r["Properties"]] == [
+        "rate(5 minutes)"]
+    [alarm_rule] = [r for r in rules if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]]
+    assert alarm_rule["Properties"]["EventPattern"] == canary_alarm_event_pattern(alarms)
+    for alarm in alarms:  # the alarms the rule and the deployer name exist, on the inference functions' metric
+        template.has_resource_properties("AWS::CloudWatch::Alarm", {
+            "AlarmName": alarm, "MetricName": "CanaryErrors", "Namespace": f"mlstack-{name}",
+            "Dimensions": [{"Name": name, "Value": value}
+                           for name, value in canary_metric_dimensions(alarm.split("-")[2]).items()],
+            "TreatMissingData": "notBreaching"})
+    variables = _deployer(template)["Properties"]["Environment"]["Variables"]
+    assert (variables["CANARY_PERCENT"], variables["CANARY_BAKE_MINUTES"]) == ("10", "30")
 
 
 def test_the_deployer_runs_one_at_a_time_with_every_variable_it_needs(env):
@@ -61,6 +80,7 @@ def test_the_deployer_may_move_only_its_own_pointers_and_serving_prefix(env):
     assert f"parameter/mlstack/{name}/serving/*" in json.dumps(statements["MoveServingPointers"]["Resource"])
     assert "serving/*" in json.dumps(statements["PublishServingModels"]["Resource"])
     assert "DeployEndpoints" not in statements  # lambda backend: no endpoint permissions at all
+    assert "canary-errors" in json.dumps(statements["ReadCanaryAlarms"]["Resource"])
 
 
 def test_the_sagemaker_backend_gets_endpoint_permissions_and_cross_account_reads_are_explicit():
@@ -72,6 +92,7 @@ def test_the_sagemaker_backend_gets_endpoint_permissions_and_cross_account_reads
     template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template
     text = json.dumps(template)
     assert '"DeployEndpoints"' in text
+    assert '"ReadCanaryAlarms"' not in text and "ScheduleExpression" not in text  # SageMaker canaries itself
     [group] = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::ModelPackageGroup"]
     principal = group["Properties"]["ModelPackageGroupPolicy"]["Statement"][0]["Principal"]["AWS"]
     assert "210987654321" in json.dumps(principal)

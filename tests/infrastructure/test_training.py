@@ -58,9 +58,13 @@ def test_the_model_registry_group_is_retained(env):
         "Properties": {"ModelPackageGroupName": f"mlstack-{name}-models"}, "DeletionPolicy": "Retain"})
 
 
+def _pipeline_schedules(rules) -> list[dict]:
+    return [r for r in rules if "ScheduleExpression" in r["Properties"]
+            and "SageMakerPipelineParameters" in r["Properties"]["Targets"][0]]
+
+
 def test_no_schedule_unless_configured(templates):
-    rules = templates["dev"].find_resources("AWS::Events::Rule").values()
-    assert not [r for r in rules if "ScheduleExpression" in r["Properties"]]
+    assert not _pipeline_schedules(templates["dev"].find_resources("AWS::Events::Rule").values())
 
 
 def test_a_configured_schedule_starts_the_pipeline_with_the_recipe():
@@ -69,8 +73,7 @@ def test_a_configured_schedule_starts_the_pipeline_with_the_recipe():
     app = build_app(context)
     stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
     template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template
-    [rule] = [r for r in template["Resources"].values()
-              if r["Type"] == "AWS::Events::Rule" and "ScheduleExpression" in r["Properties"]]
+    [rule] = _pipeline_schedules(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
     assert rule["Properties"]["ScheduleExpression"] == "rate(7 days)"
     target = rule["Properties"]["Targets"][0]
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "Recipe", "Value": "text"}]

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from lambdas.deploy.audit import AuditLog
-from lambdas.deploy.deployer import Deployer, PromotionPolicy, PromotionRefusedError
+from lambdas.deploy.deployer import CanaryPolicy, Deployer, PromotionPolicy, PromotionRefusedError
 from lambdas.deploy.events import approval_event_pattern, matches
 from lambdas.deploy.registry import ModelVersion, Registry
 from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
@@ -209,3 +209,74 @@ def test_serverless_endpoints_update_all_at_once_without_kms_or_isolation():
             "EndpointName": "mlstack-dev-staging", "EndpointConfigName": "mlstack-dev-staging-v4"})
         SageMakerBackend(client, settings).publish("staging", version)
         stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def canary_deployer(aws, deployer):
+    deployer.canary = CanaryPolicy(percent=10, bake_minutes=30, resource_prefix="mlstack-dev")
+    return deployer
+
+
+def _alarm(aws, stage: str, state: str) -> None:
+    name = f"mlstack-dev-{stage}-canary-errors"
+    aws["cloudwatch"].put_metric_alarm(AlarmName=name, MetricName="CanaryErrors", Namespace="mlstack-dev",
+                                       Dimensions=[{"Name": "Stage", "Value": stage}], Statistic="Sum", Period=60,
+                                       EvaluationPeriods=1, Threshold=1,
+                                       ComparisonOperator="GreaterThanOrEqualToThreshold")
+    aws["cloudwatch"].set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def _two_versions_with_a_canary(aws, deployer) -> tuple[str, str]:
+    first, second = _register(aws, 0.95), _register(aws, 0.96)
+    assert _route(deployer, set_approval(aws["sagemaker"], first, "Approved", "v1")).outcome == "succeeded"
+    record = _route(deployer, set_approval(aws["sagemaker"], second, "Approved", "v2"))
+    assert (record.action, record.outcome) == ("deploy", "canary-started")
+    assert "v2 takes 10% beside v1" in record.detail
+    return first, second
+
+
+def test_a_new_version_starts_as_a_canary_beside_the_live_one(aws, canary_deployer):
+    first, second = _two_versions_with_a_canary(aws, canary_deployer)
+    live = canary_deployer.pointer.current("staging")
+    assert (live.model_package_arn, live.canary.model_package_arn, live.canary_weight) == (first, second, 0.1)
+    assert live.canary.model_uri == "s3://artifacts/serving/staging/v2/model.onnx"
+    redelivered = _route(canary_deployer, set_approval(aws["sagemaker"], second, "Approved", "v2"))
+    assert redelivered.outcome == "no-op"
+    with pytest.raises(PromotionRefusedError, match="canary of v2"):
+        canary_deployer.promote(PromotionPolicy(0, False, "mlstack-dev-staging"), "release-manager", aws["cloudwatch"])
+
+
+def test_a_canary_completes_after_the_bake_time_when_its_alarm_is_quiet(aws, canary_deployer):
+    _, second = _two_versions_with_a_canary(aws, canary_deployer)
+    _alarm(aws, "staging", "OK")
+    assert canary_deployer.check_canaries(aws["cloudwatch"]) == []  # still baking
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    [record] = canary_deployer.check_canaries(aws["cloudwatch"], now=later)
+    assert (record.action, record.stage, record.model_package_arn) == ("canary-complete", "staging", second)
+    live = canary_deployer.pointer.current("staging")
+    assert (live.model_package_arn, live.canary) == (second, None)
+    assert canary_deployer.check_canaries(aws["cloudwatch"], now=later) == []
+
+
+def test_a_canary_whose_alarm_fires_is_rolled_back_and_audited(aws, canary_deployer):
+    first, second = _two_versions_with_a_canary(aws, canary_deployer)
+    _alarm(aws, "staging", "ALARM")
+    [record] = canary_deployer.check_canaries(aws["cloudwatch"])
+    assert (record.action, record.outcome, record.model_package_arn) == ("canary-rollback", "succeeded", second)
+    assert "mlstack-dev-staging-canary-errors in ALARM" in record.detail
+    live = canary_deployer.pointer.current("staging")
+    assert (live.model_package_arn, live.canary) == (first, None)
+    assert [r.action for r in canary_deployer.audit.trail()][-1] == "canary-rollback"
+
+
+def test_rejecting_a_canary_withdraws_only_the_canary(aws, canary_deployer):
+    first, second = _two_versions_with_a_canary(aws, canary_deployer)
+    record = _route(canary_deployer, set_approval(aws["sagemaker"], second, "Rejected", "bias found"))
+    assert (record.action, record.detail) == ("rollback", "canary v2 withdrawn; v1 takes all")
+    live = canary_deployer.pointer.current("staging")
+    assert (live.model_package_arn, live.canary) == (first, None)
+
+
+def test_the_first_version_of_a_stage_takes_all_traffic_at_once(aws, canary_deployer):
+    record = _route(canary_deployer, set_approval(aws["sagemaker"], _register(aws, 0.95), "Approved", "v1"))
+    assert (record.outcome, canary_deployer.pointer.current("staging").canary) == ("succeeded", None)

@@ -249,3 +249,38 @@ def test_over_http_with_an_api_key_the_key_is_required(world, tabular):
             health = json.loads(response.read())
     assert refused.value.code == 403
     assert health["model_version"] == "v1"
+
+
+def _start_canary(world, model_uri_override: str | None = None, weight: float = 0.25) -> None:
+    """v2's files where the deployer puts them, then v1 stable with v2 as its canary."""
+    config, lake, _, ssm = world
+    pointer = ServingPointer(ssm, config.serving_parameter_prefix())
+    stable = pointer.current("staging")
+    bucket = lake.buckets["artifacts"]
+    v2 = type("Version", (), {"arn": stable.model_package_arn.replace("/1", "/2"), "version": 2})()
+    pointer.start_canary("staging", stable, v2, model_uri_override or f"s3://{bucket}/serving/staging/v2/model.onnx",
+                         f"s3://{bucket}/serving/staging/v2/signature.json", weight=weight)
+
+
+def test_a_canary_takes_its_share_of_requests_beside_the_stable_version(world, tabular):
+    _publish(world, tabular, version=2)
+    _publish(world, tabular, version=1)
+    _start_canary(world, weight=0.25)
+    config, lake, _, _ = world
+    api = LocalApi(config, lake)
+    versions = [_predict(api, tabular.instances[:1])[1]["model_version"] for _ in range(400)]
+    # Binomial(400, 0.25): mean 100, sd 8.7; the bounds are more than 4.5 sd away.
+    assert set(versions) == {"v1", "v2"}
+    assert 60 <= versions.count("v2") <= 140
+
+
+def test_a_canary_that_fails_to_load_gets_no_traffic_and_is_reported(world, tabular, monkeypatch):
+    _publish(world, tabular)
+    _start_canary(world, model_uri_override="s3://nowhere-bucket/serving/staging/v2/model.onnx", weight=0.5)
+    config, lake, _, _ = world
+    api = LocalApi(config, lake)
+    reported = []
+    monkeypatch.setattr(api.handler, "canary_failed", lambda where, error: reported.append(where))
+    versions = {_predict(api, tabular.instances[:1])[1]["model_version"] for _ in range(20)}
+    assert versions == {"v1"}
+    assert reported and set(reported) == {"load"}  # re-reported at every pointer re-check while the canary is set
