@@ -22,11 +22,10 @@ import boto3
 
 from local.embedded_aws import LocalLake, moto_server, provision_lake
 from local.ingestion import LocalIngestion
+from local.stages import STAGES
 from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX
-
-STAGES = ("embedded-aws", "ingest", "train", "deploy", "serve")
 
 
 class StageFailedError(RuntimeError):

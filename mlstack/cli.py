@@ -50,8 +50,56 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drift_baseline(args: argparse.Namespace) -> int:
+    import json
+
+    from mlstack.drift_files import build_file_baseline
+
+    baseline = build_file_baseline(Path(args.data), bins=args.bins, max_categories=args.max_categories)
+    Path(args.output).write_text(json.dumps(baseline))
+    kinds = [profile["kind"] for profile in baseline["features"].values()]
+    print(f"baseline of {baseline['rows']} rows, {len(kinds)} features "
+          f"({', '.join(f'{kinds.count(k)} {k}' for k in sorted(set(kinds)))}) -> {args.output}")
+    return 0
+
+
+def _drift_compare(args: argparse.Namespace) -> int:
+    import json
+
+    from mlstack.drift_files import compare_file, format_table, read_baseline
+
+    report = compare_file(read_baseline(Path(args.baseline)), Path(args.data), psi_threshold=args.psi_threshold)
+    print(format_table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+        print(f"json: {args.json}")
+    return 0
+
+
+def _drift_commands(commands: argparse._SubParsersAction) -> None:
+    from mlstack.drift import PSI_THRESHOLD
+
+    drift = commands.add_parser("drift", help="data drift: build a baseline from a file, compare another file to it")
+    actions = drift.add_subparsers(dest="drift_command", required=True)
+    baseline = actions.add_parser("baseline", help="profile DATA (parquet or CSV) into a baseline JSON")
+    baseline.add_argument("data", help="a .parquet or .csv file")
+    baseline.add_argument("-o", "--output", required=True, help="where to write the baseline JSON")
+    baseline.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature (default: 10)")
+    baseline.add_argument("--max-categories", type=int, default=50,
+                          help="categories kept per string feature, the rest is __other__ (default: 50)")
+    baseline.set_defaults(func=_drift_baseline)
+    compare = actions.add_parser("compare", help="compare DATA with BASELINE: a table per feature (exit 0 whether "
+                                                 "or not anything drifted), optionally JSON")
+    compare.add_argument("baseline", help="a baseline JSON from `mlstack drift baseline` or a training run")
+    compare.add_argument("data", help="a .parquet or .csv file with the baseline's columns")
+    compare.add_argument("--json", help="also write the full report (every feature, scores, drifted flag) here")
+    compare.add_argument("--psi-threshold", type=float, default=PSI_THRESHOLD,
+                         help="PSI at or above which a feature counts as drifted (default: %(default)s)")
+    compare.set_defaults(func=_drift_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from local.demo import STAGES
+    from local.stages import STAGES
 
     parser = argparse.ArgumentParser(prog="mlstack", description="Serverless ML platform for AWS: local tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,12 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")
     samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")
     samples.set_defaults(func=_sample_data)
+    _drift_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mlstack.drift import DriftInputError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except DriftInputError as error:
+        print(f"mlstack {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,17 +1,26 @@
-"""Drift baselines: the training-time profile that monitoring compares captured traffic against.
+"""Drift: the training-time baseline, and the comparison of a window of traffic against it.
 
-Pure numpy, so the pipeline's evaluate step (which writes the baseline) and the drift function
-(which compares) share it. Per numeric feature: quantile bin edges and the training share per
-bin; per categorical feature: category shares plus an "__other__" bucket; per text feature:
-length bins, the training vocabulary, and its token-frequency profile; and the distribution of
-the model's predictions. Comparison (PSI, Jensen-Shannon, KS) builds on these profiles.
+Pure numpy, so the pipeline's evaluate step (which writes the baseline), the drift function and
+the CLI (which compare) share it. Baseline per numeric feature: quantile bin edges and the
+training share per bin; per categorical feature: category shares plus an "__other__" bucket; per
+text feature: length bins, the training vocabulary, its token-frequency profile and OOV rate; and
+the distribution of the model's predictions.
+
+Comparison (`DriftWindow`): counts per baseline bin, accumulated chunk by chunk (memory is bounded
+by the chunk), one vectorized pass per numeric feature (searchsorted + bincount). Scores per
+feature: PSI and Jensen-Shannon distance over the bins, KS (the largest CDF gap at the bin edges:
+a lower bound of the exact statistic) with its asymptotic p-value, the missing-rate change; text
+adds the OOV-rate change. The effect size decides `drifted` (PSI, or a missing-rate jump), so a
+huge window does not flag a practically irrelevant shift; the p-value is reported beside it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,8 +55,9 @@ def bin_shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     return (counts / finite.size).tolist()
 
 
-def _numeric_profile(values: Sequence[Any], bins: int) -> dict[str, Any]:
-    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+def _numeric_profile(values: Sequence[Any] | np.ndarray, bins: int) -> dict[str, Any]:
+    array = values if isinstance(values, np.ndarray) else np.array(
+        [np.nan if v is None else v for v in values], dtype=np.float64)
     edges = quantile_edges(array, bins)
     return {"kind": "numeric", "edges": edges, "shares": bin_shares(array, edges),
             "missing_rate": float(np.isnan(array).mean()) if array.size else 0.0,
@@ -69,8 +79,9 @@ def _text_profile(values: Sequence[Any], bins: int, vocabulary_size: int) -> dic
     edges = quantile_edges(lengths, bins)
     document_frequency = Counter(token for text in texts for token in set(tokens(text)))
     vocabulary = [token for token, _ in document_frequency.most_common(vocabulary_size)]
+    known, total = _vocabulary_counts(texts, frozenset(vocabulary))
     return {"kind": "text", "length_edges": edges, "length_shares": bin_shares(lengths, edges),
-            "vocabulary": vocabulary,
+            "vocabulary": vocabulary, "oov_rate": 1 - known / total if total else 0.0,
             "token_document_shares": [document_frequency[t] / max(len(texts), 1) for t in vocabulary],
             "missing_rate": sum(v is None for v in values) / max(len(values), 1)}
 
@@ -99,3 +110,223 @@ def build_baseline(schema: DatasetSchema, columns: dict[str, Sequence[Any]], pre
         "features": {name: feature_profile(by_name[name], values, bins=bins) for name, values in columns.items()},
         "prediction": _categorical_profile(list(predictions), list(classes)),
     }
+
+
+# --- comparison -------------------------------------------------------------------------------------
+
+PSI_THRESHOLD = 0.2  # the usual "significant shift" line; about 0.45 standard deviations of mean shift
+MISSING_CHANGE_THRESHOLD = 0.1  # absolute change of the missing-value rate
+OOV_CHANGE_THRESHOLD = 0.1  # absolute change of the out-of-vocabulary token rate (text)
+_SMOOTHING = 1e-4  # share given to empty bins, so PSI stays finite
+
+
+def _vocabulary_counts(texts: Sequence[str], vocabulary: frozenset[str]) -> tuple[int, int]:
+    """(tokens in the vocabulary, all tokens)."""
+    known = total = 0
+    for text in texts:
+        words = tokens(text)
+        total += len(words)
+        known += sum(word in vocabulary for word in words)
+    return known, total
+
+
+class DriftInputError(ValueError):
+    """Input the drift tools cannot use (a missing or unreadable file, missing columns, not a baseline)."""
+
+
+def psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """Population stability index between two share vectors (empty bins smoothed)."""
+    p, q = np.maximum(expected, _SMOOTHING), np.maximum(actual, _SMOOTHING)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def js_distance(expected: np.ndarray, actual: np.ndarray) -> float:
+    """Jensen-Shannon distance (base 2, 0 = same, 1 = disjoint)."""
+    middle = (expected + actual) / 2
+
+    def kl(a: np.ndarray) -> float:
+        mask = a > 0
+        return float(np.sum(a[mask] * np.log2(a[mask] / middle[mask])))
+
+    return math.sqrt(max((kl(expected) + kl(actual)) / 2, 0.0))
+
+
+def ks_pvalue(statistic: float, n: int, m: int) -> float:
+    """Asymptotic two-sample Kolmogorov-Smirnov p-value (Kolmogorov distribution series)."""
+    if statistic <= 0 or n == 0 or m == 0:
+        return 1.0
+    lam = statistic * math.sqrt(n * m / (n + m))
+    if lam < 0.2:
+        return 1.0
+    total = sum((-1) ** (k - 1) * math.exp(-2 * k * k * lam * lam) for k in range(1, 101))
+    return float(min(max(2 * total, 0.0), 1.0))
+
+
+@dataclass
+class _Counts:
+    """Per-feature counts accumulated over chunks."""
+
+    bins: np.ndarray
+    missing: int = 0
+    rows: int = 0
+    known_tokens: int = 0
+    tokens: int = 0
+
+
+class DriftWindow:
+    """Counts a window of traffic in the baseline's bins, chunk by chunk; `report` scores it."""
+
+    def __init__(self, baseline: dict[str, Any], *, psi_threshold: float = PSI_THRESHOLD,
+                 missing_threshold: float = MISSING_CHANGE_THRESHOLD) -> None:
+        self.baseline, self.psi_threshold, self.missing_threshold = baseline, psi_threshold, missing_threshold
+        self.counts = {name: _Counts(np.zeros(self._bin_count(profile), dtype=np.int64))
+                       for name, profile in baseline["features"].items()}
+        prediction = baseline.get("prediction")
+        self.prediction = _Counts(np.zeros(len(prediction["categories"]), dtype=np.int64)) if prediction else None
+        self._edges = {name: np.asarray(profile.get("edges", profile.get("length_edges", [])), dtype=np.float64)
+                       for name, profile in baseline["features"].items()}
+        self._vocabularies = {name: frozenset(profile["vocabulary"])
+                              for name, profile in baseline["features"].items() if profile["kind"] == "text"}
+
+    @staticmethod
+    def _bin_count(profile: dict[str, Any]) -> int:
+        return len(profile.get("shares", profile.get("length_shares", [])))
+
+    def features(self) -> list[str]:
+        return list(self.counts)
+
+    def update(self, columns: Mapping[str, Any], predictions: Sequence[Any] | None = None) -> None:
+        """Add a chunk: numeric columns as float arrays (NaN = missing); categorical ones as sequences or
+        {label: count} (None = missing); text as sequences of strings (None = missing)."""
+        for name, values in columns.items():
+            kind = self.baseline["features"][name]["kind"]
+            if kind == "numeric":
+                self._update_numeric(name, np.asarray(values, dtype=np.float64))
+            elif kind == "categorical":
+                self._update_categorical(self.counts[name], self.baseline["features"][name]["categories"], values)
+            else:
+                self._update_text(name, values)
+        if predictions is not None and self.prediction is not None:
+            self._update_categorical(self.prediction, self.baseline["prediction"]["categories"], predictions)
+
+    def _update_numeric(self, name: str, values: np.ndarray) -> None:
+        counts = self.counts[name]
+        missing = int(np.count_nonzero(np.isnan(values)))
+        # NaN sorts after every edge: it lands in the last bin and is taken out again.
+        binned = np.bincount(np.searchsorted(self._edges[name], values), minlength=len(counts.bins))
+        binned[-1] -= missing
+        counts.bins += binned
+        counts.missing += missing
+        counts.rows += values.size
+
+    @staticmethod
+    def _update_categorical(counts: _Counts, categories: list[str],
+                            values: Sequence[Any] | np.ndarray | Mapping[str | None, int]) -> None:
+        """Values, or already counted values ({label: count}, None = missing) as columnar readers give them."""
+        if not isinstance(values, Mapping):
+            array = np.asarray(values, dtype=object)
+            present = array[array != None]  # noqa: E711 - elementwise comparison, not identity
+            labels, frequency = np.unique(present.astype(str), return_counts=True)
+            values = {**dict(zip(labels.tolist(), frequency.tolist(), strict=True)), None: array.size - present.size}
+        index = {category: i for i, category in enumerate(categories)}
+        other = index[OTHER]
+        for label, count in values.items():
+            if label is None:
+                counts.missing += count
+            else:
+                counts.bins[index.get(str(label), other)] += count
+            counts.rows += count
+
+    def _update_text(self, name: str, values: Sequence[Any]) -> None:
+        counts = self.counts[name]
+        texts = [value for value in values if value is not None]
+        lengths = np.array([len(text) for text in texts], dtype=np.float64)
+        counts.bins += np.bincount(np.searchsorted(self._edges[name], lengths), minlength=len(counts.bins))
+        known, total = _vocabulary_counts(texts, self._vocabularies[name])
+        counts.known_tokens += known
+        counts.tokens += total
+        counts.missing += len(values) - len(texts)
+        counts.rows += len(values)
+
+    def report(self) -> dict[str, Any]:
+        """Scores per feature, the prediction drift, and the per-model summary."""
+        features = {name: self._score(self.baseline["features"][name], counts) for name, counts in self.counts.items()}
+        prediction = (self._score(self.baseline["prediction"], self.prediction)
+                      if self.prediction is not None and self.prediction.rows else None)
+        drifted = sorted(name for name, score in features.items() if score["drifted"])
+        scored = [(score["psi"], name) for name, score in features.items() if score["psi"] is not None]
+        worst = max(scored, default=(None, None))
+        return {
+            "baseline_rows": self.baseline.get("rows"),
+            "window_rows": max((c.rows for c in self.counts.values()), default=0),
+            "thresholds": {"psi": self.psi_threshold, "missing_rate_change": self.missing_threshold,
+                           "oov_rate_change": OOV_CHANGE_THRESHOLD},
+            "features": features,
+            "prediction": prediction,
+            "summary": {"features": len(features), "drifted_features": len(drifted), "drifted": drifted,
+                        "max_psi": worst[0], "max_psi_feature": worst[1],
+                        "prediction_psi": prediction["psi"] if prediction else None,
+                        "prediction_drifted": bool(prediction and prediction["drifted"])},
+        }
+
+    def _score(self, profile: dict[str, Any], counts: _Counts) -> dict[str, Any]:
+        expected = np.asarray(profile.get("shares", profile.get("length_shares", [])), dtype=np.float64)
+        present = int(counts.bins.sum())
+        missing_rate = counts.missing / counts.rows if counts.rows else 0.0
+        missing_change = missing_rate - profile.get("missing_rate", 0.0)
+        score: dict[str, Any] = {"kind": profile["kind"], "rows": counts.rows, "missing_rate": missing_rate,
+                                 "missing_rate_change": missing_change,
+                                 "psi": None, "js_distance": None, "ks": None, "ks_pvalue": None}
+        if present:
+            actual = counts.bins / present
+            gap = float(np.max(np.abs(np.cumsum(expected) - np.cumsum(actual))))
+            score.update(psi=psi(expected, actual), js_distance=js_distance(expected, actual), ks=gap,
+                         ks_pvalue=ks_pvalue(gap, int(self.baseline.get("rows") or 0), present),
+                         window_shares=actual.tolist())
+        reasons = []
+        if score["psi"] is not None and score["psi"] >= self.psi_threshold:
+            reasons.append("psi")
+        if abs(missing_change) >= self.missing_threshold:
+            reasons.append("missing_rate")
+        if profile["kind"] == "text" and counts.tokens:
+            oov = 1 - counts.known_tokens / counts.tokens
+            score.update(oov_rate=oov, oov_rate_change=oov - profile.get("oov_rate", 0.0))
+            if score["oov_rate_change"] >= OOV_CHANGE_THRESHOLD:
+                reasons.append("oov_rate")
+        score.update(drifted=bool(reasons), reasons=reasons)
+        return score
+
+
+def compare(baseline: dict[str, Any], columns: Mapping[str, Any],
+            predictions: Sequence[Any] | None = None, **thresholds: float) -> dict[str, Any]:
+    """The drift report of one in-memory window (see DriftWindow for chunked windows)."""
+    window = DriftWindow(baseline, **thresholds)
+    window.update(columns, predictions)
+    return window.report()
+
+
+def looks_like_text(counts: Mapping[str | None, int], *, max_categories: int = 50,
+                    min_mean_length: int = 40) -> bool:
+    """Many distinct, long strings: free text rather than a category (for files without a schema)."""
+    present = {label: count for label, count in counts.items() if label is not None}
+    mean_length = sum(len(label) * count for label, count in present.items()) / max(sum(present.values()), 1)
+    return len(present) > max_categories and mean_length >= min_mean_length
+
+
+def counted_categorical_profile(counts: Mapping[str | None, int], *, max_categories: int = 50) -> dict[str, Any]:
+    """A categorical profile from value counts (None = missing): the most frequent categories, the rest other."""
+    present = Counter({str(label): count for label, count in counts.items() if label is not None})
+    categories = [label for label, _ in present.most_common(max_categories)]
+    known = [present[c] for c in categories]
+    denominator = max(sum(present.values()), 1)
+    return {"kind": "categorical", "categories": [*categories, OTHER],
+            "shares": [count / denominator for count in [*known, sum(present.values()) - sum(known)]],
+            "missing_rate": counts.get(None, 0) / max(sum(counts.values()), 1)}
+
+
+def numeric_profile(values: np.ndarray, *, bins: int = 10) -> dict[str, Any]:
+    return _numeric_profile(values.astype(np.float64, copy=False), bins)
+
+
+def text_profile(values: Sequence[Any], *, bins: int = 10, vocabulary_size: int = 5000) -> dict[str, Any]:
+    return _text_profile(values, bins, vocabulary_size)
