@@ -53,7 +53,7 @@ class LocalDeployment:
             parameter_prefix=config.serving_parameter_prefix(), audit_bucket=lake.buckets["audit"],
             audit_topic_arn=self.topic_arn, resource_prefix=config.resource_prefix(),
             canary_percent=config.deployment.canary_percent,
-            canary_bake_minutes=config.deployment.canary_bake_minutes), region)
+            canary_bake_minutes=config.deployment.pointer_canary_minutes), region)
         self.region = region
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:

@@ -106,6 +106,12 @@ class DeploymentSettings(_Strict):
     # Accounts allowed to read this group's model versions (cross-account deployment); none by default.
     cross_account_ids: tuple[str, ...] = ()
 
+    @property
+    def pointer_canary_minutes(self) -> float:
+        """Bake time of serving-pointer canaries: lambda backend only (sagemaker canaries blue/green itself);
+        0 means none."""
+        return self.canary_bake_minutes if self.backend == "lambda" else 0
+
     @field_validator("cross_account_ids")
     @classmethod
     def _accounts(cls, ids: tuple[str, ...]) -> tuple[str, ...]:

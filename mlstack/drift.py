@@ -55,8 +55,8 @@ def bin_shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     return (counts / finite.size).tolist()
 
 
-def _numeric_profile(values: Sequence[Any] | np.ndarray, bins: int) -> dict[str, Any]:
-    array = values if isinstance(values, np.ndarray) else np.array(
+def numeric_profile(values: Sequence[Any] | np.ndarray, *, bins: int = 10) -> dict[str, Any]:
+    array = values.astype(np.float64, copy=False) if isinstance(values, np.ndarray) else np.array(
         [np.nan if v is None else v for v in values], dtype=np.float64)
     edges = quantile_edges(array, bins)
     return {"kind": "numeric", "edges": edges, "shares": bin_shares(array, edges),
@@ -73,7 +73,7 @@ def _categorical_profile(values: Sequence[Any], categories: Sequence[str]) -> di
             "missing_rate": sum(v is None for v in values) / max(len(values), 1)}
 
 
-def _text_profile(values: Sequence[Any], bins: int, vocabulary_size: int) -> dict[str, Any]:
+def text_profile(values: Sequence[Any], *, bins: int = 10, vocabulary_size: int = 5000) -> dict[str, Any]:
     texts = [v for v in values if v is not None]
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
     edges = quantile_edges(lengths, bins)
@@ -89,12 +89,20 @@ def _text_profile(values: Sequence[Any], bins: int, vocabulary_size: int) -> dic
 def feature_profile(column: Column, values: Sequence[Any], *, bins: int = 10,
                     vocabulary_size: int = 5000) -> dict[str, Any]:
     if column.type in ("integer", "float"):
-        return _numeric_profile(values, bins)
+        return numeric_profile(values, bins=bins)
     if column.type == "category":
         return _categorical_profile(values, column.categories or ())
     if column.type == "boolean":
         return _categorical_profile(["true" if v else "false" for v in values if v is not None], ("true", "false"))
-    return _text_profile(values, bins, vocabulary_size)
+    return text_profile(values, bins=bins, vocabulary_size=vocabulary_size)
+
+
+def _bins(profile: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """(interior edges, baseline shares): numeric features bin values, text features bin lengths,
+    categorical ones have categories instead of edges."""
+    if profile["kind"] == "text":
+        return profile["length_edges"], profile["length_shares"]
+    return profile.get("edges", []), profile["shares"]
 
 
 def build_baseline(schema: DatasetSchema, columns: dict[str, Sequence[Any]], predictions: Sequence[Any],
@@ -179,21 +187,14 @@ class DriftWindow:
     def __init__(self, baseline: dict[str, Any], *, psi_threshold: float = PSI_THRESHOLD,
                  missing_threshold: float = MISSING_CHANGE_THRESHOLD) -> None:
         self.baseline, self.psi_threshold, self.missing_threshold = baseline, psi_threshold, missing_threshold
-        self.counts = {name: _Counts(np.zeros(self._bin_count(profile), dtype=np.int64))
+        self.counts = {name: _Counts(np.zeros(len(_bins(profile)[1]), dtype=np.int64))
                        for name, profile in baseline["features"].items()}
         prediction = baseline.get("prediction")
         self.prediction = _Counts(np.zeros(len(prediction["categories"]), dtype=np.int64)) if prediction else None
-        self._edges = {name: np.asarray(profile.get("edges", profile.get("length_edges", [])), dtype=np.float64)
+        self._edges = {name: np.asarray(_bins(profile)[0], dtype=np.float64)
                        for name, profile in baseline["features"].items()}
         self._vocabularies = {name: frozenset(profile["vocabulary"])
                               for name, profile in baseline["features"].items() if profile["kind"] == "text"}
-
-    @staticmethod
-    def _bin_count(profile: dict[str, Any]) -> int:
-        return len(profile.get("shares", profile.get("length_shares", [])))
-
-    def features(self) -> list[str]:
-        return list(self.counts)
 
     def update(self, columns: Mapping[str, Any], predictions: Sequence[Any] | None = None) -> None:
         """Add a chunk: numeric columns as float arrays (NaN = missing); categorical ones as sequences or
@@ -270,7 +271,7 @@ class DriftWindow:
         }
 
     def _score(self, profile: dict[str, Any], counts: _Counts) -> dict[str, Any]:
-        expected = np.asarray(profile.get("shares", profile.get("length_shares", [])), dtype=np.float64)
+        expected = np.asarray(_bins(profile)[1], dtype=np.float64)
         present = int(counts.bins.sum())
         missing_rate = counts.missing / counts.rows if counts.rows else 0.0
         missing_change = missing_rate - profile.get("missing_rate", 0.0)
@@ -323,10 +324,3 @@ def counted_categorical_profile(counts: Mapping[str | None, int], *, max_categor
             "shares": [count / denominator for count in [*known, sum(present.values()) - sum(known)]],
             "missing_rate": counts.get(None, 0) / max(sum(counts.values()), 1)}
 
-
-def numeric_profile(values: np.ndarray, *, bins: int = 10) -> dict[str, Any]:
-    return _numeric_profile(values.astype(np.float64, copy=False), bins)
-
-
-def text_profile(values: Sequence[Any], *, bins: int = 10, vocabulary_size: int = 5000) -> dict[str, Any]:
-    return _text_profile(values, bins, vocabulary_size)

@@ -54,7 +54,7 @@ class ModelRegistry(Construct):
                 parameter_prefix=config.serving_parameter_prefix(), audit_bucket=self.audit_bucket.bucket_name,
                 audit_topic_arn=self.topic.topic_arn, resource_prefix=config.resource_prefix(),
                 canary_percent=deployment.canary_percent,
-                canary_bake_minutes=deployment.canary_bake_minutes if deployment.backend == "lambda" else 0,
+                canary_bake_minutes=deployment.pointer_canary_minutes,
                 endpoint=endpoint),
             timeout_seconds=120, reserved_concurrency=1)  # one deployment at a time
         self._grant(lake, training)
@@ -69,8 +69,7 @@ class ModelRegistry(Construct):
     @property
     def canary_alarms(self) -> list[str]:
         """The stages' canary alarms when the deployer runs pointer canaries (lambda backend)."""
-        deployment = self.config.deployment
-        if deployment.backend != "lambda" or deployment.canary_bake_minutes == 0:
+        if not self.config.deployment.pointer_canary_minutes:
             return []
         return canary_alarm_names(self.config.resource_prefix())
 

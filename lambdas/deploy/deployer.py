@@ -63,11 +63,10 @@ class Deployer:
 
     @staticmethod
     def canary_for(config: EnvironmentConfig) -> CanaryPolicy | None:
-        """The pointer canary: lambda backend with a bake time only (sagemaker canaries blue/green itself)."""
         settings = config.deployment
-        if settings.backend != "lambda" or settings.canary_bake_minutes == 0:
+        if not settings.pointer_canary_minutes:
             return None
-        return CanaryPolicy(settings.canary_percent, settings.canary_bake_minutes, config.resource_prefix())
+        return CanaryPolicy(settings.canary_percent, settings.pointer_canary_minutes, config.resource_prefix())
 
     @staticmethod
     def policy_for(config: EnvironmentConfig) -> PromotionPolicy:
@@ -124,19 +123,21 @@ class Deployer:
             live = self.pointer.current(stage)
             if live is None or live.canary is None:
                 continue
-            candidate = self.registry.describe(live.canary.model_package_arn)
             alarm = self.canary.alarm(stage)
             states = [a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]]
             if "ALARM" in states:
                 self.pointer.write(stage, live.stable())
-                records.append(self._record("canary-rollback", "succeeded", stage, actor="canary-check",
-                                            version=candidate, detail=f"{alarm} in ALARM: v{candidate.version} "
-                                                                      f"withdrawn, v{live.version} takes all"))
+                action = "canary-rollback"
+                detail = f"{alarm} in ALARM: v{live.canary.version} withdrawn, v{live.version} takes all"
             elif now - datetime.fromisoformat(live.canary.deployed_at) >= timedelta(minutes=self.canary.bake_minutes):
                 self.pointer.complete_canary(stage, live)
-                records.append(self._record("canary-complete", "succeeded", stage, actor="canary-check",
-                                            version=candidate, detail=f"v{live.version} -> v{candidate.version} "
-                                                                      f"after {self.canary.bake_minutes:g} min"))
+                action = "canary-complete"
+                detail = f"v{live.version} -> v{live.canary.version} after {self.canary.bake_minutes:g} min"
+            else:
+                continue  # still baking, alarm quiet
+            candidate = self.registry.describe(live.canary.model_package_arn)
+            records.append(self._record(action, "succeeded", stage, actor="canary-check", version=candidate,
+                                        detail=detail))
         return records
 
     def reject(self, version: ModelVersion) -> AuditRecord:

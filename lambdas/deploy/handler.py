@@ -62,7 +62,7 @@ def deployer() -> Deployer:
 
 
 def _canary(env: DeployEnvironment) -> CanaryPolicy | None:
-    if env.BACKEND != "lambda" or env.CANARY_BAKE_MINUTES == 0:
+    if env.CANARY_BAKE_MINUTES == 0:  # the stack sets 0 for the sagemaker backend
         return None
     return CanaryPolicy(env.CANARY_PERCENT, env.CANARY_BAKE_MINUTES, env.RESOURCE_PREFIX)
 
@@ -70,7 +70,6 @@ def _canary(env: DeployEnvironment) -> CanaryPolicy | None:
 @cache
 def cloudwatch() -> Any:
     return boto3.client("cloudwatch", config=AWS_RETRIES)
-
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)

@@ -48,9 +48,15 @@ FAST = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "m
 
 @cache
 def aws_client(service: str, config: Config = FAST) -> Any:
-    """One client per service and cold start. botocore directly: importing boto3 (and s3transfer)
-    costs ~80 ms of cold start and adds nothing for single GET/PUT calls."""
-    return botocore.session.get_session().create_client(service, config=config)
+    """One client per service and cold start, from one botocore session (its loader caches the shared
+    endpoint/retry data). botocore directly: importing boto3 (and s3transfer) costs ~80 ms of cold
+    start and adds nothing for single GET/PUT calls."""
+    return _session().create_client(service, config=config)
+
+
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
 
 
 def s3_client() -> Any:
