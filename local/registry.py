@@ -12,13 +12,13 @@ from lambdas.deploy.events import (
     SCHEDULE_DETAIL_TYPE,
     approval_event_pattern,
     canary_alarm_event_pattern,
-    matches,
     state_change_event,
 )
 from lambdas.deploy.settings import function_environment
 from local.embedded_aws import LocalLake
 from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
 from mlstack.config import EnvironmentConfig
+from mlstack.events import matches
 from mlstack.pointer import canary_alarm_names
 
 

@@ -141,6 +141,37 @@ class ServingSettings(_Strict):
     waf_rate_limit_per_5_minutes: int = Field(2000, ge=100)
 
 
+class MonitoringSettings(_Strict):
+    """Drift monitoring, operational alarms and guarded retraining (stacks/monitoring.py, docs/monitoring.md)."""
+
+    # Which stage's live version the drift function watches.
+    stage: Literal["staging", "prod"] = "prod"
+    # The drift function runs this often; each run is one alarm period (one datapoint).
+    schedule_minutes: int = Field(60, ge=5, le=1440)
+    # Captured traffic of the last window_hours is compared with the version's training baseline.
+    window_hours: int = Field(24, ge=1, le=24 * 14)
+    # Fewer captured rows than this: no drift metrics (the alarms see missing data, not breaching).
+    min_rows: int = Field(200, ge=1)
+    psi_threshold: float = Field(0.2, gt=0)
+    # A drift alarm fires when datapoints_to_alarm of the last evaluation_periods runs found drift.
+    evaluation_periods: int = Field(3, ge=1, le=24)
+    datapoints_to_alarm: int = Field(2, ge=1, le=24)
+    # The drift alarm starts the training pipeline (then a person approves the new version, as always).
+    retrain_on_drift: bool = True
+    # No retraining start within this many hours of the previous one (storm guard).
+    retrain_cooldown_hours: float = Field(24, ge=0)
+    # Operational alarm thresholds.
+    api_5xx_rate: float = Field(0.05, gt=0, le=1)
+    p99_latency_ms: int = Field(1000, ge=10)
+    quarantine_rate: float = Field(0.1, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _datapoints_fit(self) -> MonitoringSettings:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
+        return self
+
+
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, prod and other environments."""
 
@@ -163,6 +194,7 @@ class EnvironmentConfig(_Strict):
     training: TrainingSettings = TrainingSettings()
     deployment: DeploymentSettings = DeploymentSettings()
     serving: ServingSettings = ServingSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @field_validator("log_retention_days")
     @classmethod

@@ -198,7 +198,7 @@ class DriftWindow:
 
     def update(self, columns: Mapping[str, Any], predictions: Sequence[Any] | None = None) -> None:
         """Add a chunk: numeric columns as float arrays (NaN = missing); categorical ones as sequences or
-        {label: count} (None = missing); text as sequences of strings (None = missing)."""
+        {label: count} (None = missing); text as sequences of strings or captured {"length": n} (None = missing)."""
         for name, values in columns.items():
             kind = self.baseline["features"][name]["kind"]
             if kind == "numeric":
@@ -239,14 +239,16 @@ class DriftWindow:
             counts.rows += count
 
     def _update_text(self, name: str, values: Sequence[Any]) -> None:
+        """Strings, or captured texts: {"length": n} (capture keeps no text), which feed the length bins only."""
         counts = self.counts[name]
-        texts = [value for value in values if value is not None]
-        lengths = np.array([len(text) for text in texts], dtype=np.float64)
+        texts = [value for value in values if isinstance(value, str)]
+        captured = [value["length"] for value in values if isinstance(value, Mapping) and "length" in value]
+        lengths = np.array([len(text) for text in texts] + captured, dtype=np.float64)
         counts.bins += np.bincount(np.searchsorted(self._edges[name], lengths), minlength=len(counts.bins))
         known, total = _vocabulary_counts(texts, self._vocabularies[name])
         counts.known_tokens += known
         counts.tokens += total
-        counts.missing += len(values) - len(texts)
+        counts.missing += len(values) - len(texts) - len(captured)
         counts.rows += len(values)
 
     def report(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ def partition_key(prefix: str, dataset: str, ingest_date: str, name: str) -> str
     return f"{prefix}{dataset}/{PARTITION_KEY}={ingest_date}/{name}"
 
 SERVING_PREFIX = "serving/"
+BASELINE_FILE = "baseline.json"  # the training drift baseline, published beside a served model
 CAPTURE_PREFIX = "capture/"
 
 

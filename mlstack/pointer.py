@@ -40,6 +40,11 @@ class Live:
         return replace(self, canary=None, canary_weight=0.0)
 
 
+def version_label(version: int) -> str:
+    """`v<N>`: how responses, capture keys and reports name a model version."""
+    return f"v{version}"
+
+
 MODEL_STAGES = ("staging", "prod")  # where an approved version serves, in promotion order
 
 

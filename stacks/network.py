@@ -1,8 +1,9 @@
 """A private network for functions, with no internet path and an idle cost of $0.
 
 Isolated subnets only (no NAT gateway), an S3 gateway endpoint (free), flow logs to an
-encrypted log group. Functions that call only S3 (and emit metrics as log lines) need no
-interface endpoints; add one per extra AWS API a function calls (about $7.3/month per AZ).
+encrypted log group, and one interface endpoint per other AWS API the functions call (about
+$7.3/month per AZ each; INTERFACE_ENDPOINTS says who needs which). Metrics written as log lines
+(Powertools EMF) need none.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from constructs import Construct
 from mlstack.config import EnvironmentConfig
 from stacks.logs import encrypted_log_group
 from stacks.nag import acknowledge
+
+
+# AWS APIs the functions call besides S3, and who calls them (docs/decisions/lambda-vpc.md has the cost).
+INTERFACE_ENDPOINTS = {
+    "SSM": "serving pointers: inference, deployer, drift",
+    "SAGEMAKER_API": "registry and pipeline: deployer, retrain",
+    "SNS": "deployment announcements: deployer",
+    "CLOUDWATCH_MONITORING": "drift metrics (PutMetricData), canary alarm state: drift, deployer",
+}
 
 
 class PrivateNetwork(Construct):
@@ -51,6 +61,16 @@ class PrivateNetwork(Construct):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
             "HTTPS to the S3 gateway endpoint; isolated subnets have no route to the internet")
         self.function_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        services = [*INTERFACE_ENDPOINTS, *(["SAGEMAKER_RUNTIME"] if config.deployment.backend == "sagemaker" else [])]
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False, disable_inline_rules=True,
+            description="Interface endpoints: HTTPS in from the project functions only")
+        self.endpoint_security_group.add_ingress_rule(self.function_security_group, ec2.Port.tcp(443),
+                                                      "HTTPS from the project's functions")
+        self.endpoints = {name: self.vpc.add_interface_endpoint(
+            name.title().replace("_", ""), service=getattr(ec2.InterfaceVpcEndpointAwsService, name),
+            subnets=self.function_subnets, private_dns_enabled=True, open=False,
+            security_groups=[self.endpoint_security_group]) for name in services}
 
     @staticmethod
     def function_access_statement() -> iam.PolicyStatement:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -20,6 +19,7 @@ from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
 from stacks.network import PrivateNetwork
+from stacks.rules import cdk_event_pattern, function_target
 from stacks.training import RUNS_PREFIX, Training
 
 AUDIT_PREFIX = "audit/"
@@ -60,9 +60,8 @@ class ModelRegistry(Construct):
         self._grant(lake, training)
         self.rule = events.Rule(
             self, "ApprovalRule", description="Registry approvals/rejections of this environment's model group",
-            event_pattern=events.EventPattern(**_cdk_pattern(approval_event_pattern(
-                [config.model_package_group_name()]))),
-            targets=[self._target()])
+            event_pattern=cdk_event_pattern(approval_event_pattern([config.model_package_group_name()])),
+            targets=[function_target(self.deployer)])
         if self.canary_alarms:
             self._canary_rules()
 
@@ -73,18 +72,14 @@ class ModelRegistry(Construct):
             return []
         return canary_alarm_names(self.config.resource_prefix())
 
-    def _target(self) -> targets.LambdaFunction:
-        return targets.LambdaFunction(self.deployer.function, dead_letter_queue=self.deployer.failures,
-                                      retry_attempts=3, max_event_age=cdk.Duration.hours(6))
-
     def _canary_rules(self) -> None:
         """Complete baked canaries on a schedule; roll back at once when a canary alarm changes state."""
         events.Rule(self, "CanarySchedule", description="Complete or roll back pointer canaries",
                     schedule=events.Schedule.rate(cdk.Duration.minutes(CANARY_CHECK_MINUTES)),
-                    targets=[self._target()])
+                    targets=[function_target(self.deployer)])
         events.Rule(self, "CanaryAlarmRule", description="A stage's canary alarm changed state",
-                    event_pattern=events.EventPattern(**_cdk_pattern(canary_alarm_event_pattern(self.canary_alarms))),
-                    targets=[self._target()])
+                    event_pattern=cdk_event_pattern(canary_alarm_event_pattern(self.canary_alarms)),
+                    targets=[function_target(self.deployer)])
 
     def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
         retention = self.config.deployment.audit_retention_days
@@ -153,7 +148,3 @@ class ModelRegistry(Construct):
         for finding, reason in reasons.items():
             acknowledge(self.deployer.policy, f"AwsSolutions-IAM5[{finding}]", reason)
 
-
-def _cdk_pattern(pattern: dict) -> dict:
-    """The EventBridge JSON pattern as events.EventPattern keyword arguments."""
-    return {"source": pattern["source"], "detail_type": pattern["detail-type"], "detail": pattern["detail"]}

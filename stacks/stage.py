@@ -11,6 +11,7 @@ from mlstack.pointer import MODEL_STAGES
 from stacks.alerts import OpsAlerts
 from stacks.data_lake import DataLake
 from stacks.ingest import Ingestion
+from stacks.monitoring import Monitoring
 from stacks.network import PrivateNetwork
 from stacks.registry import ModelRegistry
 from stacks.serving import ServingApi, ServingFirewall
@@ -18,7 +19,8 @@ from stacks.training import Training
 
 
 class DataLakeStack(cdk.Stack):
-    """Data lake, catalog, validated ingestion, the training pipeline, the registry and the inference APIs."""
+    """Data lake, catalog, validated ingestion, the training pipeline, the registry, the inference APIs and
+    monitoring (drift, alarms, guarded retraining, dashboard)."""
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, bundle: bool,
                  removal_policy: cdk.RemovalPolicy, **kwargs: object) -> None:
@@ -38,9 +40,15 @@ class DataLakeStack(cdk.Stack):
                                           network=self.network, firewall=self.firewall, bundle=bundle,
                                           removal_policy=removal_policy)
                         for stage in MODEL_STAGES}
+        functions = {"ingest": self.ingestion.secure, "deploy": self.registry.deployer,
+                     **{f"{stage}-inference": api.secure for stage, api in self.serving.items()}}
+        self.monitoring = Monitoring(self, "Monitoring", config=config, lake=self.lake, training=self.training,
+                                     serving=self.serving, functions=functions, network=self.network, bundle=bundle,
+                                     removal_policy=removal_policy)
         self.alerts = OpsAlerts(self, "Alerts", config=config, key=self.lake.key)
         failure_alarms = [alarm for api in self.serving.values() for alarm in (api.failure_alarm, api.canary_alarm)]
-        for alarm in (self.ingestion.failure_alarm, self.registry.deployer.failure_alarm, *failure_alarms):
+        for alarm in (self.ingestion.failure_alarm, self.registry.deployer.failure_alarm, *failure_alarms,
+                      *self.monitoring.failure_alarms, *self.monitoring.alarms):
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts.topic))
 
 

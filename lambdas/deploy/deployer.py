@@ -79,9 +79,10 @@ class Deployer:
         self.artifacts, self.canary = artifacts, canary
 
     def _make_live(self, stage: str, version: ModelVersion, *, canary_beside: Live | None = None) -> None:
-        """Publish the signature and the model, then move the pointer (the one atomic step): all traffic,
+        """Publish the signature, drift baseline and model, then move the pointer (the one atomic step): all traffic,
         or the canary share beside the stable version."""
         signature_uri = self.artifacts.publish_signature(stage, version)
+        self.artifacts.publish_baseline(stage, version)
         model_uri = self.backend.publish(stage, version)
         if canary_beside is None:
             self.pointer.move(stage, version, model_uri, signature_uri)

@@ -2,8 +2,7 @@
 
 Only "SageMaker Model Package State Change" events for our group(s) whose status is Approved or
 Rejected reach the deployer (Rejected may roll back a live version); pending versions and other
-groups never do. `matches` evaluates the subset of EventBridge pattern syntax used here (exact
-values in lists, nested objects), because moto's TestEventPattern is not implemented.
+groups never do. Local mode routes events with mlstack/events.matches (moto lacks TestEventPattern).
 
 Canary checks (lambda backend) come from a schedule and from state changes of the stages' canary
 alarms.
@@ -13,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlstack.events import ALARM_DETAIL_TYPE
+
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 ACTIONABLE_STATUSES = ("Approved", "Rejected")
-ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 SCHEDULE_DETAIL_TYPE = "Scheduled Event"
 CANARY_TRIGGERS = (ALARM_DETAIL_TYPE, SCHEDULE_DETAIL_TYPE)
 
@@ -32,19 +32,6 @@ def approval_event_pattern(group_names: list[str]) -> dict[str, Any]:
 def canary_alarm_event_pattern(alarm_names: list[str]) -> dict[str, Any]:
     return {"source": ["aws.cloudwatch"], "detail-type": [ALARM_DETAIL_TYPE],
             "detail": {"alarmName": sorted(alarm_names)}}
-
-
-def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    """True when every pattern field matches: a list of allowed values, or a nested pattern."""
-    for field, expected in pattern.items():
-        if field not in event:
-            return False
-        if isinstance(expected, dict):
-            if not isinstance(event[field], dict) or not matches(expected, event[field]):
-                return False
-        elif event[field] not in expected:
-            return False
-    return True
 
 
 def state_change_event(package: dict[str, Any], region: str, account: str) -> dict[str, Any]:

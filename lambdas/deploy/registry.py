@@ -18,6 +18,7 @@ class ModelVersion:
     approver: str
     onnx_uri: str
     metrics_uri: str | None
+    baseline_uri: str = ""
 
     @property
     def signature_uri(self) -> str:
@@ -34,7 +35,8 @@ class ModelVersion:
         return cls(arn=package["ModelPackageArn"], group=package["ModelPackageGroupName"],
                    version=int(package["ModelPackageVersion"]), status=package["ModelApprovalStatus"],
                    approval_description=package.get("ApprovalDescription", ""), approver=approver,
-                   onnx_uri=metadata.get("onnx_model", ""), metrics_uri=quality.get("S3Uri"))
+                   onnx_uri=metadata.get("onnx_model", ""), metrics_uri=quality.get("S3Uri"),
+                   baseline_uri=metadata.get("drift_baseline", ""))
 
 
 class Registry:

@@ -5,7 +5,8 @@
 - sagemaker backend: CreateModel (network isolation) -> EndpointConfig (KMS) -> CreateEndpoint,
   or UpdateEndpoint with a blue/green canary and alarm-bound automatic rollback.
 Both publish the version's signature.json (its input contract) to the serving prefix: the
-inference function validates requests against it.
+inference function validates requests against it; and its baseline.json, which the drift
+function compares captured traffic with.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.deploy.registry import ModelVersion
-from mlstack.lake import serving_key
+from mlstack.lake import BASELINE_FILE, serving_key
 from mlstack.signature import SIGNATURE_FILE
 
 
@@ -34,6 +35,12 @@ class ServingArtifacts:
 
     def publish_signature(self, stage: str, version: ModelVersion) -> str:
         return self.copy(stage, version, version.signature_uri, SIGNATURE_FILE)
+
+    def publish_baseline(self, stage: str, version: ModelVersion) -> str | None:
+        """The training drift baseline, which the drift function compares captured traffic with."""
+        if not version.baseline_uri:
+            return None  # registered without one: the drift function skips this version, saying so
+        return self.copy(stage, version, version.baseline_uri, BASELINE_FILE)
 
 
 class LambdaBackend:

@@ -23,7 +23,7 @@ import orjson
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from lambdas.inference.validation import InstanceValidator, RequestError
-from mlstack.pointer import Live, parse_live
+from mlstack.pointer import Live, parse_live, version_label
 from mlstack.signature import ModelSignature
 
 RETRY_AFTER_SECONDS = 5
@@ -108,7 +108,7 @@ class LoadedModel:
 
     @property
     def version(self) -> str:
-        return f"v{self.live.version}"
+        return version_label(self.live.version)
 
 
 class ModelStore:

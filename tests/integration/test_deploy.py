@@ -12,7 +12,8 @@ from moto import mock_aws
 
 from lambdas.deploy.audit import AuditLog
 from lambdas.deploy.deployer import CanaryPolicy, Deployer, PromotionPolicy, PromotionRefusedError
-from lambdas.deploy.events import approval_event_pattern, matches
+from lambdas.deploy.events import approval_event_pattern
+from mlstack.events import matches
 from lambdas.deploy.registry import ModelVersion, Registry
 from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from local.registry import set_approval
