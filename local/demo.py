@@ -23,9 +23,11 @@ import boto3
 from local.embedded_aws import LocalLake, moto_server, provision_lake
 from local.ingestion import LocalIngestion
 from local.stages import STAGES
+from local.traffic import sample_instances
 from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
-from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX
+from mlstack.lake import BASELINE_FILE, CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, serving_key
+from pipelines.recipes import get_recipe
 
 
 class StageFailedError(RuntimeError):
@@ -45,6 +47,7 @@ class DemoRun:
     training: dict[str, Any] = field(default_factory=dict)
     audit: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    monitoring: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -90,7 +93,6 @@ def _list_landed(run: DemoRun) -> None:
 
 def stage_train(run: DemoRun) -> None:
     from local.training import run_training
-    from pipelines.recipes import get_recipe
 
     recipe = get_recipe(run.recipe)
     input_uri = f"s3://{run.lake.buckets['curated']}/{CURATED_PREFIX}{recipe.dataset}/"
@@ -144,14 +146,15 @@ def stage_deploy(run: DemoRun) -> None:
     _say(f"  prod model saved to {saved} (make serve serves it)")
 
 
-def _demo_requests(example: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str], bytes]]:
+def _demo_requests(example: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[str, str, str, dict[str, str],
+                                                                                     bytes]]:
     """(what, method, path, headers, body): the contract exercised as a client would."""
     json_type = {"Content-Type": "application/json"}
     bad = dict(example, **{next(iter(example)): "not a number"})
     return [
         ("health", "GET", "/v1/health", {}, b""),
         ("one instance", "POST", "/v1/predict", json_type, json.dumps({"instances": [example]}).encode()),
-        ("100 instances", "POST", "/v1/predict", json_type, json.dumps({"instances": [example] * 100}).encode()),
+        ("100 instances", "POST", "/v1/predict", json_type, json.dumps({"instances": rows}).encode()),
         ("invalid field", "POST", "/v1/predict", json_type, json.dumps({"instances": [bad]}).encode()),
         ("not JSON", "POST", "/v1/predict", json_type, b"{oops"),
         ("wrong content type", "POST", "/v1/predict", {"Content-Type": "text/csv"}, b"1,2,3"),
@@ -171,7 +174,8 @@ def stage_serve(run: DemoRun) -> None:
     with http_server(api) as url:
         _say(f"  local API at {url} (prod stage)")
         schema = json.loads(urllib.request.urlopen(f"{url}/v1/schema", timeout=10).read())  # noqa: S310 - loopback
-        for what, method, path, headers, body in _demo_requests(schema["example"]):
+        rows = sample_instances(get_recipe(run.recipe), 100)
+        for what, method, path, headers, body in _demo_requests(schema["example"], rows):
             request = urllib.request.Request(f"{url}{path}", data=body or None, headers=headers, method=method)  # noqa: S310
             started = time.perf_counter()
             try:
@@ -200,12 +204,138 @@ def _summarize(payload: dict[str, Any]) -> str:
     return json.dumps(payload)
 
 
+def _post_instances(url: str, instances: list[dict[str, Any]], batch: int = 100) -> dict[int, int]:
+    """POST /v1/predict in batches, as a client would; returns {status: requests}."""
+    import urllib.error
+    import urllib.request
+
+    statuses: dict[int, int] = {}
+    for start in range(0, len(instances), batch):
+        body = json.dumps({"instances": instances[start:start + batch]}).encode()
+        request = urllib.request.Request(f"{url}/v1/predict", data=body, method="POST",  # noqa: S310 - loopback
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
+def _drift_line(result: dict[str, Any]) -> str:
+    summary = result["summary"]
+    if result["outcome"] != "compared":
+        return f"{result['outcome']} ({summary.get('window_rows', 0)} rows)"
+    drifted = f" {', '.join(summary['drifted'])}" if summary["drifted"] else ""
+    return (f"{summary['window_rows']} rows: {summary['drifted_features']} of {summary['features']} features "
+            f"drifted{drifted}; max PSI {summary['max_psi']:.2f} ({summary['max_psi_feature']}), "
+            f"prediction PSI {summary['prediction_psi'] or 0:.2f}")
+
+
+def stage_monitor(run: DemoRun) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from local.api import LocalApi, http_server
+    from local.monitoring import LocalMonitoring, synthesized_template
+    from local.traffic import drift, drifted_features
+
+    config, recipe = run.config, get_recipe(run.recipe)
+    settings = config.monitoring
+    started = time.perf_counter()
+    template = synthesized_template(config, run.out_dir / "cdk.out")
+    monitoring = LocalMonitoring(config, run.lake, template)
+    _say(f"  alarms ({len(monitoring.alarms)}) and the retrain rule taken from the synthesized template "
+         f"(cdk synth {config.name}, {time.perf_counter() - started:.1f} s); created in the embedded AWS")
+    _say("  (emulated: moto evaluates no alarms. Local mode evaluates the template's alarm definitions against the "
+         "metrics recorded in moto, the way CloudWatch does, and fires their actions: SNS to a local on-call queue, "
+         "the state-change event through the retrain rule's pattern to the retrain handler, in-process. The drift "
+         f"schedule (every {settings.schedule_minutes} min) is played back on a simulated clock.)")
+    api = LocalApi(config, run.lake, stage=settings.stage, capture_sample_rate=1.0)
+    normal = sample_instances(recipe, 400, seed=11)
+    shifted = drift(recipe, sample_instances(recipe, 1600, seed=12))
+    period = timedelta(minutes=settings.schedule_minutes)
+    runs = []
+    with http_server(api) as url:
+        _say(f"  normal traffic: {len(normal)} instances -> {_post_instances(url, normal)} (status: requests)")
+        api.flush_capture()
+        first = datetime.now(UTC) + timedelta(seconds=1)
+        runs.append((first, monitoring.run_drift(first)))
+        _say(f"  drift run at {first:%H:%M} (simulated): {_drift_line(runs[-1][1])}")
+        _say(f"  drifted traffic: {len(shifted)} instances, {', '.join(drifted_features(recipe))} shifted -> "
+             f"{_post_instances(url, shifted)}")
+        api.flush_capture()
+    for step in (1, 2):
+        at = first + step * period
+        runs.append((at, monitoring.run_drift(at)))
+        _say(f"  drift run at {at:%H:%M} (simulated): {_drift_line(runs[-1][1])}")
+    evaluations, firings = monitoring.evaluate_all(runs[-1][0])
+    evaluated = [e for e in evaluations if e.state != "NOT_EVALUATED"]
+    _say(f"  alarms evaluated locally: {len(evaluated)} of {len(evaluations)} (the rest need AWS metrics: "
+         "API Gateway, Lambda, metric math)")
+    for evaluation in evaluated:
+        if evaluation.state == "ALARM" or evaluation.alarm.endswith("drift"):
+            _say(f"    {evaluation.alarm:<34} {evaluation.state:<17} {evaluation.reason}")
+    run.monitoring = {"runs": [{"at": at.isoformat(timespec="minutes"), **result} for at, result in runs],
+                      "alarms": [vars(e) | {"datapoints": list(e.datapoints)} for e in evaluated], "retrain": []}
+    if not firings:
+        raise RuntimeError("the drifted traffic fired no alarm")
+    for notification in monitoring.notifications():
+        _say(f"  on-call notified (SNS -> local subscriber): {notification['AlarmName']} is "
+             f"{notification['NewStateValue']}")
+    for firing in firings:
+        _say(f"  {firing.evaluation.alarm} -> retrain rule -> {_retrain_line(firing.retrain)}")
+        run.monitoring["retrain"].append(firing.retrain)
+    started_runs = [f.retrain for f in firings if f.retrain and f.retrain["decision"] == "started"]
+    if len(started_runs) != 1:
+        raise RuntimeError(f"expected exactly one retraining start, got {len(started_runs)}")
+    again = monitoring.deliver(firings[0].event)  # EventBridge delivers at least once: a duplicate must not start
+    _say(f"  the same alarm event delivered again -> {_retrain_line(again)}")
+    run.monitoring["retrain"].append(again)
+    _retrain_locally(run, started_runs[0])
+    s3, last = boto3.client("s3", region_name=config.region), runs[-1][1]
+    run.monitoring["drift_report"] = _read_json(s3, last["report_uri"])
+    run.monitoring["baseline"] = _read_json(s3, f"s3://{run.lake.buckets['artifacts']}/"
+                                                f"{serving_key(settings.stage, last['model_version'], BASELINE_FILE)}")
+    _say(f"  drift report: {last['report_uri']}")
+
+
+def _read_json(s3: Any, uri: str) -> Any:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+
+def _retrain_line(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "not routed"
+    return f"{record['decision']}: {record['detail']}"
+
+
+def _retrain_locally(run: DemoRun, started: dict[str, Any]) -> None:
+    """moto marks the execution Succeeded without running it: local mode runs the steps with its parameters."""
+    from local.training import run_training
+
+    parameters = started["parameters"]
+    _say(f"  execution {started['execution_arn'].rsplit('/', 1)[-1]} (moto runs no steps; running them locally, "
+         f"parameters {parameters})")
+    result = run_training(run.config, run.lake, recipe=parameters["Recipe"], input_uri=parameters["InputDataUri"],
+                          work_dir=run.out_dir / "pipeline-retrain", progress=lambda line: _say(f"  {line}"))
+    if result.status != "Succeeded":
+        raise RuntimeError(f"retraining failed: {result.failure_reason}")
+    status = boto3.client("sagemaker", region_name=run.config.region).describe_model_package(
+        ModelPackageName=result.model_package_arn)["ModelApprovalStatus"]
+    _say(f"  new version {result.model_package_arn}: {status} (a person approves it, as always)")
+    run.monitoring["new_version"] = {"arn": result.model_package_arn, "status": status}
+
+
 STAGE_FUNCTIONS: dict[str, Callable[[DemoRun], None]] = {
     "embedded-aws": stage_embedded_aws,
     "ingest": stage_ingest,
     "train": stage_train,
     "deploy": stage_deploy,
     "serve": stage_serve,
+    "monitor": stage_monitor,
 }
 
 
@@ -235,10 +365,50 @@ def write_report(run: DemoRun) -> Path:
                   "|---|---|---|---|"]
         lines += [f"| {r['method']} {r['path']} ({r['what']}) | {r['status']} | {r['ms']} | {r['summary']} |"
                   for r in run.requests]
+    lines += _plots(run) + _monitoring_section(run)
     report = run.out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")
     (run.out_dir / "ingestion.json").write_text(json.dumps(run.ingested, indent=2))
     return report
+
+
+def _plots(run: DemoRun) -> list[str]:
+    """PNG plots beside the report: test metrics, PSI per feature, the most drifted feature's distribution."""
+    from mlstack.drift import ranked_features
+    from mlstack.drift_report import distribution_png, metrics_png, psi_chart_png
+
+    plots: list[tuple[str, str, bytes]] = []
+    if run.training:
+        plots.append(("Test metrics of the registered version", "metrics.png", metrics_png(run.training["metrics"])))
+    report, baseline = run.monitoring.get("drift_report"), run.monitoring.get("baseline")
+    if report and baseline:
+        plots.append(("Drift per feature (last drift run)", "drift-psi.png", psi_chart_png(report)))
+        top = ranked_features(report)[0]
+        plots.append((f"Distribution of {top}: training baseline vs window", "drift-top-feature.png",
+                      distribution_png(baseline, report, top)))
+    lines = ["", "## Plots"] if plots else []
+    for title, name, png in plots:
+        (run.out_dir / name).write_bytes(png)
+        lines += ["", f"![{title}]({name})"]
+    return lines
+
+
+def _monitoring_section(run: DemoRun) -> list[str]:
+    monitoring = run.monitoring
+    if not monitoring:
+        return []
+    lines = ["", "## Monitoring (drift, alarms, retraining)", "", "| drift run (simulated time) | outcome | rows | "
+             "drifted features | max PSI |", "|---|---|---|---|---|"]
+    lines += [f"| {r['at']} | {r['outcome']} | {r['summary'].get('window_rows')} | "
+              f"{', '.join(r['summary'].get('drifted') or []) or '-'} | {r['summary'].get('max_psi') or 0:.3f} |"
+              for r in monitoring["runs"]]
+    lines += ["", "| alarm (evaluated locally) | state | reason |", "|---|---|---|"]
+    lines += [f"| {a['alarm']} | {a['state']} | {a['reason']} |" for a in monitoring["alarms"]]
+    lines += ["", "| retrain decision | detail |", "|---|---|"]
+    lines += [f"| {r['decision']} | {r['detail']} |" for r in monitoring["retrain"] if r]
+    if "new_version" in monitoring:
+        lines += ["", f"New version `{monitoring['new_version']['arn']}`: {monitoring['new_version']['status']}."]
+    return lines
 
 
 def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None,

@@ -15,6 +15,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote_plus
 
+from mlstack.events import SCHEDULE_DETAIL_TYPE
+
 LOCAL_ACCOUNT = "123456789012"
 # Locally there is no X-Ray daemon or CloudWatch: traces and EMF metrics are off, logs warnings-only.
 QUIET_RUNTIME = {"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
@@ -74,3 +76,11 @@ def s3_object_created_event(bucket: str, key: str, *, size: int, etag: str, vers
                           "arn": f"arn:aws:s3:::{bucket}"},
                "object": obj},
     }]}
+
+
+def scheduled_event(region: str, at: datetime | None = None, rule: str = "schedule") -> dict[str, Any]:
+    """What an EventBridge schedule rule delivers; `time` is the scheduled time."""
+    when = (at or datetime.now(UTC)).isoformat(timespec="seconds")
+    return {"version": "0", "id": f"local-{rule}-{when}", "source": "aws.events", "detail-type": SCHEDULE_DETAIL_TYPE,
+            "account": LOCAL_ACCOUNT, "region": region, "time": when,
+            "resources": [f"arn:aws:events:{region}:{LOCAL_ACCOUNT}:rule/{rule}"], "detail": {}}

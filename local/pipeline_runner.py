@@ -18,6 +18,7 @@ import json
 import operator
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -206,6 +207,14 @@ class LocalPipelineRunner:
             raise StepFailedError(f"no objects at {uri}")
         return count
 
+    def _fresh_container(self, step: str) -> Path:
+        """An empty container file system per step run: files of an earlier run (say, an older code
+        bundle) would otherwise be read as this run's inputs."""
+        root = self.work_dir / step / "container"
+        if root.exists():
+            shutil.rmtree(root)
+        return root
+
     def _upload(self, source: Path, uri: str) -> None:
         bucket, prefix = _split_s3(uri)
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
@@ -224,7 +233,7 @@ class LocalPipelineRunner:
 
     def _processing(self, step: dict[str, Any], _: RunResult) -> str:
         name, args = step["Name"], self.resolve(step["Arguments"])
-        root = self.work_dir / name / "container"
+        root = self._fresh_container(name)
         for item in args["ProcessingInputs"]:
             s3_input = item["S3Input"]
             self._download(s3_input["S3Uri"], root / s3_input["LocalPath"].lstrip("/"))
@@ -246,7 +255,7 @@ class LocalPipelineRunner:
 
     def _training(self, step: dict[str, Any], _: RunResult) -> str:
         name, args = step["Name"], self.resolve(step["Arguments"])
-        root = self.work_dir / name / "container"
+        root = self._fresh_container(name)
         channels = {}
         for channel in args["InputDataConfig"]:
             local = root / "opt/ml/input/data" / channel["ChannelName"]

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 
 from lambdas.deploy.deployer import Deployer
 from lambdas.deploy.events import (
-    SCHEDULE_DETAIL_TYPE,
     approval_event_pattern,
     canary_alarm_event_pattern,
     state_change_event,
 )
 from lambdas.deploy.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
+from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start, scheduled_event
 from mlstack.config import EnvironmentConfig
 from mlstack.events import matches
 from mlstack.pointer import canary_alarm_names
@@ -64,9 +62,7 @@ class LocalDeployment:
 
     def check_canaries(self) -> dict[str, Any]:
         """What the canary schedule rule delivers."""
-        return self._invoke({"version": "0", "id": "local-schedule", "source": "aws.events",
-                             "detail-type": SCHEDULE_DETAIL_TYPE, "account": LOCAL_ACCOUNT, "region": self.region,
-                             "time": datetime.now(UTC).isoformat(timespec="seconds"), "resources": [], "detail": {}})
+        return self._invoke(scheduled_event(self.region, rule="canary-schedule"))
 
     def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         return self.handler.handler(event, LocalLambdaContext(function_name="deploy", region=self.region))

@@ -68,11 +68,16 @@ def _drift_compare(args: argparse.Namespace) -> int:
 
     from mlstack.drift_files import compare_file, format_table, read_baseline
 
-    report = compare_file(read_baseline(Path(args.baseline)), Path(args.data), psi_threshold=args.psi_threshold)
+    baseline = read_baseline(Path(args.baseline))
+    report = compare_file(baseline, Path(args.data), psi_threshold=args.psi_threshold)
     print(format_table(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
         print(f"json: {args.json}")
+    if args.report:
+        from mlstack.drift_report import write_html
+
+        print(f"report: {write_html(baseline, report, Path(args.report))}")
     return 0
 
 
@@ -93,6 +98,7 @@ def _drift_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("baseline", help="a baseline JSON from `mlstack drift baseline` or a training run")
     compare.add_argument("data", help="a .parquet or .csv file with the baseline's columns")
     compare.add_argument("--json", help="also write the full report (every feature, scores, drifted flag) here")
+    compare.add_argument("--report", help="also write an HTML page with per-feature distribution plots here")
     compare.add_argument("--psi-threshold", type=float, default=PSI_THRESHOLD,
                          help="PSI at or above which a feature counts as drifted (default: %(default)s)")
     compare.set_defaults(func=_drift_compare)

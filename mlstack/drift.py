@@ -308,6 +308,16 @@ def compare(baseline: dict[str, Any], columns: Mapping[str, Any],
     return window.report()
 
 
+def ranked_features(report: dict[str, Any]) -> list[str]:
+    """A report's features, drifted ones first, then by PSI (highest first): how tables and plots list them."""
+    return [name for name, _ in sorted(report["features"].items(),
+                                       key=lambda item: (not item[1]["drifted"], -(item[1]["psi"] or 0)))]
+
+
+def format_score(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def looks_like_text(counts: Mapping[str | None, int], *, max_categories: int = 50,
                     min_mean_length: int = 40) -> bool:
     """Many distinct, long strings: free text rather than a category (for files without a schema)."""

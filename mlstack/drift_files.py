@@ -23,8 +23,10 @@ from mlstack.drift import (
     DriftInputError,
     DriftWindow,
     counted_categorical_profile,
+    format_score,
     looks_like_text,
     numeric_profile,
+    ranked_features,
     text_profile,
 )
 
@@ -115,19 +117,17 @@ def read_baseline(path: Path) -> dict[str, Any]:
 
 def format_table(report: dict[str, Any]) -> str:
     """One line per feature, drifted first, then by PSI."""
-    def number(value: float | None, digits: int = 3) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
-
-    rows = sorted(report["features"].items(), key=lambda item: (not item[1]["drifted"], -(item[1]["psi"] or 0)))
     lines = [f"{'feature':<28} {'kind':<11} {'psi':>7} {'js':>6} {'ks':>6} {'ks p':>8} {'miss Δ':>7}  drifted"]
-    for name, score in rows:
+    for name in ranked_features(report):
+        score = report["features"][name]
         verdict = f"YES ({', '.join(score['reasons'])})" if score["drifted"] else "no"
-        lines.append(f"{name[:28]:<28} {score['kind']:<11} {number(score['psi']):>7} {number(score['js_distance']):>6} "
-                     f"{number(score['ks']):>6} {number(score['ks_pvalue'], 4):>8} "
+        lines.append(f"{name[:28]:<28} {score['kind']:<11} {format_score(score['psi']):>7} "
+                     f"{format_score(score['js_distance']):>6} {format_score(score['ks']):>6} "
+                     f"{format_score(score['ks_pvalue'], 4):>8} "
                      f"{score['missing_rate_change']:>+7.3f}  {verdict}")
     summary = report["summary"]
     lines.append(f"{summary['drifted_features']} of {summary['features']} features drifted "
-                 f"(PSI >= {report['thresholds']['psi']}); max PSI {number(summary['max_psi'])} "
+                 f"(PSI >= {report['thresholds']['psi']}); max PSI {format_score(summary['max_psi'])} "
                  f"({summary['max_psi_feature'] or '-'}); window {report['window_rows']} rows, "
                  f"baseline {report['baseline_rows']} rows")
     return "\n".join(lines)

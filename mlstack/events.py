@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+SCHEDULE_DETAIL_TYPE = "Scheduled Event"
 
 
 def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:

@@ -137,7 +137,8 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
     evaluate = ProcessingStep(EVALUATE, property_files=[evaluation_report], step_args=processor("evaluate").run(
         code=LAUNCHER_URI,
         inputs=[code_bundle, s3_input("model", model_data, "/opt/ml/processing/model"),
-                s3_input("test", split_uri("test"), "/opt/ml/processing/test")],
+                s3_input("test", split_uri("test"), "/opt/ml/processing/test"),
+                s3_input("train", split_uri("train"), "/opt/ml/processing/train")],
         outputs=[s3_output(name, f"/opt/ml/processing/{name}") for name in ("evaluation", "onnx", "baseline")],
         arguments=["evaluate", "--recipe", recipe]))
 

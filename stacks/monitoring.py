@@ -76,19 +76,21 @@ class Monitoring(Construct):
         events.Rule(self, "DriftSchedule", description="One drift run per period (each run is one alarm datapoint)",
                     schedule=events.Schedule.rate(period), targets=[function_target(self.drift)])
         self.drift_alarm = self._drift_alarm(
-            "DriftAlarm", drift_alarm_name(self.prefix), DRIFTED_FEATURES, 1, period, "model-drift",
-            "Input features drifted from the training baseline (features with PSI, missing-rate or OOV change "
-            "over threshold)")
+            "DriftAlarm", drift_alarm_name(self.prefix), DRIFTED_FEATURES, threshold=1, period=period,
+            anchor="model-drift", what="Input features drifted from the training baseline (PSI, missing-rate or OOV "
+                                       "change over threshold)")
         self.prediction_drift_alarm = self._drift_alarm(
-            "PredictionDriftAlarm", prediction_drift_alarm_name(self.prefix), PREDICTION_PSI, settings.psi_threshold,
-            period, "prediction-drift", "The model's prediction distribution drifted from the training baseline")
+            "PredictionDriftAlarm", prediction_drift_alarm_name(self.prefix), PREDICTION_PSI,
+            threshold=settings.psi_threshold, period=period, anchor="prediction-drift",
+            what="The model's prediction distribution drifted from the training baseline")
         self.retrain = SecureFunction(
             self, "Retrain", name="retrain", config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy, timeout_seconds=60, reserved_concurrency=1,  # one decision at a time
             description="Drift alarm -> training pipeline on the latest curated data (in-flight guard, cooldown)",
             environment=retrain_environment(
-                config, pipeline_name=training.pipeline.pipeline_name, dataset=get_recipe(config.training.recipe).dataset,
-                curated_bucket=lake.curated.bucket_name, record_bucket=lake.buckets["artifacts"].bucket_name))
+                config, pipeline_name=training.pipeline.pipeline_name,
+                dataset=get_recipe(config.training.recipe).dataset, curated_bucket=lake.curated.bucket_name,
+                record_bucket=lake.buckets["artifacts"].bucket_name))
         self._grant_retrain(lake, training)
         self.retrain_rule = events.Rule(
             self, "RetrainRule", description="A drift alarm entered ALARM: retrain (guarded)",
@@ -98,28 +100,29 @@ class Monitoring(Construct):
         functions = {**functions, "drift": self.drift, "retrain": self.retrain}
         self.alarms = [self.drift_alarm, self.prediction_drift_alarm, self._quarantine_alarm()]
         self.alarms += [alarm for stage, api in serving.items() for alarm in self._api_alarms(stage, api)]
-        self.alarms += [alarm for name, function in functions.items() for alarm in self._function_alarms(name, function)]
+        self.alarms += [alarm for name, secure in functions.items() for alarm in self._function_alarms(name, secure)]
         self.failure_alarms = [self.drift.failure_alarm, self.retrain.failure_alarm]
         self.dashboard = self._dashboard(serving, functions, training, period)
 
     # --- alarms ---------------------------------------------------------------------------------------
 
-    def _alarm(self, id_: str, name: str, metric: cloudwatch.IMetric, threshold: float, anchor: str, what: str, *,
+    def _alarm(self, id_: str, name: str, metric: cloudwatch.IMetric, *, threshold: float, anchor: str, what: str,
                periods: int = 3, datapoints: int = 2, operator: cloudwatch.ComparisonOperator = GTE
                ) -> cloudwatch.Alarm:
+        """Missing data is not breaching everywhere: no traffic (or no drift run) is not an incident."""
         return cloudwatch.Alarm(self, id_, alarm_name=name, metric=metric, threshold=threshold,
                                 evaluation_periods=periods, datapoints_to_alarm=datapoints,
                                 comparison_operator=operator, treat_missing_data=NOT_BREACHING,
                                 alarm_description=f"{what}. Runbook: {RUNBOOK}#{anchor}")
 
-    def _drift_alarm(self, id_: str, name: str, metric_name: str, threshold: float, period: cdk.Duration,
+    def _drift_alarm(self, id_: str, name: str, metric_name: str, *, threshold: float, period: cdk.Duration,
                      anchor: str, what: str) -> cloudwatch.Alarm:
         settings = self.config.monitoring
         metric = cloudwatch.Metric(namespace=self.namespace, metric_name=metric_name,
                                    dimensions_map=model_dimensions(self.model), statistic="Maximum", period=period)
         retrains = "; starts retraining (guarded), the new version waits for approval" if settings.retrain_on_drift \
             else ""
-        return self._alarm(id_, name, metric, threshold, anchor, what + retrains,
+        return self._alarm(id_, name, metric, threshold=threshold, anchor=anchor, what=what + retrains,
                            periods=settings.evaluation_periods, datapoints=settings.datapoints_to_alarm)
 
     def _quarantine_alarm(self) -> cloudwatch.Alarm:
@@ -129,11 +132,12 @@ class Monitoring(Construct):
                                      statistic="Sum", period=cdk.Duration.hours(1))
 
         rate = cloudwatch.MathExpression(expression="IF(rows > 0, quarantined / rows, 0)", label="quarantine rate",
-                                         using_metrics={"rows": ingest("RowsIn"), "quarantined": ingest("RowsQuarantined")},
+                                         using_metrics={"rows": ingest("RowsIn"),
+                                                        "quarantined": ingest("RowsQuarantined")},
                                          period=cdk.Duration.hours(1))
         return self._alarm("QuarantineRateAlarm", f"{self.prefix}-ingest-quarantine-rate", rate,
-                           self.config.monitoring.quarantine_rate, "quarantine-rate",
-                           "Ingestion quarantined more than the configured share of rows in an hour",
+                           threshold=self.config.monitoring.quarantine_rate, anchor="quarantine-rate",
+                           what="Ingestion quarantined more than the configured share of rows in an hour",
                            periods=1, datapoints=1, operator=GT)
 
     def _api_alarms(self, stage: str, api: ServingApi) -> list[cloudwatch.Alarm]:
@@ -145,11 +149,11 @@ class Monitoring(Construct):
         latency = api.api.metric_latency(period=OPERATIONAL_PERIOD, statistic="p99")
         return [
             self._alarm(f"{stage.title()}Api5xxAlarm", f"{self.prefix}-{stage}-api-5xx-rate", rate,
-                        settings.api_5xx_rate, "api-5xx-rate", f"The {stage} inference API answers 5xx too often",
-                        operator=GT),
+                        threshold=settings.api_5xx_rate, anchor="api-5xx-rate",
+                        what=f"The {stage} inference API answers 5xx too often", operator=GT),
             self._alarm(f"{stage.title()}ApiLatencyAlarm", f"{self.prefix}-{stage}-api-p99-latency", latency,
-                        settings.p99_latency_ms, "api-p99-latency", f"The {stage} inference API is slow (p99, ms)",
-                        operator=GT),
+                        threshold=settings.p99_latency_ms, anchor="api-p99-latency",
+                        what=f"The {stage} inference API is slow (p99, ms)", operator=GT),
         ]
 
     def _function_alarms(self, name: str, secure: SecureFunction) -> list[cloudwatch.Alarm]:
@@ -157,11 +161,12 @@ class Monitoring(Construct):
         title = name.title().replace("-", "")
         return [
             self._alarm(f"{title}ErrorsAlarm", f"{self.prefix}-{name}-errors",
-                        function.metric_errors(period=OPERATIONAL_PERIOD, statistic="Sum"), 1, "function-errors",
-                        f"The {name} function raised errors", periods=1, datapoints=1),
+                        function.metric_errors(period=OPERATIONAL_PERIOD, statistic="Sum"), threshold=1,
+                        anchor="function-errors", what=f"The {name} function raised errors", periods=1, datapoints=1),
             self._alarm(f"{title}ThrottlesAlarm", f"{self.prefix}-{name}-throttles",
-                        function.metric_throttles(period=OPERATIONAL_PERIOD, statistic="Sum"), 1,
-                        "function-throttles", f"The {name} function was throttled (reserved concurrency used up)",
+                        function.metric_throttles(period=OPERATIONAL_PERIOD, statistic="Sum"), threshold=1,
+                        anchor="function-throttles",
+                        what=f"The {name} function was throttled (reserved concurrency used up)",
                         periods=1, datapoints=1),
         ]
 
@@ -224,11 +229,13 @@ class Monitoring(Construct):
         served = DataLake.object_arn(config, "artifacts", f"{SERVING_PREFIX}{stage}/")
         reports = DataLake.object_arn(config, "artifacts", f"{MONITORING_PREFIX}drift/")
         capture = DataLake.object_arn(config, "capture", CAPTURE_PREFIX)
+        pointer = pointer_name(config.serving_parameter_prefix(), stage)
         self.drift.grant(
             iam.PolicyStatement(sid="ReadServingPointer", actions=["ssm:GetParameter"],
-                                resources=[arn("ssm", f"parameter{pointer_name(config.serving_parameter_prefix(), stage)}")]),
+                                resources=[arn("ssm", f"parameter{pointer}")]),
             iam.PolicyStatement(sid="ReadBaselines", actions=["s3:GetObject"], resources=[served]),
-            iam.PolicyStatement(sid="ListCapture", actions=["s3:ListBucket"], resources=[lake.buckets["capture"].bucket_arn],
+            iam.PolicyStatement(sid="ListCapture", actions=["s3:ListBucket"],
+                                resources=[lake.buckets["capture"].bucket_arn],
                                 conditions={"StringLike": {"s3:prefix": [f"{CAPTURE_PREFIX}*"]}}),
             iam.PolicyStatement(sid="ReadCapture", actions=["s3:GetObject"], resources=[capture]),
             iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[reports]),

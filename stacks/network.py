@@ -18,7 +18,6 @@ from mlstack.config import EnvironmentConfig
 from stacks.logs import encrypted_log_group
 from stacks.nag import acknowledge
 
-
 # AWS APIs the functions call besides S3, and who calls them (docs/decisions/lambda-vpc.md has the cost).
 INTERFACE_ENDPOINTS = {
     "SSM": "serving pointers: inference, deployer, drift",

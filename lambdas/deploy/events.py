@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlstack.events import ALARM_DETAIL_TYPE
+from mlstack.events import ALARM_DETAIL_TYPE, SCHEDULE_DETAIL_TYPE
 
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 ACTIONABLE_STATUSES = ("Approved", "Rejected")
-SCHEDULE_DETAIL_TYPE = "Scheduled Event"
 CANARY_TRIGGERS = (ALARM_DETAIL_TYPE, SCHEDULE_DETAIL_TYPE)
 
 

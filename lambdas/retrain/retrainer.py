@@ -6,7 +6,7 @@ Storm guard, in this order (the first that holds the start back wins):
    person) -> held (the new data has not changed much; a flapping alarm must not retrain hourly).
 The pipeline's own execution history is the guard's state: no table to keep in step with it, and a
 start by any route counts. The function runs with reserved concurrency 1, so two alarms at once are
-checked one after the other; the start carries the event id as its ClientRequestToken, so a
+checked one after the other; the start's ClientRequestToken derives from the event id, so a
 redelivered event cannot start a second run. Every decision, started or held, is written to
 `monitoring/retrain/` with the alarm, its reason and the metrics behind it. The new version then
 waits in PendingManualApproval like any other: retraining never deploys by itself.
@@ -15,6 +15,7 @@ waits in PendingManualApproval like any other: retraining never deploys by itsel
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -106,7 +107,7 @@ class Retrainer:
             PipelineExecutionDisplayName=f"drift-{self.clock().strftime('%Y%m%d-%H%M%S')}",
             PipelineExecutionDescription=f"Retraining on drift: {trigger.alarm_name}: {trigger.reason}"[:3072],
             PipelineParameters=[{"Name": name, "Value": value} for name, value in self.parameters().items()],
-            ClientRequestToken=(trigger.event_id or self.clock().isoformat())[:128])
+            ClientRequestToken=str(uuid.uuid5(uuid.NAMESPACE_URL, trigger.event_id or trigger.at)))
         return response["PipelineExecutionArn"]
 
     def _write(self, record: RetrainRecord) -> RetrainRecord:

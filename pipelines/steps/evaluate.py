@@ -1,8 +1,8 @@
-"""Evaluate: test-split metrics, ONNX export with parity check, and the drift baseline.
+"""Evaluate: test-split metrics, ONNX export with parity check, and the drift baseline (training split).
 
 SageMaker Processing: model /opt/ml/processing/model (model.tar.gz), test split
-/opt/ml/processing/test; outputs evaluation/evaluation.json (the gate reads it as a
-PropertyFile), onnx/model.onnx with onnx/signature.json (the input contract the inference API
+/opt/ml/processing/test, train split /opt/ml/processing/train; outputs evaluation/evaluation.json
+(the gate reads it as a PropertyFile), onnx/model.onnx with onnx/signature.json (the input contract the inference API
 validates against, published beside the model by the deployer), baseline/baseline.json.
 An ONNX export that fails or disagrees with scikit-learn (labels must be identical,
 probabilities within 1e-5) is recorded as onnx_parity 0, which fails the quality gate: such a model is never registered.
@@ -74,9 +74,12 @@ def onnx_parity(recipe: Recipe, model: Any, features: np.ndarray) -> tuple[bytes
                         "tolerance": PROBABILITY_TOLERANCE, "passed": passed}
 
 
-def evaluate(recipe: Recipe, model: Any, test_dir: str | Path
+def evaluate(recipe: Recipe, model: Any, test_dir: str | Path, train_dir: str | Path
              ) -> tuple[dict[str, Any], bytes | None, dict, ModelSignature]:
-    """(evaluation report, ONNX bytes or None, drift baseline, input signature)."""
+    """(evaluation report, ONNX bytes or None, drift baseline, input signature).
+
+    The baseline profiles the training split (the data the model learned from, and the largest
+    split: quantile edges from a small test split are noisy enough to flag unshifted traffic)."""
     table = read_tables(test_dir)
     features, truth = recipe.features(table), recipe.labels(table)
     classes = [str(c) for c in model.classes_]
@@ -88,9 +91,11 @@ def evaluate(recipe: Recipe, model: Any, test_dir: str | Path
     onnx_bytes, parity = onnx_parity(recipe, model, features)
     report["onnx"] = parity
     report["onnx_parity"] = {"value": int(parity["passed"])}
-    columns = {name: table.column(name).to_pylist() for name in recipe.feature_columns}
-    baseline = build_baseline(recipe.schema, columns, predictions.tolist(), classes)
-    signature = recipe.signature(tuple(classes), example={name: values[0] for name, values in columns.items()})
+    example = {name: table.column(name)[0].as_py() for name in recipe.feature_columns}
+    train = read_tables(train_dir)
+    columns = {name: train.column(name).to_pylist() for name in recipe.feature_columns}
+    baseline = build_baseline(recipe.schema, columns, model.predict(recipe.features(train)).tolist(), classes)
+    signature = recipe.signature(tuple(classes), example=example)
     return report, onnx_bytes, baseline, signature
 
 
@@ -99,10 +104,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--recipe", required=True)
     parser.add_argument("--model-dir", default=container_path("/opt/ml/processing/model"))
     parser.add_argument("--test-dir", default=container_path("/opt/ml/processing/test"))
+    parser.add_argument("--train-dir", default=container_path("/opt/ml/processing/train"))
     parser.add_argument("--output-dir", default=container_path("/opt/ml/processing"))
     args = parser.parse_args(argv)
     recipe = get_recipe(args.recipe)
-    report, onnx_bytes, baseline, signature = evaluate(recipe, load_model(args.model_dir), args.test_dir)
+    report, onnx_bytes, baseline, signature = evaluate(recipe, load_model(args.model_dir), args.test_dir,
+                                                        args.train_dir)
     out = Path(args.output_dir)
     for folder in ("evaluation", "onnx", "baseline"):
         (out / folder).mkdir(parents=True, exist_ok=True)

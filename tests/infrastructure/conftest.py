@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
+from stacks.app import build_app
 from stacks.stage import MlStackStage
 from tests.conftest import cdk_context
 

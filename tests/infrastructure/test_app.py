@@ -7,8 +7,8 @@ import aws_cdk.cx_api as cxapi
 import pytest
 from aws_cdk import aws_s3 as s3
 
-from app import build_app
 from mlstack.config import ConfigError
+from stacks.app import build_app
 from stacks.nag import acknowledge, add_nag_packs, unacknowledged_findings
 from tests.conftest import cdk_context
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from aws_cdk.assertions import Template
 
-from app import build_app
 from lambdas.inference.settings import InferenceEnvironment
 from pipelines.recipes import get_recipe
+from stacks.app import build_app
 from tests.conftest import cdk_context
 
 

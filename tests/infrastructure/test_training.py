@@ -8,8 +8,8 @@ import re
 import aws_cdk as cdk
 import pytest
 
-from app import build_app
 from pipelines.definition import DEFINITION_PATH, PLACEHOLDERS
+from stacks.app import build_app
 from tests.conftest import cdk_context
 
 

@@ -13,10 +13,10 @@ from moto import mock_aws
 from lambdas.deploy.audit import AuditLog
 from lambdas.deploy.deployer import CanaryPolicy, Deployer, PromotionPolicy, PromotionRefusedError
 from lambdas.deploy.events import approval_event_pattern
-from mlstack.events import matches
 from lambdas.deploy.registry import ModelVersion, Registry
 from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from local.registry import set_approval
+from mlstack.events import matches
 from mlstack.pointer import ServingPointer
 
 GROUP = "mlstack-dev-models"

@@ -39,7 +39,7 @@ def test_steps_run_end_to_end_on_the_container_layout(tmp_path, monkeypatch):
                          "--validation-dir", str(out / "validation"), "--model-dir", str(tmp_path / "model")])
     assert result["validation_accuracy"] > 0.9
     report = evaluate.main(["--recipe", "tabular", "--model-dir", str(tmp_path / "model"),
-                            "--test-dir", str(out / "test")])
+                            "--test-dir", str(out / "test"), "--train-dir", str(out / "train")])
     processing = tmp_path / "opt/ml/processing"
     assert json.loads((processing / "evaluation/evaluation.json").read_text()) == report
     assert report["onnx_parity"] == {"value": 1}
@@ -47,6 +47,7 @@ def test_steps_run_end_to_end_on_the_container_layout(tmp_path, monkeypatch):
     assert (processing / "onnx/model.onnx").stat().st_size > 0
     baseline = json.loads((processing / "baseline/baseline.json").read_text())
     assert set(baseline["features"]) == set(get_recipe("tabular").feature_columns)
+    assert baseline["rows"] == counts["train"]  # profiled on the training split, the largest
 
 
 def test_missing_input_data_is_a_clear_error(tmp_path):
