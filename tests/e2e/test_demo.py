@@ -31,11 +31,8 @@ def demo_run(tmp_path_factory):
 
 def test_demo_ingests_the_samples_and_writes_a_report(demo_run):
     tmp_path, output = demo_run
-    assert "[1/5] embedded-aws" in output
-    assert "[2/5] ingest" in output
-    assert "[3/5] train" in output
-    assert "[4/5] deploy" in output
-    assert "[5/5] serve" in output
+    for number, stage in enumerate(("embedded-aws", "ingest", "train", "deploy", "serve", "monitor"), start=1):
+        assert f"[{number}/6] {stage}" in output
     assert "PendingManualApproval -> routed to deployer: False" in output
     assert "http://127.0.0.1:" in output
     ingested = json.loads((tmp_path / "ingestion.json").read_text())
@@ -58,6 +55,23 @@ def test_the_served_api_answers_the_contract_over_http(demo_run):
         assert re.search(rf"{what}\s+-> {status} in", output), what
     assert "field instances[0]." in output
     assert "captured for drift monitoring: 1 object(s)" in output
+
+
+def test_drifted_traffic_fires_the_alarm_and_retraining_starts_once(demo_run):
+    out, output = demo_run
+    monitor = output.split("] monitor", 1)[1]
+    runs = re.findall(r"drift run at \S+ \(simulated\): (\d+) rows: (\d+) of \d+ features drifted(.*?);", monitor)
+    assert [int(drifted) for _, drifted, _ in runs] == [0, 3, 3]  # normal traffic: no false alarm
+    assert runs[1][2].strip() == "mean_perimeter, mean_radius, mean_texture"  # exactly the shifted ones
+    assert re.search(r"mlstack-dev-model-drift\s+ALARM\s+2 of the last 3 datapoints \[0, 3, 3\]", monitor)
+    assert "on-call notified (SNS -> local subscriber): mlstack-dev-model-drift is ALARM" in monitor
+    assert "mlstack-dev-model-drift -> retrain rule -> started" in monitor
+    assert "the same alarm event delivered again -> held-cooldown" in monitor
+    assert "model-package/mlstack-dev-models/2: PendingManualApproval" in monitor
+    report = (out / "report.md").read_text()
+    assert "| mlstack-dev-model-drift | ALARM |" in report and "| held-cooldown |" in report
+    for plot in ("metrics.png", "drift-psi.png", "drift-top-feature.png"):
+        assert (out / plot).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_serve_answers_on_loopback_with_the_last_runs_model(demo_run):
