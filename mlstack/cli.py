@@ -81,6 +81,22 @@ def _drift_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _drift_athena_sql(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from mlstack.drift import DriftInputError
+    from mlstack.drift_athena import bin_count_query
+    from mlstack.drift_files import read_baseline
+
+    try:
+        start, end = (datetime.fromisoformat(value) for value in (args.start, args.end))
+    except ValueError as error:
+        raise DriftInputError(f"--start/--end: {error}") from None
+    print(bin_count_query(read_baseline(Path(args.baseline)), database=args.database,
+                          model_version=args.model_version, start=start, end=end))
+    return 0
+
+
 def _drift_commands(commands: argparse._SubParsersAction) -> None:
     from mlstack.drift import PSI_THRESHOLD
 
@@ -102,6 +118,14 @@ def _drift_commands(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--psi-threshold", type=float, default=PSI_THRESHOLD,
                          help="PSI at or above which a feature counts as drifted (default: %(default)s)")
     compare.set_defaults(func=_drift_compare)
+    athena = actions.add_parser("athena-sql", help="print the Athena query that counts a capture window in "
+                                                   "BASELINE's bins (windows too large for the drift function)")
+    athena.add_argument("baseline", help="the served version's baseline JSON (serving/<stage>/v<N>/baseline.json)")
+    athena.add_argument("--database", required=True, help="the environment's Glue database, e.g. mlstack_prod")
+    athena.add_argument("--model-version", required=True, help="the captured version, e.g. v3")
+    athena.add_argument("--start", required=True, help="window start, ISO 8601 with time zone")
+    athena.add_argument("--end", required=True, help="window end (exclusive), ISO 8601 with time zone")
+    athena.set_defaults(func=_drift_athena_sql)
 
 
 def build_parser() -> argparse.ArgumentParser:

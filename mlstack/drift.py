@@ -210,6 +210,22 @@ class DriftWindow:
         if predictions is not None and self.prediction is not None:
             self._update_categorical(self.prediction, self.baseline["prediction"]["categories"], predictions)
 
+    def add_counts(self, name: str | None, bins: Mapping[int, int] | Mapping[str, int], missing: int) -> None:
+        """Counts computed elsewhere (an Athena query, mlstack/drift_athena.py): per bin index for numeric and
+        text features, per label for categorical ones and the prediction (name None)."""
+        counts = self.prediction if name is None else self.counts[name]
+        if counts is None:
+            return
+        profile = self.baseline["prediction"] if name is None else self.baseline["features"][name]
+        if profile["kind"] == "categorical":
+            self._update_categorical(counts, profile["categories"], {**bins, None: missing})
+            return
+        for index, count in bins.items():
+            counts.bins[int(index)] += count
+            counts.rows += count
+        counts.missing += missing
+        counts.rows += missing
+
     def _update_numeric(self, name: str, values: np.ndarray) -> None:
         counts = self.counts[name]
         missing = int(np.count_nonzero(np.isnan(values)))

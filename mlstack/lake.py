@@ -26,3 +26,8 @@ def serving_key(stage: str, version: int, name: str) -> str:
 def capture_key(dataset: str, model_version: str, capture_date: str, name: str) -> str:
     """`capture/<dataset>/model_version=<v>/capture_date=<date>/<name>`: what the drift job reads per version."""
     return f"{CAPTURE_PREFIX}{dataset}/model_version={model_version}/capture_date={capture_date}/{name}"
+
+
+def capture_table_name(dataset: str) -> str:
+    """The Glue table over a data set's capture (Athena drift queries)."""
+    return f"capture_{dataset}"

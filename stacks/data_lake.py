@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlstack.config import EnvironmentConfig, Zone
-from mlstack.lake import ATHENA_RESULTS_PREFIX, CURATED_PREFIX, PARTITION_KEY
+from mlstack.lake import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, CURATED_PREFIX, PARTITION_KEY, capture_table_name
 from mlstack.schema import DatasetSchema, load_schema
 from stacks.nag import acknowledge
 
@@ -39,6 +39,7 @@ class DataLake(Construct):
         self.buckets: dict[Zone, s3.Bucket] = {zone: self._zone_bucket(zone) for zone in DATA_ZONES}
         self.database = self._glue_database()
         self.tables = {name: self._curated_table(load_schema(name)) for name in config.datasets}
+        self.capture_tables = {name: self._capture_table(load_schema(name)) for name in config.datasets}
         self.workgroup = self._athena_workgroup()
 
     @property
@@ -212,12 +213,52 @@ class DataLake(Construct):
         table.apply_removal_policy(self._removal_policy)
         return table
 
+    def _capture_table(self, schema: DatasetSchema) -> glue.CfnTable:
+        """JSON-lines table over capture/<dataset>/ (model_version, capture_date projected) for drift at scale
+        with Athena (mlstack/drift_athena.py). Text features are captured as {"length": n}, never as text."""
+        location = f"s3://{self.buckets['capture'].bucket_name}/{CAPTURE_PREFIX}{schema.name}/"
+        fields = ",".join(f"{c.name}:{'struct<length:bigint>' if c.type == 'text' else GLUE_TYPES[c.type]}"
+                          for c in schema.columns if c.name != schema.label)
+        table = glue.CfnTable(
+            self, f"Capture{schema.name.title().replace('_', '')}",
+            catalog_id=cdk.Aws.ACCOUNT_ID, database_name=self.config.glue_database_name(),
+            table_input=glue.CfnTable.TableInputProperty(
+                name=capture_table_name(schema.name), table_type="EXTERNAL_TABLE",
+                description=f"Captured predictions of {schema.name} models (sampled; text as length only)",
+                partition_keys=[glue.CfnTable.ColumnProperty(name="model_version", type="string"),
+                                glue.CfnTable.ColumnProperty(name="capture_date", type="string")],
+                parameters={
+                    "classification": "json", "projection.enabled": "true",
+                    "projection.model_version.type": "injected",  # queries name the version they score
+                    "projection.capture_date.type": "date", "projection.capture_date.format": "yyyy-MM-dd",
+                    "projection.capture_date.range": "2020-01-01,NOW", "projection.capture_date.interval": "1",
+                    "projection.capture_date.interval.unit": "DAYS",
+                    "storage.location.template": f"{location}model_version=${{model_version}}/"
+                                                 "capture_date=${capture_date}/",
+                },
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    columns=[glue.CfnTable.ColumnProperty(name="at", type="string", comment="UTC ISO 8601"),
+                             glue.CfnTable.ColumnProperty(name="features", type=f"struct<{fields}>"),
+                             glue.CfnTable.ColumnProperty(name="prediction", type="string")],
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.openx.data.jsonserde.JsonSerDe",
+                        parameters={"ignore.malformed.json": "true"}),
+                ),
+            ),
+        )
+        table.add_resource_dependency(self.database)
+        table.apply_removal_policy(self._removal_policy)
+        return table
+
     def _athena_workgroup(self) -> athena.CfnWorkGroup:
         """Query results encrypted with the lake key, in the artifacts bucket; settings enforced."""
         return athena.CfnWorkGroup(
             self, "Workgroup",
             name=f"{self.config.resource_prefix()}-lake",
-            description="Queries over the curated zone; results encrypted with the data lake key",
+            description="Queries over the curated and capture zones; results encrypted with the data lake key",
             state="ENABLED",
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
                 enforce_work_group_configuration=True,

@@ -140,7 +140,7 @@ def test_only_a_drift_alarm_entering_alarm_starts_guarded_retraining(env):
 
 
 def test_the_dashboard_shows_traffic_latency_errors_drift_versions_and_pipeline_runs(env):
-    name, template = env
+    _, template = env
     [dashboard] = _resources(template, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     for title in ("Traffic", "Latency", "Errors", "Drift per feature", "Model versions", "Pipeline runs", "Alarms"):

@@ -128,13 +128,29 @@ def test_the_cli_builds_a_baseline_and_compares_files(tmp_path, capsys):
     pq.write_table(pa.table(reference), tmp_path / "reference.parquet")
     pa.csv.write_csv(pa.table(current), tmp_path / "current.csv")
     assert cli_main(["drift", "baseline", str(tmp_path / "reference.parquet"), "-o", str(tmp_path / "b.json")]) == 0
-    out = tmp_path / "report.json"
+    out, page = tmp_path / "report.json", tmp_path / "report.html"
     assert cli_main(["drift", "compare", str(tmp_path / "b.json"), str(tmp_path / "current.csv"),
-                     "--json", str(out)]) == 0
+                     "--json", str(out), "--report", str(page)]) == 0
     report = json.loads(out.read_text())
     assert report["summary"]["drifted"] == ["site", "x0", "x1"]
     assert set(report["features"]) == {*reference}
     assert "3 of 9 features drifted" in capsys.readouterr().out
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") == 1 + len(reference)  # the PSI chart + one plot per feature
+    assert html.index(">site<") < html.index(">x2<")  # drifted features listed first
+
+
+def test_the_cli_prints_the_athena_query_for_large_windows(tmp_path, capsys):
+    pq.write_table(pa.table(_data(2_000, 1)), tmp_path / "reference.parquet")
+    assert cli_main(["drift", "baseline", str(tmp_path / "reference.parquet"), "-o", str(tmp_path / "b.json")]) == 0
+    assert cli_main(["drift", "athena-sql", str(tmp_path / "b.json"), "--database", "mlstack_prod",
+                     "--model-version", "v2", "--start", "2026-11-30T00:00:00+00:00",
+                     "--end", "2026-12-01T00:00:00+00:00"]) == 0
+    sql = capsys.readouterr().out
+    assert "FROM mlstack_prod.capture_reference WHERE model_version = 'v2'" in sql
+    assert sql.count("UNION ALL") == FEATURES - 1
+    assert cli_main(["drift", "athena-sql", str(tmp_path / "b.json"), "--database", "d", "--model-version", "v2",
+                     "--start", "yesterday", "--end", "today"]) == 2
 
 
 def test_the_cli_names_what_is_wrong_with_its_input(tmp_path, capsys):
