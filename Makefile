@@ -1,5 +1,5 @@
 # mlstack: every command a newcomer needs. Each target installs what it needs first.
-#   make demo            local lifecycle on an embedded AWS (no account needed)
+#   make demo [RECIPE=text] [STOP_AFTER=stage]  local lifecycle on an embedded AWS (no account needed)
 #   make test            lint + the offline test suite
 #   make synth           CloudFormation for every environment in cdk.out (offline)
 #   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
@@ -15,6 +15,7 @@ NODE_STAMP := node_modules/.installed
 ENV ?= dev
 OUT ?= .mlstack/demo
 RECIPE ?= tabular
+STOP_AFTER ?=
 PORT ?= 8080
 API_KEY ?=
 
@@ -45,7 +46,7 @@ $(NODE_STAMP): package.json package-lock.json
 install: $(PY_STAMP) $(NODE_STAMP)
 
 demo: $(PY_STAMP)
-	$(BIN)/mlstack demo --out $(OUT) --recipe $(RECIPE)
+	$(BIN)/mlstack demo --out $(OUT) --recipe $(RECIPE) $(if $(STOP_AFTER),--stop-after $(STOP_AFTER))
 
 serve: $(PY_STAMP)
 	$(BIN)/mlstack serve --port $(PORT) $(if $(API_KEY),--api-key $(API_KEY))
@@ -81,6 +82,7 @@ bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.ingest_throughput
 	$(BIN)/python -m benchmarks.lambda_package
 	$(BIN)/python -m benchmarks.inference
+	$(BIN)/python -m benchmarks.drift
 
 clean:
 	rm -rf cdk.out .mlstack .pytest_cache .ruff_cache

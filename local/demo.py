@@ -244,7 +244,7 @@ def stage_monitor(run: DemoRun) -> None:
     settings = config.monitoring
     started = time.perf_counter()
     template = synthesized_template(config, run.out_dir / "cdk.out")
-    monitoring = LocalMonitoring(config, run.lake, template)
+    monitoring = LocalMonitoring(config, run.lake, template, recipe=recipe.name)
     _say(f"  alarms ({len(monitoring.alarms)}) and the retrain rule taken from the synthesized template "
          f"(cdk synth {config.name}, {time.perf_counter() - started:.1f} s); created in the embedded AWS")
     _say("  (emulated: moto evaluates no alarms. Local mode evaluates the template's alarm definitions against the "

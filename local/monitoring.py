@@ -194,7 +194,9 @@ class Firing:
 class LocalMonitoring:
     """The stack's alarms and retrain rule on the embedded AWS, with a local on-call subscriber."""
 
-    def __init__(self, config: EnvironmentConfig, lake: LocalLake, template: dict[str, Any]) -> None:
+    def __init__(self, config: EnvironmentConfig, lake: LocalLake, template: dict[str, Any], *,
+                 recipe: str | None = None) -> None:
+        """`recipe`: what retraining trains (the environment's `training.recipe` unless the run chose another)."""
         region = config.region
         self.config, self.region = config, region
         self.cloudwatch = boto3.client("cloudwatch", region_name=region)
@@ -213,10 +215,11 @@ class LocalMonitoring:
             self._put_alarm(alarm)
         self.pipeline_name = f"{config.resource_prefix()}-training"
         self._ensure_pipeline()
-        recipe = get_recipe(config.training.recipe)
-        self.retrain_handler = cold_start("retrain", retrain_environment(
-            config, pipeline_name=self.pipeline_name, dataset=recipe.dataset, curated_bucket=lake.buckets["curated"],
-            record_bucket=lake.buckets["artifacts"]), region)
+        trained = get_recipe(recipe or config.training.recipe)
+        environment = retrain_environment(config, pipeline_name=self.pipeline_name, dataset=trained.dataset,
+                                          curated_bucket=lake.buckets["curated"],
+                                          record_bucket=lake.buckets["artifacts"])
+        self.retrain_handler = cold_start("retrain", {**environment, "RECIPE": trained.name}, region)
         self.drift_handler = cold_start("drift", drift_environment(
             config, artifacts_bucket=lake.buckets["artifacts"], capture_bucket=lake.buckets["capture"]), region)
 
