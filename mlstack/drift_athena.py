@@ -3,7 +3,7 @@
 `bin_count_query` writes one SQL statement that counts a window of captured traffic in the
 baseline's bins, per feature, inside Athena (no rows leave the lake): numeric features by the
 number of bin edges below the value, which is exactly the bin index the drift function computes
-(numpy searchsorted, side left); text features by captured length; categorical features and the
+(`mlstack.drift.bin_counts`); text features by captured length; categorical features and the
 prediction by label. `report_from_rows` turns the result rows into the same drift report the
 drift function writes (mlstack/drift.py), so thresholds and flags are identical.
 

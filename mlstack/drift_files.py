@@ -60,7 +60,13 @@ def _is_numeric(kind: pa.DataType) -> bool:
 
 
 def _floats(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    """float64 with NaN for nulls, as a view of the Arrow buffer (Array.to_numpy imports pandas: ~0.2 s)."""
+    floats = pc.cast(column, pa.float64())
+    if isinstance(floats, pa.ChunkedArray):
+        floats = floats.combine_chunks()
+    if floats.null_count:
+        floats = pc.fill_null(floats, np.nan)
+    return np.frombuffer(floats.buffers()[1], dtype=np.float64, count=len(floats), offset=floats.offset * 8)
 
 
 def _counts(column: pa.Array | pa.ChunkedArray) -> dict[str | None, int]:

@@ -159,3 +159,15 @@ def test_the_cli_names_what_is_wrong_with_its_input(tmp_path, capsys):
     assert "not a baseline" in capsys.readouterr().err
     assert cli_main(["drift", "baseline", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.json")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_bin_counts_match_searchsorted_bins_including_ties_infinities_and_nan():
+    from mlstack.drift import bin_counts
+
+    rng = np.random.default_rng(9)
+    edges = np.array([-1.0, 0.0, 0.5, 2.0])
+    values = np.concatenate([rng.normal(0, 1, 10_000), edges, [np.inf, -np.inf, np.nan, np.nan]])
+    present = values[~np.isnan(values)]
+    expected = np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)
+    assert bin_counts(values, edges).tolist() == expected.tolist()
+    assert bin_counts(values, np.array([])).tolist() == [present.size]
