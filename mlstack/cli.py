@@ -128,6 +128,42 @@ def _drift_commands(commands: argparse._SubParsersAction) -> None:
     athena.set_defaults(func=_drift_athena_sql)
 
 
+DEID_KEY_VARIABLE = "MLSTACK_DEID_KEY"
+
+
+def _deid(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from mlstack.deid import Deidentifier, Policy
+
+    try:
+        policy = Policy(mode=args.mode, keep_year=args.keep_year, key=os.environ.get(DEID_KEY_VARIABLE, "").encode())
+    except ValueError as error:
+        print(f"mlstack deid: {error} (set {DEID_KEY_VARIABLE})", file=sys.stderr)
+        return 2
+    deidentifier = Deidentifier(policy)
+    if args.evaluate:
+        from mlstack.deid.corpus import CORPUS_PATH, load_corpus
+        from mlstack.deid.evaluate import evaluate, format_scores
+
+        path = Path(args.evaluate) if args.evaluate != "-" else CORPUS_PATH
+        if not path.is_file():
+            print(f"mlstack deid: {path}: no such corpus file", file=sys.stderr)
+            return 2
+        result = evaluate(deidentifier, load_corpus(path))
+        print(format_scores(result))
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(result, indent=1))
+        return 0
+    result = deidentifier.deidentify(sys.stdin.read())
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        sys.stdout.write(result.text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from local.stages import STAGES
 
@@ -163,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")
     samples.set_defaults(func=_sample_data)
     _drift_commands(commands)
+    deid = commands.add_parser("deid", help="de-identify text from stdin (HIPAA Safe Harbor identifiers), or score "
+                                            "the de-identifier on the labelled corpus")
+    deid.add_argument("--json", action="store_true",
+                      help='write {"text": ..., "spans": [{"type", "start", "end"}]}; offsets refer to the input')
+    deid.add_argument("--mode", choices=("redact", "pseudonymize", "remove"), default="redact",
+                      help=f"[TYPE] tags (default), [TYPE-hash] pseudonyms keyed by ${DEID_KEY_VARIABLE}, or removal")
+    deid.add_argument("--keep-year", action="store_true", help="dates keep their year (Safe Harbor allows it)")
+    deid.add_argument("--evaluate", nargs="?", const="-", metavar="CORPUS",
+                      help="precision/recall/F1 per identifier type on a labelled JSONL corpus (default: the shipped "
+                           "one, mlstack/deid/data/eval_corpus.jsonl)")
+    deid.add_argument("--json-out", help="with --evaluate: also write the scores as JSON here")
+    deid.set_defaults(func=_deid)
     return parser
 
 

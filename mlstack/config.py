@@ -64,8 +64,11 @@ class LakeLifecycle(_Strict):
         return self
 
 
+PhiPolicy = Literal["redact", "pseudonymize", "refuse"]
+
+
 class IngestSettings(_Strict):
-    """The ingestion function's limits and failure handling."""
+    """The ingestion function's limits, failure handling, and PHI policy (docs/deid.md)."""
 
     max_object_mb: int = Field(256, ge=1, le=2048)
     memory_mb: int = Field(2048, ge=256, le=10240)
@@ -73,6 +76,18 @@ class IngestSettings(_Strict):
     reserved_concurrency: int = Field(5, ge=1, le=1000)
     retry_attempts: int = Field(2, ge=0, le=2)
     max_event_age_hours: int = Field(6, ge=1, le=6)
+    # Per data set: what happens to identifiers in its PHI-bearing text columns before rows reach
+    # curated/ (redact: [TYPE] tags; pseudonymize: keyed [TYPE-hash]; refuse: the whole file is
+    # quarantined when any is found). Data sets not listed are redacted.
+    phi_policy: dict[str, PhiPolicy] = {}
+    # SSM SecureString holding the pseudonymization key (required when any data set pseudonymizes).
+    phi_key_parameter: str | None = Field(None, pattern=r"^/[\w./-]+$")
+
+    @model_validator(mode="after")
+    def _key_when_pseudonymizing(self) -> IngestSettings:
+        if "pseudonymize" in self.phi_policy.values() and not self.phi_key_parameter:
+            raise ValueError("phi_key_parameter is required when a data set's phi_policy is pseudonymize")
+        return self
 
 
 class TrainingSettings(_Strict):

@@ -10,7 +10,7 @@ from constructs import Construct
 from lambdas.ingest.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
-from stacks.arns import nag_rendered
+from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
@@ -43,7 +43,8 @@ class Ingestion(Construct):
             description="Validates raw objects into curated parquet; quarantines bad rows; writes a manifest",
             environment=function_environment(
                 curated_bucket=lake.curated.bucket_name, quarantine_bucket=self.raw_bucket_name,
-                max_object_mb=settings.max_object_mb, metrics_namespace=config.resource_prefix()),
+                max_object_mb=settings.max_object_mb, metrics_namespace=config.resource_prefix(),
+                phi_policies=settings.phi_policy, phi_key_parameter=settings.phi_key_parameter),
             memory_mb=settings.memory_mb, timeout_seconds=settings.timeout_seconds,
             reserved_concurrency=settings.reserved_concurrency, retry_attempts=settings.retry_attempts,
             max_event_age_hours=settings.max_event_age_hours)
@@ -62,6 +63,14 @@ class Ingestion(Construct):
                 resources=[lake.key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"s3.{cdk.Aws.REGION}.amazonaws.com"}}),
         )
+        if config.ingest.phi_key_parameter:
+            self.secure.grant(
+                iam.PolicyStatement(sid="ReadPseudonymKey", actions=["ssm:GetParameter"],
+                                    resources=[arn("ssm", f"parameter{config.ingest.phi_key_parameter}")]),
+                # The SecureString is encrypted with the lake key (docs/deid.md: how to create it).
+                iam.PolicyStatement(sid="DecryptPseudonymKey", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
+                                    conditions={"StringEquals": {
+                                        "kms:ViaService": f"ssm.{cdk.Aws.REGION}.amazonaws.com"}}))
         for zone, prefix, _ in self.OBJECT_ACCESS:
             acknowledge(self.secure.policy,
                         f"AwsSolutions-IAM5[Resource::{nag_rendered(DataLake.object_arn(config, zone, prefix))}]",

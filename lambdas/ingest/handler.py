@@ -35,8 +35,12 @@ AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_ti
 def ingestor() -> Ingestor:
     """One S3 client and settings per cold start."""
     env = parse_environment(os.environ)
+    key = b""
+    if env.PHI_KEY_PARAMETER:  # pseudonymization key: a SecureString, decrypted once per cold start
+        ssm = boto3.client("ssm", config=AWS_RETRIES)
+        key = ssm.get_parameter(Name=env.PHI_KEY_PARAMETER, WithDecryption=True)["Parameter"]["Value"].encode()
     settings = IngestSettings(curated_bucket=env.CURATED_BUCKET, quarantine_bucket=env.QUARANTINE_BUCKET,
-                              max_object_bytes=env.MAX_OBJECT_BYTES)
+                              max_object_bytes=env.MAX_OBJECT_BYTES, phi_policies=env.PHI_POLICIES, phi_key=key)
     return Ingestor(boto3.client("s3", config=AWS_RETRIES), settings)
 
 
@@ -68,10 +72,12 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             "source_key": source.key, "source_version_id": source.version_id, "dataset": manifest.dataset,
             "outcome": manifest.outcome, "reason": manifest.reason, "rows_in": manifest.rows_in,
             "rows_valid": manifest.rows_valid, "rows_quarantined": manifest.rows_quarantined,
-            "duplicate": manifest.duplicate,
+            "duplicate": manifest.duplicate, "phi_policy": manifest.phi_policy,
+            "phi_identifiers": manifest.phi_identifiers,
         })
         results.append({"source_key": source.key, "outcome": manifest.outcome, "duplicate": manifest.duplicate,
                         "rows_in": manifest.rows_in, "rows_valid": manifest.rows_valid,
                         "rows_quarantined": manifest.rows_quarantined,
-                        "quarantine_reasons": manifest.quarantine_reasons})
+                        "quarantine_reasons": manifest.quarantine_reasons,
+                        "phi_identifiers": manifest.phi_identifiers})
     return {"results": results}

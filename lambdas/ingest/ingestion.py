@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -32,6 +33,7 @@ from lambdas.ingest.records import (
     parse_and_validate,
     quarantine_lines,
 )
+from mlstack.deid import Deidentifier, Policy
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, partition_key
 from mlstack.schema import DatasetSchema, available_datasets, load_schema
 
@@ -70,6 +72,11 @@ class IngestSettings:
     curated_bucket: str
     quarantine_bucket: str
     max_object_bytes: int
+    phi_policies: Mapping[str, str] = field(default_factory=dict)  # dataset -> redact | pseudonymize | refuse
+    phi_key: bytes = b""  # pseudonymization key (from SSM at cold start)
+
+    def phi_policy(self, dataset: str) -> str:
+        return self.phi_policies.get(dataset, "redact")
 
 
 class Manifest(BaseModel):
@@ -91,6 +98,9 @@ class Manifest(BaseModel):
     quarantine_reasons: dict[str, int] = {}
     curated_key: str | None = None
     quarantine_key: str | None = None
+    # PHI-bearing columns: the policy applied and how many identifiers of each type it replaced.
+    phi_policy: str | None = None
+    phi_identifiers: dict[str, int] = {}
     processed_at: str
     duplicate: bool = False
 
@@ -146,9 +156,37 @@ class Ingestor:
         schema = load_schema(dataset)
         try:
             parsed = self._read(source, schema)
+            found = self._deidentify(parsed, schema, source)
         except FileRejectedError as error:
             return self._reject(source, dataset, schema.version, str(error))
-        return self._commit(source, schema, parsed, manifest_key)
+        return self._commit(source, schema, parsed, manifest_key, found)
+
+    def _deidentify(self, parsed: ParsedFile, schema: DatasetSchema, source: SourceObject) -> dict[str, int]:
+        """PHI-bearing text columns of the valid rows, per the data set's policy; identifier counts per type."""
+        columns = [column.name for column in schema.columns if column.phi]
+        if not columns:
+            return {}
+        policy = self.settings.phi_policy(schema.name)
+        deidentifier = Deidentifier(Policy(mode="redact" if policy == "refuse" else policy,
+                                           key=self.settings.phi_key))
+        found: Counter[str] = Counter()
+        table = parsed.table
+        for name in columns:
+            index = table.schema.get_field_index(name)
+            values = []
+            for row, value in enumerate(table.column(name).to_pylist()):
+                if value is None:
+                    values.append(None)
+                    continue
+                result = deidentifier.deidentify(value, document_id=f"{source.source_id}/{row}")
+                found.update(span.type for span in result.spans)
+                values.append(result.text)
+            if policy == "refuse" and found:
+                raise FileRejectedError(f"column {name!r} holds {sum(found.values())} identifier(s) "
+                                        f"({', '.join(sorted(found))}) and the {schema.name} PHI policy refuses them")
+            table = table.set_column(index, table.schema.field(index), pa.array(values, type=pa.string()))
+        parsed.table = table
+        return dict(sorted(found.items()))
 
     def _read(self, source: SourceObject, schema: DatasetSchema) -> ParsedFile:
         fmt, compressed = format_of(source.key)
@@ -168,7 +206,7 @@ class Ingestor:
         return parse_and_validate(text, fmt, schema)
 
     def _commit(self, source: SourceObject, schema: DatasetSchema, parsed: ParsedFile,
-                manifest_key: str) -> Manifest:
+                manifest_key: str, phi_identifiers: dict[str, int]) -> Manifest:
         dataset = schema.name
         curated_key = quarantine_key = None
         if parsed.table.num_rows:
@@ -186,6 +224,8 @@ class Ingestor:
             blank_lines_skipped=parsed.blank_lines,
             quarantine_reasons=dict(Counter(item.reason for item in parsed.quarantined).most_common(20)),
             curated_key=curated_key, quarantine_key=quarantine_key,
+            phi_policy=self.settings.phi_policy(dataset) if any(c.phi for c in schema.columns) else None,
+            phi_identifiers=phi_identifiers,
         )
         self._put(self.settings.curated_bucket, manifest_key, manifest.model_dump_json(indent=2).encode())
         return manifest

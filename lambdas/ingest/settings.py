@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,15 +15,20 @@ class IngestEnvironment(BaseModel):
     CURATED_BUCKET: str = Field(min_length=3)
     QUARANTINE_BUCKET: str = Field(min_length=3)
     MAX_OBJECT_BYTES: int = Field(gt=0)
+    PHI_POLICIES: dict[str, Literal["redact", "pseudonymize", "refuse"]] = {}  # JSON in the environment
+    PHI_KEY_PARAMETER: str | None = None
 
 
 def function_environment(*, curated_bucket: str, quarantine_bucket: str, max_object_mb: int,
-                         metrics_namespace: str) -> dict[str, str]:
+                         metrics_namespace: str, phi_policies: Mapping[str, str] | None = None,
+                         phi_key_parameter: str | None = None) -> dict[str, str]:
     """Every variable the function is deployed with (values may be CDK tokens)."""
     return {
         "CURATED_BUCKET": curated_bucket,
         "QUARANTINE_BUCKET": quarantine_bucket,
         "MAX_OBJECT_BYTES": str(max_object_mb * 1024 * 1024),
+        "PHI_POLICIES": json.dumps(dict(sorted((phi_policies or {}).items()))),
+        **({"PHI_KEY_PARAMETER": phi_key_parameter} if phi_key_parameter else {}),
         "POWERTOOLS_SERVICE_NAME": "ingest",
         "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -29,4 +36,7 @@ def function_environment(*, curated_bucket: str, quarantine_bucket: str, max_obj
 
 
 def parse_environment(environ: Mapping[str, str]) -> IngestEnvironment:
-    return IngestEnvironment.model_validate({name: environ.get(name) for name in IngestEnvironment.model_fields})
+    values = {name: environ[name] for name in IngestEnvironment.model_fields if name in environ}
+    if "PHI_POLICIES" in values:
+        values["PHI_POLICIES"] = json.loads(values["PHI_POLICIES"])
+    return IngestEnvironment.model_validate(values)

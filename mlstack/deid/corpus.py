@@ -8,7 +8,8 @@ offsets are known exactly. Half of the people's names come from lists that the d
 dictionaries do not contain, so recall on names measures the context rules too, not just
 look-ups; some names have no cue at all, some notes are typed in lower case, some phone numbers
 have no separators. The templates were written by the detector's authors: the scores measure
-these formats, not real notes (docs/deid.md says what that means). Everything is fictitious; a fixed seed makes the file reproducible.
+these formats, not real notes (docs/deid.md says what that means). Everything is fictitious; a
+fixed seed makes the file reproducible.
 """
 
 from __future__ import annotations
@@ -88,123 +89,131 @@ def _phone(rng: random.Random) -> str:
                        f"+1 {area} {exchange} {line}", f"{area}-{exchange}-{line} ext. {rng.randint(10, 999)}"])
 
 
-def _sentences(rng: random.Random) -> list[Callable[[_Note], None]]:
-    """Every sentence template; a note takes several at random."""
-    first, last = _name(rng)
-    doctor = rng.choice(_LISTED_LAST + _UNLISTED_LAST)
-    city, state = rng.choice(_CITIES), rng.choice(_STATES)
+class _Templates:
+    """Sentence templates for one note (one patient, one doctor, one town); a note takes several."""
 
-    def patient(n: _Note) -> None:
-        n.text(rng.choice(["Pt: ", "Patient: ", "Name: ", "Patient name: "]))
-        n.phi("NAME", rng.choice([f"{first} {last}", f"{last}, {first}"]))
-        n.text(f", {rng.randint(25, 88)} y/o, seen on ")
-        n.phi("DATE", _date(rng))
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.first, self.last = _name(rng)
+        self.doctor = rng.choice(_LISTED_LAST + _UNLISTED_LAST)
+        self.city, self.state = rng.choice(_CITIES), rng.choice(_STATES)
+
+    def patient(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Pt: ", "Patient: ", "Name: ", "Patient name: "]))
+        n.phi("NAME", self.rng.choice([f"{self.first} {self.last}", f"{self.last}, {self.first}"]))
+        n.text(f", {self.rng.randint(25, 88)} y/o, seen on ")
+        n.phi("DATE", _date(self.rng))
         n.text(".")
 
-    def old_patient(n: _Note) -> None:
-        n.text(rng.choice(["Mrs. ", "Mr. ", "Ms. "]))
-        n.phi("NAME", last)
+    def old_patient(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Mrs. ", "Mr. ", "Ms. "]))
+        n.phi("NAME", self.last)
         n.text(" is a ")
-        n.phi("AGE", str(rng.randint(90, 104)))
-        n.text(rng.choice(["-year-old", " year old", " yo"]) + " admitted on ")
-        n.phi("DATE", _date(rng))
+        n.phi("AGE", str(self.rng.randint(90, 104)))
+        n.text(self.rng.choice(["-year-old", " year old", " yo"]) + " admitted on ")
+        n.phi("DATE", _date(self.rng))
         n.text(".")
 
-    def doctor_sentence(n: _Note) -> None:
-        n.text(rng.choice(["Discussed with Dr. ", "Seen by Dr. ", "Referred by Dr. ", "Attending: Dr. "]))
-        n.phi("NAME", doctor)
-        n.text(rng.choice([" today.", " in clinic.", "."]))
+    def doctor_sentence(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Discussed with Dr. ", "Seen by Dr. ", "Referred by Dr. ", "Attending: Dr. "]))
+        n.phi("NAME", self.doctor)
+        n.text(self.rng.choice([" today.", " in clinic.", "."]))
 
-    def signature(n: _Note) -> None:
-        n.text(rng.choice(["Electronically signed by ", "Dictated by "]))
-        n.phi("NAME", f"{rng.choice(_LISTED_FIRST + _UNLISTED_FIRST)} {doctor}")
+    def signature(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Electronically signed by ", "Dictated by "]))
+        n.phi("NAME", f"{self.rng.choice(_LISTED_FIRST + _UNLISTED_FIRST)} {self.doctor}")
         n.text(", MD on ")
-        n.phi("DATE", _date(rng))
+        n.phi("DATE", _date(self.rng))
         n.text(".")
 
-    def family(n: _Note) -> None:
-        relation = rng.choice(["wife", "husband", "daughter", "son", "sister"])
+    def family(self, n: _Note) -> None:
+        relation = self.rng.choice(["wife", "husband", "daughter", "son", "sister"])
         n.text(f"Contact: {relation} ")
-        n.phi("NAME", f"{rng.choice(_LISTED_FIRST + _UNLISTED_FIRST)} {last}")
+        n.phi("NAME", f"{self.rng.choice(_LISTED_FIRST + _UNLISTED_FIRST)} {self.last}")
         n.text(" at ")
-        n.phi("PHONE", _phone(rng))
+        n.phi("PHONE", _phone(self.rng))
         n.text(".")
 
-    def contact(n: _Note) -> None:
-        n.text(rng.choice(["Call back number ", "Phone: ", "Fax results to "]))
-        n.phi("PHONE", _phone(rng))
+    def contact(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Call back number ", "Phone: ", "Fax results to "]))
+        n.phi("PHONE", _phone(self.rng))
         n.text("; email ")
-        n.phi("EMAIL", f"{first.lower()}.{last.lower().replace(chr(39), '')}{rng.randint(1, 99)}@"
-                       f"{rng.choice(['example.com', 'mail.example.org', 'clinic.test'])}")
+        n.phi("EMAIL", f"{self.first.lower()}.{self.last.lower().replace(chr(39), '')}{self.rng.randint(1, 99)}@"
+                       f"{self.rng.choice(['example.com', 'mail.example.org', 'clinic.test'])}")
         n.text(".")
 
-    def identifiers(n: _Note) -> None:
-        n.text(rng.choice(["MRN ", "MRN: ", "Medical record number ", "MR# "]))
-        n.phi("MRN", str(rng.randint(10**6, 10**8)))
-        n.text(rng.choice([". SSN ", ". Social security number: "]))
-        n.phi("SSN", f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}")
+    def identifiers(self, n: _Note) -> None:
+        n.text(self.rng.choice(["MRN ", "MRN: ", "Medical record number ", "MR# "]))
+        n.phi("MRN", str(self.rng.randint(10**6, 10**8)))
+        n.text(self.rng.choice([". SSN ", ". Social security number: "]))
+        n.phi("SSN", f"{self.rng.randint(100, 665)}-{self.rng.randint(10, 99)}-{self.rng.randint(1000, 9999)}")
         n.text(".")
 
-    def insurance(n: _Note) -> None:
-        n.text(rng.choice(["Member ID: ", "Health plan number ", "Account #", "Policy number: "]))
-        n.phi("ACCOUNT", f"{rng.choice(['XJH', 'BCB', 'AET', ''])}{rng.randint(10**7, 10**9)}")
+    def insurance(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Member ID: ", "Health plan number ", "Account #", "Policy number: "]))
+        n.phi("ACCOUNT", f"{self.rng.choice(['XJH', 'BCB', 'AET', ''])}{self.rng.randint(10**7, 10**9)}")
         n.text(".")
 
-    def device(n: _Note) -> None:
-        n.text(rng.choice(["Pacemaker serial number ", "Device serial: ", "Driver license no. ", "DEA # ",
+    def device(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Pacemaker serial number ", "Device serial: ", "Driver license no. ", "DEA # ",
                            "Vehicle plate "]))
-        n.phi("ID", rng.choice([f"PM-{rng.randint(10000, 99999)}-X", f"D{rng.randint(10**6, 10**7)}",
-                                f"AB{rng.randint(10**6, 10**7)}", f"7{rng.randint(10**4, 10**5)}KX"]))
+        n.phi("ID", self.rng.choice([f"PM-{self.rng.randint(10000, 99999)}-X", f"D{self.rng.randint(10**6, 10**7)}",
+                                f"AB{self.rng.randint(10**6, 10**7)}", f"7{self.rng.randint(10**4, 10**5)}KX"]))
         n.text(".")
 
-    def address(n: _Note) -> None:
+    def address(self, n: _Note) -> None:
         n.text("Lives at ")
-        n.phi("ADDRESS", f"{rng.randint(1, 9999)} {rng.choice(_STREETS)} {rng.choice(_SUFFIXES)}")
+        n.phi("ADDRESS", f"{self.rng.randint(1, 9999)} {self.rng.choice(_STREETS)} {self.rng.choice(_SUFFIXES)}")
         n.text(", ")
-        n.phi("LOCATION", city)
-        n.text(f", {state} ")
-        n.phi("ZIP", f"{rng.randint(10000, 99999)}")
+        n.phi("LOCATION", self.city)
+        n.text(f", {self.state} ")
+        n.phi("ZIP", f"{self.rng.randint(10000, 99999)}")
         n.text(".")
 
-    def town(n: _Note) -> None:
-        n.text(rng.choice(["Lives in ", "Transferred from ", "Resides in "]))
-        n.phi("LOCATION", city)
-        n.text(rng.choice([" with family.", "; independent in ADLs.", "."]))
+    def town(self, n: _Note) -> None:
+        n.text(self.rng.choice(["Lives in ", "Transferred from ", "Resides in "]))
+        n.phi("LOCATION", self.city)
+        n.text(self.rng.choice([" with family.", "; independent in ADLs.", "."]))
 
-    def portal(n: _Note) -> None:
+    def portal(self, n: _Note) -> None:
         n.text("Results shared via ")
-        n.phi("URL", f"https://portal.{rng.choice(['example.org', 'clinic.test'])}/r/{rng.randint(1000, 99999)}")
+        host = self.rng.choice(["example.org", "clinic.test"])
+        n.phi("URL", f"https://portal.{host}/r/{self.rng.randint(1000, 99999)}")
         n.text(" from workstation ")
-        n.phi("IP", f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
+        n.phi("IP", f"10.{self.rng.randint(0, 255)}.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}")
         n.text(".")
 
-    def narrative(n: _Note) -> None:  # a name with no cue at all: only dictionaries and shape can find it
-        other_first, other_last = _name(rng)
+    def narrative(self, n: _Note) -> None:  # a name with no cue at all: only dictionaries and shape can find it
+        other_first, other_last = _name(self.rng)
         n.phi("NAME", f"{other_first} {other_last}")
-        n.text(rng.choice([" tolerated the procedure well.", " was counselled on diet.",
+        n.text(self.rng.choice([" tolerated the procedure well.", " was counselled on diet.",
                            " declined the influenza vaccine."]))
 
-    def lowercase(n: _Note) -> None:  # hurried typing: cue present, no capitals
+    def lowercase(self, n: _Note) -> None:  # hurried typing: cue present, no capitals
         n.text("pt ")
-        n.phi("NAME", f"{first.lower()} {last.lower()}")
+        n.phi("NAME", f"{self.first.lower()} {self.last.lower()}")
         n.text(" called, tel ")
-        n.phi("PHONE", f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(1000, 9999)}")
+        n.phi("PHONE", f"{self.rng.randint(201, 989)}{self.rng.randint(200, 999)}{self.rng.randint(1000, 9999)}")
         n.text(".")
 
-    def clinical(n: _Note) -> None:  # no identifiers: precision
-        n.text(f"Findings: {'; '.join(rng.sample(_FINDINGS, k=3))}.")
+    def clinical(self, n: _Note) -> None:  # no identifiers: precision
+        n.text(f"Findings: {'; '.join(self.rng.sample(_FINDINGS, k=3))}.")
 
-    def common_words(n: _Note) -> None:  # names that are common words, used as words: precision
-        n.text(rng.choice(["Will follow up in two weeks.", "Grace period for the referral applies.",
+    def common_words(self, n: _Note) -> None:  # names that are common words, used as words: precision
+        n.text(self.rng.choice(["Will follow up in two weeks.", "Grace period for the referral applies.",
                            "Mark the site before surgery.", "Hope to taper steroids.", "Rose from chair unaided.",
                            "May return to work on light duty."]))
 
-    return [patient, old_patient, doctor_sentence, signature, family, contact, identifiers, insurance, device,
-            address, town, portal, narrative, lowercase, clinical, common_words]
+
+    def all(self) -> list[Callable[[_Note], None]]:
+        """The patient sentence first, then every other template."""
+        return [self.patient, self.old_patient, self.doctor_sentence, self.signature, self.family, self.contact,
+                self.identifiers, self.insurance, self.device, self.address, self.town, self.portal, self.narrative,
+                self.lowercase, self.clinical, self.common_words]
 
 
 def build_document(rng: random.Random, index: int) -> dict[str, object]:
-    sentences = _sentences(rng)
+    sentences = _Templates(rng).all()
     chosen = [sentences[0], *rng.sample(sentences[1:], k=rng.randint(4, 8))]
     note = _Note()
     for number, sentence in enumerate(chosen):

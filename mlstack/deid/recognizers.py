@@ -99,7 +99,7 @@ _ZIP = re.compile(rf"(?:\b(?:{_STATES})\s+|\b(?:zip(?:\s*code)?|postal code)\s*[
 _CITY_STATE = re.compile(rf"\b((?:[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){{0,2}})),\s+(?:{_STATES})\b")
 _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|"
                        r"transferred from|city of)\s+((?:[A-Z][a-z]+)(?:[\s-][A-Z][a-z]+){0,2})")
-_NAME_TOKEN = r"(?:O'|D'|Mc|Mac)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+_NAME_TOKEN = r"(?:O'|D'|Mc|Mac)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"  # noqa: S105 - a regex, not a secret
 _INITIAL = r"[A-Z]\."
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
 _RELATIONS = (r"(?:spouse|wife|husband|son|daughter|mother|father|brother|sister|guardian|caregiver|friend|"
@@ -208,7 +208,7 @@ def find_locations(text: str) -> Iterator[Span]:
         # "from Springfield General": a place followed by more capitalized words is kept to the known city.
         for size in range(len(words), 0, -1):
             candidate = " ".join(words[:size])
-            if candidate in cities() or size == 1 and candidate not in _NOT_NAMES:
+            if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES):
                 yield Span(match.start(1), match.start(1) + len(candidate), "LOCATION")
                 break
     known = cities()
