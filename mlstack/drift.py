@@ -210,7 +210,7 @@ class DriftWindow:
 
     def update(self, columns: Mapping[str, Any], predictions: Sequence[Any] | None = None) -> None:
         """Add a chunk: numeric columns as float arrays (NaN = missing); categorical ones as sequences or
-        {label: count} (None = missing); text as sequences of strings or captured {"length": n} (None = missing)."""
+        {label: count} (None = missing); text as sequences of strings (None = missing)."""
         for name, values in columns.items():
             kind = self.baseline["features"][name]["kind"]
             if kind == "numeric":
@@ -264,7 +264,7 @@ class DriftWindow:
             counts.rows += count
 
     def _update_text(self, name: str, values: Sequence[Any]) -> None:
-        """Strings, or captured texts: {"length": n} (capture keeps no text), which feed the length bins only."""
+        """Strings; also {"length": n} from captures written before capture de-identified text (length bins only)."""
         counts = self.counts[name]
         texts = [value for value in values if isinstance(value, str)]
         captured = [value["length"] for value in values if isinstance(value, Mapping) and "length" in value]

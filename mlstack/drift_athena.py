@@ -3,9 +3,10 @@
 `bin_count_query` writes one SQL statement that counts a window of captured traffic in the
 baseline's bins, per feature, inside Athena (no rows leave the lake): numeric features by the
 number of bin edges below the value, which is exactly the bin index the drift function computes
-(`mlstack.drift.bin_counts`); text features by captured length; categorical features and the
-prediction by label. `report_from_rows` turns the result rows into the same drift report the
-drift function writes (mlstack/drift.py), so thresholds and flags are identical.
+(`mlstack.drift.bin_counts`); text features by the length of the captured (de-identified) text;
+categorical features and the prediction by label. `report_from_rows` turns the result rows into
+the same drift report the drift function writes (mlstack/drift.py), so thresholds and flags are
+identical.
 
 Table: the catalog's `capture_<dataset>` (stacks/data_lake.py), JSON lines partitioned by
 model_version and capture_date. Run it in the environment's workgroup (`<prefix>-lake`), e.g.
@@ -41,7 +42,7 @@ def _feature_select(name: str, profile: dict[str, Any]) -> str:
         value = f"CAST({column} AS varchar)"
     else:
         edges = profile["length_edges"] if profile["kind"] == "text" else profile["edges"]
-        measured = f"{column}.length" if profile["kind"] == "text" else column
+        measured = f"length({column})" if profile["kind"] == "text" else column
         array = "ARRAY[" + ", ".join(f"DOUBLE '{edge!r}'" for edge in edges) + "]" if edges else \
             "CAST(ARRAY[] AS array(double))"
         value = f"CAST(cardinality(filter({array}, e -> e < CAST({measured} AS double))) AS varchar)"

@@ -215,16 +215,15 @@ class DataLake(Construct):
 
     def _capture_table(self, schema: DatasetSchema) -> glue.CfnTable:
         """JSON-lines table over capture/<dataset>/ (model_version, capture_date projected) for drift at scale
-        with Athena (mlstack/drift_athena.py). Text features are captured as {"length": n}, never as text."""
+        with Athena (mlstack/drift_athena.py). Text features are captured de-identified."""
         location = f"s3://{self.buckets['capture'].bucket_name}/{CAPTURE_PREFIX}{schema.name}/"
-        fields = ",".join(f"{c.name}:{'struct<length:bigint>' if c.type == 'text' else GLUE_TYPES[c.type]}"
-                          for c in schema.columns if c.name != schema.label)
+        fields = ",".join(f"{c.name}:{GLUE_TYPES[c.type]}" for c in schema.columns if c.name != schema.label)
         table = glue.CfnTable(
             self, f"Capture{schema.name.title().replace('_', '')}",
             catalog_id=cdk.Aws.ACCOUNT_ID, database_name=self.config.glue_database_name(),
             table_input=glue.CfnTable.TableInputProperty(
                 name=capture_table_name(schema.name), table_type="EXTERNAL_TABLE",
-                description=f"Captured predictions of {schema.name} models (sampled; text as length only)",
+                description=f"Captured predictions of {schema.name} models (sampled; text de-identified)",
                 partition_keys=[glue.CfnTable.ColumnProperty(name="model_version", type="string"),
                                 glue.CfnTable.ColumnProperty(name="capture_date", type="string")],
                 parameters={

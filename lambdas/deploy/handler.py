@@ -28,9 +28,10 @@ from lambdas.deploy.events import CANARY_TRIGGERS
 from lambdas.deploy.registry import Registry
 from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from lambdas.deploy.settings import DeployEnvironment, parse_environment
+from mlstack.log_guard import guard
 from mlstack.pointer import ServingPointer
 
-logger = Logger(service="deploy")
+logger = guard(Logger(service="deploy"))  # no payload field ever reaches a log line
 tracer = Tracer(service="deploy")
 metrics = Metrics(service="deploy")
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)

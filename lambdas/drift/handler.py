@@ -20,9 +20,10 @@ from botocore.config import Config
 
 from lambdas.drift.monitor import DriftMonitor
 from lambdas.drift.settings import parse_environment
+from mlstack.log_guard import guard
 from mlstack.pointer import ServingPointer
 
-logger = Logger(service="drift")
+logger = guard(Logger(service="drift"))  # no payload field ever reaches a log line
 tracer = Tracer(service="drift")
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
 METRICS_PER_CALL = 500  # PutMetricData takes up to 1,000 metrics per request

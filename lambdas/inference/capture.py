@@ -3,8 +3,9 @@
 A configurable share of requests is kept (features, prediction, model version, time) in memory
 and written as one JSON-lines object per batch to the capture zone; the PUT runs on a background
 thread, so the request that fills a batch does not wait for S3. Free-text features are never
-written as sent: until the de-identifier lands (PHI issue), a text value is captured only as its
-length. A failed write is logged by count and dropped: capture never fails a prediction. Records
+written as sent: they are de-identified first (mlstack/deid, redact: identifiers become [TYPE]
+tags), the same policy ingestion applies by default, so captured text compares with training
+text. A failed write is logged by count and dropped: capture never fails a prediction. Records
 still buffered when Lambda retires the environment are lost (capture is a sample; documented).
 """
 
@@ -20,15 +21,18 @@ from typing import Any
 
 import orjson
 
+from mlstack.deid import Deidentifier
 from mlstack.lake import capture_key
 from mlstack.signature import ModelSignature
 
+_REDACT = Deidentifier()
+
 
 def scrub(text_columns: frozenset[str], instance: dict[str, Any]) -> dict[str, Any]:
-    """The instance as it may be stored: text features reduced to their length (no PHI)."""
+    """The instance as it may be stored: text features de-identified (no identifier reaches capture)."""
     if not text_columns:
         return instance
-    return {name: ({"length": len(value)} if name in text_columns and isinstance(value, str) else value)
+    return {name: (_REDACT.deidentify(value).text if name in text_columns and isinstance(value, str) else value)
             for name, value in instance.items()}
 
 

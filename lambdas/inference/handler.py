@@ -30,8 +30,9 @@ from lambdas.inference.settings import (
     parse_environment,
 )
 from lambdas.inference.validation import RequestError
+from mlstack.log_guard import guard
 
-logger = Logger(service="inference")
+logger = guard(Logger(service="inference"))  # no payload field ever reaches a log line
 tracer = Tracer(service="inference", patch_modules=["botocore"])  # only AWS calls; patching all costs cold start
 metrics = Metrics(service="inference")
 JSON = "application/json"

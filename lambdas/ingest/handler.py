@@ -21,8 +21,9 @@ from botocore.config import Config
 
 from lambdas.ingest.ingestion import Ingestor, IngestSettings, Manifest, SourceObject
 from lambdas.ingest.settings import parse_environment
+from mlstack.log_guard import guard
 
-logger = Logger(service="ingest")
+logger = guard(Logger(service="ingest"))  # no payload field ever reaches a log line
 tracer = Tracer(service="ingest")
 metrics = Metrics(service="ingest")
 

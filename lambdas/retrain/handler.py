@@ -19,8 +19,9 @@ from botocore.config import Config
 
 from lambdas.retrain.retrainer import AlarmTrigger, Retrainer
 from lambdas.retrain.settings import parse_environment
+from mlstack.log_guard import guard
 
-logger = Logger(service="retrain")
+logger = guard(Logger(service="retrain"))  # no payload field ever reaches a log line
 tracer = Tracer(service="retrain")
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
 

@@ -204,7 +204,7 @@ def test_sampled_requests_are_captured_without_changing_the_response(api, world,
     assert {line["model_version"] for line in lines} == {"v1"}
 
 
-def test_text_models_take_the_note_and_capture_only_its_length(world, text):
+def test_text_models_take_the_note_and_capture_it_de_identified(world, text):
     _publish(world, text)
     config, lake, s3, _ = world
     api = LocalApi(config, lake, capture_sample_rate=1.0)
@@ -215,8 +215,9 @@ def test_text_models_take_the_note_and_capture_only_its_length(world, text):
     captured = s3.get_object(Bucket=lake.buckets["capture"], Key=obj["Key"])["Body"].read()
     assert status == 200
     assert body["predictions"][0]["label"] in text.signature.classes
-    assert b"Smith" not in captured
-    assert json.loads(captured)["features"] == {"note_text": {"length": len(note)}}
+    assert b"Smith" not in captured and b"12345678" not in captured
+    assert json.loads(captured)["features"] == {
+        "note_text": "Pt [NAME], MRN [MRN], presents with dyspnea, wheezing and chronic cough; smoker."}
 
 
 def test_a_text_instance_that_is_too_long_is_a_400(world, text):
