@@ -1,0 +1,145 @@
+"""The de-identifier: every identifier type with tricky formats, negatives, policies, the corpus goals."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from mlstack.cli import main as cli_main
+from mlstack.deid import Deidentifier, Policy, deidentify
+from mlstack.deid.corpus import build_corpus, load_corpus
+from mlstack.deid.evaluate import evaluate
+
+KEY = b"0123456789abcdef0123456789abcdef"
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(span.type, text[span.start:span.end]) for span in deidentify(text).spans]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Pt: Maria Garcia, seen today.", ("NAME", "Maria Garcia")),
+    ("Discussed with Dr. Thistlewood.", ("NAME", "Thistlewood")),  # a surname no dictionary holds
+    ("Patient name: Halvorsen, Rita", ("NAME", "Halvorsen, Rita")),
+    ("Contact: daughter Grace Okafor at home.", ("NAME", "Grace Okafor")),  # a given name that is a word
+    ("Electronically signed by Will Okonkwo, MD", ("NAME", "Will Okonkwo")),
+    ("pt maria lopez called", ("NAME", "maria lopez")),  # typed in lower case
+    ("Odalys Garcia tolerated the procedure.", ("NAME", "Odalys Garcia")),  # no cue, a known surname
+    ("Seen on Jan 3rd for follow-up.", ("DATE", "Jan 3rd")),
+    ("Visit 03/01/21.", ("DATE", "03/01/21")),
+    ("Admitted 2021-03-01 at noon.", ("DATE", "2021-03-01")),
+    ("Since March 2019 on insulin.", ("DATE", "March 2019")),
+    ("On the 5th of June she fell.", ("DATE", "5th of June")),
+    ("Born 4 Jul 1931.", ("DATE", "4 Jul 1931")),
+    ("A 92-year-old woman.", ("AGE", "92")),
+    ("Age: 101.", ("AGE", "101")),
+    ("Call 555.123.4567 today.", ("PHONE", "555.123.4567")),
+    ("Fax (212) 555-0199 please.", ("PHONE", "(212) 555-0199")),
+    ("Phone: +1 415 555 0100", ("PHONE", "+1 415 555 0100")),
+    ("tel 4155550100 after 5", ("PHONE", "4155550100")),
+    ("Email j.doe+clinic@mail.example.org now.", ("EMAIL", "j.doe+clinic@mail.example.org")),
+    ("SSN 123-45-6789 on file.", ("SSN", "123-45-6789")),
+    ("Social security number: 123456789.", ("SSN", "123456789")),
+    ("MRN: 00412345 confirmed.", ("MRN", "00412345")),
+    ("Medical record number AB-99123 noted.", ("MRN", "AB-99123")),
+    ("Member ID: XJH99812345 (Aetna).", ("ACCOUNT", "XJH99812345")),
+    ("Account #7781234 billed.", ("ACCOUNT", "7781234")),
+    ("Pacemaker serial number PM-88213-X.", ("ID", "PM-88213-X")),
+    ("Driver license no. D1234567.", ("ID", "D1234567")),
+    ("VIN 1HGCM82633A004352 recorded.", ("ID", "1HGCM82633A004352")),
+    ("See https://portal.example.org/r/123?x=1.", ("URL", "https://portal.example.org/r/123?x=1")),
+    ("From 10.0.12.7.", ("IP", "10.0.12.7")),
+    ("Lives at 1234 Oak Street, Apt 5 with her son.", ("ADDRESS", "1234 Oak Street, Apt 5")),
+    ("Mail to P.O. Box 123.", ("ADDRESS", "P.O. Box 123")),
+    ("Lives in Springfield with family.", ("LOCATION", "Springfield")),
+    ("Resides in Baton Rouge.", ("LOCATION", "Baton Rouge")),
+    ("Madison, WI 53703", ("ZIP", "53703")),
+])
+def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
+    assert expected in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Will follow up in two weeks.",  # a given name used as a word
+    "Grace period for the referral applies.",
+    "Mark the site before surgery.",
+    "BP 120/80, dose 1.5 mg, HbA1c of 8.9%.",  # numbers that are not dates or phones
+    "A 45-year-old man with 3 days of cough.",  # ages up to 89 are not identifiers
+    "Follow-up in 2 weeks; WBC 12.4; troponin negative x2.",
+    "Parkinson disease, stable on levodopa.",
+    "IP 999.1.1.1 is not an address.",  # octets over 255
+    "SSN 000-12-3456 is invalid.",  # area 000 is never issued
+])
+def test_clinical_text_without_identifiers_is_left_alone(text):
+    assert found(text) == []
+
+
+def test_spans_point_into_the_input_and_the_output_has_tags():
+    text = "Pt: Maria Garcia, 92 y/o, MRN 1234567."
+    result = deidentify(text)
+    assert result.text == "Pt: [NAME], [AGE] y/o, MRN [MRN]."
+    assert [text[s.start:s.end] for s in result.spans] == ["Maria Garcia", "92", "1234567"]
+    assert "Maria" not in json.dumps(result.as_json())  # spans carry offsets, never values
+
+
+def test_pseudonyms_are_consistent_within_a_document_and_unlinkable_across_keys():
+    text = "Pt: Maria Garcia. Dr. Chen saw Maria Garcia today."
+    first = Deidentifier(Policy(mode="pseudonymize", key=KEY)).deidentify(text, document_id="note-1").text
+    again = Deidentifier(Policy(mode="pseudonymize", key=KEY)).deidentify(text, document_id="note-1").text
+    other_key = Deidentifier(Policy(mode="pseudonymize", key=KEY[::-1])).deidentify(text, document_id="note-1").text
+    other_note = Deidentifier(Policy(mode="pseudonymize", key=KEY)).deidentify(text, document_id="note-2").text
+    patient, doctor, patient_again = re.findall(r"\[NAME-[0-9a-f]{6}\]", first)
+    assert first == again and patient == patient_again  # the same person, the same pseudonym
+    assert patient != doctor  # another person, another pseudonym
+    assert not {patient, doctor} & set(re.findall(r"\[NAME-[0-9a-f]{6}\]", other_key))  # keys do not link
+    assert first != other_note  # scoped to the document
+
+
+def test_keep_year_and_remove_policies():
+    text = "Seen on March 3, 2021 and 04/05/19."
+    assert Deidentifier(Policy(keep_year=True)).deidentify(text).text == "Seen on 2021 and 2019."
+    assert Deidentifier(Policy(mode="remove")).deidentify("Call 555-123-4567 now.").text == "Call  now."
+
+
+def test_policies_refuse_bad_settings():
+    with pytest.raises(ValueError, match="key of at least 16 bytes"):
+        Policy(mode="pseudonymize")
+    with pytest.raises(ValueError, match="unknown identifier types"):
+        Policy(types=("NAME", "SHOE_SIZE"))
+
+
+def test_the_shipped_corpus_is_what_the_generator_makes_and_meets_the_goals():
+    corpus = load_corpus()
+    assert corpus == json.loads(json.dumps(build_corpus()))  # regenerate with python -m mlstack.deid.corpus
+    assert len(corpus) >= 300
+    kinds = {span["type"] for document in corpus for span in document["spans"]}
+    assert kinds == {"NAME", "DATE", "AGE", "PHONE", "EMAIL", "SSN", "MRN", "ACCOUNT", "ID", "URL", "IP", "ADDRESS",
+                     "LOCATION", "ZIP"}
+    result = evaluate(Deidentifier(), corpus)
+    assert result["overall"]["recall"] >= 0.95
+    assert result["per_type"]["NAME"]["recall"] >= 0.90
+    assert result["overall"]["precision"] >= 0.85
+
+
+def test_the_cli_reads_stdin_and_writes_text_or_json(monkeypatch, capsys):
+    text = "Pt: Maria Garcia, MRN 1234567."
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert cli_main(["deid"]) == 0
+    assert capsys.readouterr().out == "Pt: [NAME], MRN [MRN]."
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert cli_main(["deid", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert [text[s["start"]:s["end"]] for s in answer["spans"]] == ["Maria Garcia", "1234567"]
+    assert answer["text"] == "Pt: [NAME], MRN [MRN]."
+
+
+def test_the_cli_scores_the_corpus_and_names_missing_keys(tmp_path, monkeypatch, capsys):
+    assert cli_main(["deid", "--evaluate", "--json-out", str(tmp_path / "scores.json")]) == 0
+    assert "overall" in capsys.readouterr().out
+    assert json.loads((tmp_path / "scores.json").read_text())["overall"]["recall"] >= 0.95
+    monkeypatch.delenv("MLSTACK_DEID_KEY", raising=False)
+    assert cli_main(["deid", "--mode", "pseudonymize"]) == 2
+    assert "MLSTACK_DEID_KEY" in capsys.readouterr().err
