@@ -77,6 +77,10 @@ def stage_ingest(run: DemoRun) -> None:
                 raise RuntimeError(f"{sample.name}: counts do not reconcile: {result}")
             for reason, count in result["quarantine_reasons"].items():
                 _say(f"      {count} x {reason}")
+            if result.get("phi_identifiers"):
+                found = ", ".join(f"{kind} {n}" for kind, n in result["phi_identifiers"].items())
+                policy = run.config.ingest.phi_policy.get(dataset, "redact")
+                _say(f"      PHI de-identified before curated/ ({policy}): {found}")
             run.ingested.append({"dataset": dataset, "file": sample.name, **result})
     _list_landed(run)
 

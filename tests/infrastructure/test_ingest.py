@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -64,7 +66,9 @@ def test_function_limits_follow_config(env):
 def test_the_deployed_environment_provides_every_variable_the_handler_requires(env):
     _, template = env
     variables = _function(template)["Properties"]["Environment"]["Variables"]
-    assert set(IngestEnvironment.model_fields) <= set(variables)
+    required = {name for name, field in IngestEnvironment.model_fields.items() if field.is_required()}
+    assert required | {"PHI_POLICIES"} <= set(variables)
+    assert json.loads(variables["PHI_POLICIES"]) == {}  # every data set redacted by default
 
 
 def test_permissions_are_scoped_no_service_wildcards(env):
