@@ -1,4 +1,4 @@
-"""cdk-nag 3.x wiring: four rule packs on every synth, and specific, reasoned acknowledgments."""
+"""cdk-nag 3.x wiring: five rule packs on every synth, and specific, reasoned acknowledgments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
 
-NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks)
+from stacks.nag_sagemaker import SageMakerChecks
+
+# The four cdk-nag packs, and ours for the SageMaker resources they do not cover.
+NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks, SageMakerChecks)
 
 
 def add_nag_packs(app: cdk.App) -> None:
