@@ -1,6 +1,6 @@
 # mlstack: every command a newcomer needs. Each target installs what it needs first.
 #   make demo [RECIPE=text] [STOP_AFTER=stage]  local lifecycle on an embedded AWS (no account needed)
-#   make test            lint + the offline test suite
+#   make test            lint + the offline test suite + template scanners (cfn-lint, checkov)
 #   make synth           CloudFormation for every environment in cdk.out (offline)
 #   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
 #   make bench           performance comparisons (benchmarks/), tables + JSON in .mlstack/bench
@@ -12,6 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHECKOV_VENV := .mlstack/checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 ENV ?= dev
 OUT ?= .mlstack/demo
 RECIPE ?= tabular
@@ -25,7 +27,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo serve test lint synth deploy promote bench lock pipeline clean
+.PHONY: help install demo serve test lint scan synth deploy promote bench lock pipeline clean
 
 help:
 	@sed -n '2,8p' Makefile
@@ -43,6 +45,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov conflicts with sagemaker-core's boto3 pin: it gets a virtual environment of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	touch $@
+
 install: $(PY_STAMP) $(NODE_STAMP)
 
 demo: $(PY_STAMP)
@@ -56,6 +64,11 @@ lint: $(PY_STAMP)
 
 test: install lint
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/pytest
+	$(MAKE) scan
+
+# cfn-lint and checkov on every synthesized template; every allowed finding is in stacks/scanner_skips.json.
+scan: synth $(CHECKOV_STAMP)
+	$(BIN)/python -m stacks.scan cdk.out --checkov $(CHECKOV_VENV)/bin/checkov
 
 # Templates only: Lambda assets are not bundled (bundling downloads wheels), so this
 # cloud assembly is for review, not for deploy. `make deploy` bundles.

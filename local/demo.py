@@ -48,6 +48,7 @@ class DemoRun:
     audit: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     monitoring: dict[str, Any] = field(default_factory=dict)
+    model_card: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -132,6 +133,7 @@ def stage_deploy(run: DemoRun) -> None:
     _say(f"  PendingManualApproval -> routed to deployer: {deployment.deliver(event) is not None}")
     event = set_approval(sagemaker, arn, "Approved", "Approved in the demo: test metrics above the gate")
     _say(f"  Approved (as the Studio button does) -> deployer: {deployment.deliver(event)}")
+    _show_model_card(run, sagemaker, arn)
     deployer = Deployer.from_config(run.config, account=LOCAL_ACCOUNT, region=region, session=boto3.session.Session())
     record = deployer.promote(Deployer.policy_for(run.config), "release-manager",
                               boto3.client("cloudwatch", region_name=region))
@@ -148,6 +150,19 @@ def stage_deploy(run: DemoRun) -> None:
     live = deployer.pointer.current("prod")
     saved = save_served_model(deployer.s3, run.lake.buckets["artifacts"], live.model_uri, run.out_dir)
     _say(f"  prod model saved to {saved} (make serve serves it)")
+
+
+def _show_model_card(run: DemoRun, sagemaker: Any, arn: str) -> None:
+    from lambdas.deploy.model_card import MODEL_CARDS_PREFIX, card_name
+    from lambdas.deploy.registry import ModelVersion
+
+    version = ModelVersion.from_description(sagemaker.describe_model_package(ModelPackageName=arn))
+    name = card_name(version)
+    status = sagemaker.describe_model_card(ModelCardName=name)["ModelCardStatus"]
+    key = f"{MODEL_CARDS_PREFIX}{version.group}/v{version.version}.md"
+    run.model_card = boto3.client("s3", region_name=run.config.region).get_object(
+        Bucket=run.lake.buckets["artifacts"], Key=key)["Body"].read().decode()
+    _say(f"  model card {name} ({status}) written at approval; rendered copy s3://{run.lake.buckets['artifacts']}/{key}")
 
 
 def _demo_requests(example: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[str, str, str, dict[str, str],
@@ -369,6 +384,8 @@ def write_report(run: DemoRun) -> Path:
                   "|---|---|---|---|"]
         lines += [f"| {r['method']} {r['path']} ({r['what']}) | {r['status']} | {r['ms']} | {r['summary']} |"
                   for r in run.requests]
+    if run.model_card:  # its headings one level down, inside the report
+        lines += ["", *("#" + line if line.startswith("#") else line for line in run.model_card.splitlines())]
     lines += _plots(run) + _monitoring_section(run)
     report = run.out_dir / "report.md"
     report.write_text("\n".join(lines) + "\n")

@@ -51,7 +51,8 @@ class LocalDeployment:
             parameter_prefix=config.serving_parameter_prefix(), audit_bucket=lake.buckets["audit"],
             audit_topic_arn=self.topic_arn, resource_prefix=config.resource_prefix(),
             canary_percent=config.deployment.canary_percent,
-            canary_bake_minutes=config.deployment.pointer_canary_minutes), region)
+            canary_bake_minutes=config.deployment.pointer_canary_minutes, model_card_key_arn=lake.key_arn,
+            phi_policies=config.ingest.phi_policy), region)
         self.region = region
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
 """A Python Lambda function with everything this project requires of one, in one place.
 
-Encrypted dead-letter queue with a depth alarm, bounded async retries, KMS-encrypted log group,
-X-Ray, JSON logs, reserved concurrency, an immutable role whose every permission is in one
-customer-managed policy (no CDK implicit grants), and the VPC when the environment asks for it.
+Encrypted dead-letter queue with a depth alarm, bounded async retries, KMS-encrypted log group and
+environment variables, X-Ray, JSON logs, reserved concurrency, an immutable role whose every
+permission is in one customer-managed policy (no CDK implicit grants), and the VPC when the
+environment asks for it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class SecureFunction(Construct):
             role=self.role.without_policy_updates(),
             memory_size=memory_mb, timeout=cdk.Duration.seconds(timeout_seconds),
             reserved_concurrent_executions=reserved_concurrency, environment=environment,
+            environment_encryption=key,  # names and settings only, but encrypted at rest with the lake key
             tracing=lambda_.Tracing.ACTIVE, log_group=self.log_group, logging_format=lambda_.LoggingFormat.JSON,
             retry_attempts=retry_attempts, max_event_age=cdk.Duration.hours(max_event_age_hours),
             dead_letter_queue=self.failures,
@@ -76,6 +78,9 @@ class SecureFunction(Construct):
             iam.PolicyStatement(
                 sid="UseKeyThroughSqs", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"sqs.{cdk.Aws.REGION}.amazonaws.com"}}),
+            iam.PolicyStatement(
+                sid="DecryptOwnEnvironment", actions=["kms:Decrypt"], resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"lambda.{cdk.Aws.REGION}.amazonaws.com"}}),
             iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                                 resources=["*"]),
         ]

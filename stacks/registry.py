@@ -10,6 +10,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from lambdas.deploy.events import approval_event_pattern, canary_alarm_event_pattern
+from lambdas.deploy.model_card import MODEL_CARDS_PREFIX
 from lambdas.deploy.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import SERVING_PREFIX
@@ -55,7 +56,7 @@ class ModelRegistry(Construct):
                 audit_topic_arn=self.topic.topic_arn, resource_prefix=config.resource_prefix(),
                 canary_percent=deployment.canary_percent,
                 canary_bake_minutes=deployment.pointer_canary_minutes,
-                endpoint=endpoint),
+                endpoint=endpoint, model_card_key_arn=lake.key.key_arn, phi_policies=config.ingest.phi_policy),
             timeout_seconds=120, reserved_concurrency=1)  # one deployment at a time
         self._grant(lake, training)
         self.rule = events.Rule(
@@ -114,6 +115,14 @@ class ModelRegistry(Construct):
             iam.PolicyStatement(sid="WriteAudit", actions=["s3:PutObject"],
                                 resources=[DataLake.object_arn(self.config, "audit", AUDIT_PREFIX)]),
             iam.PolicyStatement(sid="AnnounceDeployments", actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+            iam.PolicyStatement(sid="WriteModelCards", resources=[arn("sagemaker", f"model-card/{group}-v*")],
+                                actions=["sagemaker:CreateModelCard", "sagemaker:UpdateModelCard",
+                                         "sagemaker:DescribeModelCard"]),
+            iam.PolicyStatement(sid="StoreModelCardCopies", actions=["s3:PutObject"],
+                                resources=[DataLake.object_arn(self.config, "artifacts", MODEL_CARDS_PREFIX)]),
+            iam.PolicyStatement(sid="EncryptModelCards", actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                                resources=[lake.key.key_arn], conditions={"StringEquals": {
+                                    "kms:ViaService": f"sagemaker.{cdk.Aws.REGION}.amazonaws.com"}}),
             iam.PolicyStatement(sid="UseLakeKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
                                 resources=[lake.key.key_arn], conditions={"StringEquals": {"kms:ViaService": [
                                     f"s3.{cdk.Aws.REGION}.amazonaws.com", f"sns.{cdk.Aws.REGION}.amazonaws.com"]}}),
@@ -144,6 +153,10 @@ class ModelRegistry(Construct):
             f"Resource::{nag_rendered(parameters)}": "the per-stage serving pointers of this environment only",
             f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'audit', AUDIT_PREFIX))}":
                 "append-only audit records under audit/ only",
+            f"Resource::{nag_rendered(arn('sagemaker', f'model-card/{group}-v*'))}":
+                "the model cards of this group's versions only (named <group>-v<N>)",
+            f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'artifacts', MODEL_CARDS_PREFIX))}":
+                "writes rendered model cards under model-cards/ only",
         }
         for finding, reason in reasons.items():
             acknowledge(self.deployer.policy, f"AwsSolutions-IAM5[{finding}]", reason)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from lambdas.deploy.audit import AuditLog, AuditRecord, read_metrics
+from lambdas.deploy.model_card import ModelCards
 from lambdas.deploy.registry import ModelVersion, Registry
 from lambdas.deploy.serving import LambdaBackend, ServingArtifacts
 from mlstack.config import EnvironmentConfig
@@ -74,9 +75,9 @@ class Deployer:
         return PromotionPolicy(settings.soak_hours, settings.two_person_prod, f"{config.resource_prefix()}-staging")
 
     def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, artifacts: ServingArtifacts,
-                 audit: AuditLog, s3: Any, canary: CanaryPolicy | None = None) -> None:
+                 audit: AuditLog, s3: Any, canary: CanaryPolicy | None = None, cards: ModelCards | None = None) -> None:
         self.registry, self.pointer, self.backend, self.audit, self.s3 = registry, pointer, backend, audit, s3
-        self.artifacts, self.canary = artifacts, canary
+        self.artifacts, self.canary, self.cards = artifacts, canary, cards
 
     def _make_live(self, stage: str, version: ModelVersion, *, canary_beside: Live | None = None) -> None:
         """Publish the signature, drift baseline and model, then move the pointer (the one atomic step): all traffic,
@@ -95,7 +96,10 @@ class Deployer:
         """React to a registry state change; the registry (not the event) says the current status."""
         version = self.registry.describe(detail["ModelPackageArn"])
         if version.status == "Approved":
-            return self.deploy(STAGING, version, action="deploy", actor=version.approver)
+            record = self.deploy(STAGING, version, action="deploy", actor=version.approver)
+            if self.cards and record.outcome != "no-op":
+                self.cards.publish(version)  # the approval record and evaluation, for auditors
+            return record
         if version.status == "Rejected":
             return self.reject(version)
         return None  # pending: the rule never routes it; nothing to do if it arrives anyway

@@ -25,6 +25,7 @@ from botocore.config import Config
 from lambdas.deploy.audit import AuditLog, AuditRecord
 from lambdas.deploy.deployer import Backend, CanaryPolicy, Deployer
 from lambdas.deploy.events import CANARY_TRIGGERS
+from lambdas.deploy.model_card import ModelCards
 from lambdas.deploy.registry import Registry
 from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
 from lambdas.deploy.settings import DeployEnvironment, parse_environment
@@ -58,8 +59,15 @@ def deployer() -> Deployer:
         pointer=ServingPointer(boto3.client("ssm", config=AWS_RETRIES), env.SERVING_PARAMETER_PREFIX),
         backend=_backend(env, artifacts, sagemaker), artifacts=artifacts,
         audit=AuditLog(s3, env.AUDIT_BUCKET, boto3.client("sns", config=AWS_RETRIES), env.AUDIT_TOPIC_ARN),
-        s3=s3, canary=_canary(env),
+        s3=s3, canary=_canary(env), cards=_cards(env, sagemaker, s3),
     )
+
+
+def _cards(env: DeployEnvironment, sagemaker: Any, s3: Any) -> ModelCards | None:
+    if not env.MODEL_CARD_KMS_KEY_ARN:
+        return None
+    return ModelCards(sagemaker=sagemaker, s3=s3, bucket=env.SERVING_BUCKET, kms_key_arn=env.MODEL_CARD_KMS_KEY_ARN,
+                      phi_policies=env.PHI_POLICIES)
 
 
 def _canary(env: DeployEnvironment) -> CanaryPolicy | None:

@@ -19,11 +19,17 @@ class ModelVersion:
     onnx_uri: str
     metrics_uri: str | None
     baseline_uri: str = ""
+    recipe: str = ""
 
     @property
     def signature_uri(self) -> str:
         """evaluate writes the input contract beside the ONNX model (onnx/signature.json)."""
         return f"{self.onnx_uri.rsplit('/', 1)[0]}/{SIGNATURE_FILE}" if self.onnx_uri else ""
+
+    @property
+    def run_prefix(self) -> str:
+        """`s3://<artifacts>/pipelines/runs/<execution>`: where the version's training run wrote its outputs."""
+        return self.onnx_uri.rsplit("/onnx/", 1)[0] if "/onnx/" in self.onnx_uri else ""
 
     @classmethod
     def from_description(cls, package: dict[str, Any]) -> ModelVersion:
@@ -36,7 +42,7 @@ class ModelVersion:
                    version=int(package["ModelPackageVersion"]), status=package["ModelApprovalStatus"],
                    approval_description=package.get("ApprovalDescription", ""), approver=approver,
                    onnx_uri=metadata.get("onnx_model", ""), metrics_uri=quality.get("S3Uri"),
-                   baseline_uri=metadata.get("drift_baseline", ""))
+                   baseline_uri=metadata.get("drift_baseline", ""), recipe=metadata.get("recipe", ""))
 
 
 class Registry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Literal
 
@@ -19,6 +20,8 @@ class DeployEnvironment(BaseModel):
     RESOURCE_PREFIX: str = Field(min_length=1)  # names the per-stage canary alarms
     CANARY_PERCENT: int = Field(10, ge=1, le=50)
     CANARY_BAKE_MINUTES: float = Field(0, ge=0)  # lambda backend: 0 = no pointer canary
+    MODEL_CARD_KMS_KEY_ARN: str = ""  # model cards are encrypted with it; empty: no cards are written
+    PHI_POLICIES: dict[str, str] = {}  # JSON: the ingestion PHI policy per data set, recorded on each card
     # sagemaker backend only
     ENDPOINT_PREFIX: str = ""
     ENDPOINT_ROLE_ARN: str = ""
@@ -31,8 +34,11 @@ class DeployEnvironment(BaseModel):
 
 def function_environment(*, backend: str, serving_bucket: str, parameter_prefix: str, audit_bucket: str,
                          audit_topic_arn: str, resource_prefix: str, canary_percent: int, canary_bake_minutes: float,
-                         endpoint: dict[str, str] | None = None) -> dict[str, str]:
+                         endpoint: dict[str, str] | None = None, model_card_key_arn: str = "",
+                         phi_policies: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
+        "MODEL_CARD_KMS_KEY_ARN": model_card_key_arn,
+        "PHI_POLICIES": json.dumps(dict(sorted((phi_policies or {}).items()))),
         "BACKEND": backend,
         **(endpoint or {}),
         "RESOURCE_PREFIX": resource_prefix,
@@ -49,4 +55,7 @@ def function_environment(*, backend: str, serving_bucket: str, parameter_prefix:
 
 
 def parse_environment(environ: Mapping[str, str]) -> DeployEnvironment:
-    return parse_function_environment(DeployEnvironment, environ)
+    values = dict(environ)
+    if "PHI_POLICIES" in values:
+        values["PHI_POLICIES"] = json.loads(values["PHI_POLICIES"])
+    return parse_function_environment(DeployEnvironment, values)

@@ -85,7 +85,7 @@ def evaluate(recipe: Recipe, model: Any, test_dir: str | Path, train_dir: str | 
     classes = [str(c) for c in model.classes_]
     predictions = model.predict(features)
     report = {
-        "recipe": recipe.name, "dataset": recipe.dataset, "test_rows": table.num_rows,
+        "recipe": recipe.name, "dataset": recipe.dataset, "recipe_params": recipe.params, "test_rows": table.num_rows,
         METRICS_KEY: classification_metrics(truth, predictions, model.predict_proba(features), classes),
     }
     onnx_bytes, parity = onnx_parity(recipe, model, features)

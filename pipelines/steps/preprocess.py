@@ -6,10 +6,13 @@ SageMaker Processing: input /opt/ml/processing/input/data, outputs /opt/ml/proce
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.recipes import Recipe, get_recipe
 from pipelines.steps.tables import container_path, read_tables, write_table
@@ -31,6 +34,22 @@ def split(table: pa.Table, recipe: Recipe, *, validation: float, test: float,
             (("train", train_idx), ("validation", val_idx), ("test", test_idx))}
 
 
+INPUTS_FILE = "inputs.json"  # beside the train split: which curated objects (and raw versions) trained it
+
+
+def data_inputs(input_dir: str | Path) -> list[dict[str, object]]:
+    """Every curated file read: its partition path, rows, SHA-256, and the raw object version it came from."""
+    inputs = []
+    for path in sorted(Path(input_dir).rglob("*.parquet")):
+        metadata = pq.read_metadata(path)
+        custom = {key.decode(): value.decode() for key, value in (metadata.metadata or {}).items()
+                  if key.startswith(b"mlstack.")}
+        inputs.append({"file": str(path.relative_to(input_dir)), "rows": metadata.num_rows,
+                       "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "source": custom.get("mlstack.source"),
+                       "source_version_id": custom.get("mlstack.source_version_id")})
+    return inputs
+
+
 def main(argv: list[str] | None = None) -> dict[str, int]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", required=True)
@@ -45,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     splits = split(table, recipe, validation=args.validation_fraction, test=args.test_fraction, seed=args.seed)
     for name, part in splits.items():
         write_table(part, f"{args.output_dir}/{name}", f"{name}.parquet")
+    (Path(args.output_dir) / "train" / INPUTS_FILE).write_text(json.dumps(data_inputs(args.input_dir), indent=1))
     used = sum(part.num_rows for part in splits.values())
     counts = {"input_rows": table.num_rows, "dropped_duplicate_or_incomplete": table.num_rows - used,
               **{name: part.num_rows for name, part in splits.items()}}
