@@ -28,7 +28,7 @@ class SecureFunction(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name: str, description: str, config: EnvironmentConfig,
                  key: kms.IKey, network: PrivateNetwork | None, bundle: bool, removal_policy: cdk.RemovalPolicy,
-                 environment: dict[str, str], memory_mb: int = 512, timeout_seconds: int = 60,
+                 environment: dict[str, str], runbook: str, memory_mb: int = 512, timeout_seconds: int = 60,
                  reserved_concurrency: int = 2, retry_attempts: int = 2, max_event_age_hours: int = 6) -> None:
         super().__init__(scope, id_)
         self.failures = sqs.Queue(self, "Failures", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key,
@@ -56,7 +56,7 @@ class SecureFunction(Construct):
         )
         self.failure_alarm = cloudwatch.Alarm(
             self, "FailedEventsAlarm",
-            alarm_description=f"The {name} function gave up on events after retries. Runbook: docs/runbooks/",
+            alarm_description=f"The {name} function gave up on events after retries. Runbook: {runbook}",
             metric=self.failures.metric_approximate_number_of_messages_visible(
                 period=cdk.Duration.minutes(5), statistic="Maximum"),
             threshold=1, evaluation_periods=1,

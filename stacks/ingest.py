@@ -40,6 +40,7 @@ class Ingestion(Construct):
         self.secure = SecureFunction(
             self, "Ingest", name="ingest", config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy,
+            runbook="docs/runbooks/ingestion.md#dead-letter-queue",
             description="Validates raw objects into curated parquet; quarantines bad rows; writes a manifest",
             environment=function_environment(
                 curated_bucket=lake.curated.bucket_name, quarantine_bucket=self.raw_bucket_name,

@@ -68,7 +68,9 @@ class Monitoring(Construct):
         period = cdk.Duration.minutes(settings.schedule_minutes)
         self.drift = SecureFunction(
             self, "Drift", name="drift", config=config, key=lake.key, network=network, bundle=bundle,
-            removal_policy=removal_policy, memory_mb=1024, timeout_seconds=300, reserved_concurrency=1,
+            removal_policy=removal_policy,
+            runbook="docs/runbooks/monitoring.md#function-errors",
+            memory_mb=1024, timeout_seconds=300, reserved_concurrency=1,
             description=f"Drift of the {settings.stage} model's captured traffic vs its training baseline",
             environment=drift_environment(config, artifacts_bucket=lake.buckets["artifacts"].bucket_name,
                                           capture_bucket=lake.buckets["capture"].bucket_name))
@@ -85,7 +87,9 @@ class Monitoring(Construct):
             what="The model's prediction distribution drifted from the training baseline")
         self.retrain = SecureFunction(
             self, "Retrain", name="retrain", config=config, key=lake.key, network=network, bundle=bundle,
-            removal_policy=removal_policy, timeout_seconds=60, reserved_concurrency=1,  # one decision at a time
+            removal_policy=removal_policy,
+            runbook="docs/runbooks/monitoring.md#function-errors",
+            timeout_seconds=60, reserved_concurrency=1,  # one decision at a time
             description="Drift alarm -> training pipeline on the latest curated data (in-flight guard, cooldown)",
             environment=retrain_environment(
                 config, pipeline_name=training.pipeline.pipeline_name,
@@ -98,7 +102,8 @@ class Monitoring(Construct):
             event_pattern=cdk_event_pattern(retrain_event_pattern([drift_alarm_name(self.prefix),
                                                               prediction_drift_alarm_name(self.prefix)])))
         functions = {**functions, "drift": self.drift, "retrain": self.retrain}
-        self.alarms = [self.drift_alarm, self.prediction_drift_alarm, self._quarantine_alarm()]
+        self.alarms = [self.drift_alarm, self.prediction_drift_alarm, self._quarantine_alarm(),
+                       self._pipeline_alarm(training)]
         self.alarms += [alarm for stage, api in serving.items() for alarm in self._api_alarms(stage, api)]
         self.alarms += [alarm for name, secure in functions.items() for alarm in self._function_alarms(name, secure)]
         self.failure_alarms = [self.drift.failure_alarm, self.retrain.failure_alarm]
@@ -107,13 +112,13 @@ class Monitoring(Construct):
     # --- alarms ---------------------------------------------------------------------------------------
 
     def _alarm(self, id_: str, name: str, metric: cloudwatch.IMetric, *, threshold: float, anchor: str, what: str,
-               periods: int = 3, datapoints: int = 2, operator: cloudwatch.ComparisonOperator = GTE
-               ) -> cloudwatch.Alarm:
+               periods: int = 3, datapoints: int = 2, operator: cloudwatch.ComparisonOperator = GTE,
+               runbook: str = RUNBOOK) -> cloudwatch.Alarm:
         """Missing data is not breaching everywhere: no traffic (or no drift run) is not an incident."""
         return cloudwatch.Alarm(self, id_, alarm_name=name, metric=metric, threshold=threshold,
                                 evaluation_periods=periods, datapoints_to_alarm=datapoints,
                                 comparison_operator=operator, treat_missing_data=NOT_BREACHING,
-                                alarm_description=f"{what}. Runbook: {RUNBOOK}#{anchor}")
+                                alarm_description=f"{what}. Runbook: {runbook}#{anchor}")
 
     def _drift_alarm(self, id_: str, name: str, metric_name: str, *, threshold: float, period: cdk.Duration,
                      anchor: str, what: str) -> cloudwatch.Alarm:
@@ -139,6 +144,15 @@ class Monitoring(Construct):
                            threshold=self.config.monitoring.quarantine_rate, anchor="quarantine-rate",
                            what="Ingestion quarantined more than the configured share of rows in an hour",
                            periods=1, datapoints=1, operator=GT)
+
+    def _pipeline_alarm(self, training: Training) -> cloudwatch.Alarm:
+        """A training pipeline execution failed (a step error or the quality gate's Fail step)."""
+        failed = cloudwatch.Metric(namespace="AWS/Sagemaker/ModelBuildingPipeline", metric_name="ExecutionFailed",
+                                   dimensions_map={"PipelineName": training.pipeline.pipeline_name}, statistic="Sum",
+                                   period=cdk.Duration.hours(1))
+        return self._alarm("PipelineFailedAlarm", f"{self.prefix}-training-failed", failed, threshold=1,
+                           anchor="pipeline-failed", what="A training pipeline execution failed",
+                           periods=1, datapoints=1, runbook="docs/runbooks/training.md")
 
     def _api_alarms(self, stage: str, api: ServingApi) -> list[cloudwatch.Alarm]:
         settings = self.config.monitoring

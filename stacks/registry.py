@@ -49,6 +49,7 @@ class ModelRegistry(Construct):
         self.deployer = SecureFunction(
             self, "Deployer", name="deploy", config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy,
+            runbook="docs/runbooks/deployment.md#dead-letter-queue",
             description="Approved model versions -> staging; rejected live versions -> rollback; audited",
             environment=function_environment(
                 backend=deployment.backend, serving_bucket=lake.buckets["artifacts"].bucket_name,

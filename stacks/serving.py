@@ -100,7 +100,9 @@ class ServingApi(Construct):
         self.pointer = pointer_name(config.serving_parameter_prefix(), stage)
         self.secure = SecureFunction(
             self, "Inference", name="inference", config=config, key=lake.key, network=network, bundle=bundle,
-            removal_policy=removal_policy, description=f"Inference API ({stage}): the live ONNX model or endpoint",
+            removal_policy=removal_policy,
+            runbook="docs/runbooks/monitoring.md#function-errors",
+            description=f"Inference API ({stage}): the live ONNX model or endpoint",
             environment=function_environment(
                 stage=stage, serving_parameter=self.pointer, capture_bucket=lake.buckets["capture"].bucket_name,
                 capture_sample_rate=settings.capture_sample_rate, max_instances=settings.max_instances,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -67,22 +66,21 @@ def test_every_named_alarm_notifies_people_and_links_an_existing_runbook_section
     name, template = env
     topic = next(k for k, t in _resources(template, "AWS::SNS::Topic").items()
                  if t["Properties"]["TopicName"] == f"mlstack-{name}-ops-alerts")
-    runbook = (REPO_ROOT / "docs/runbooks/monitoring.md").read_text()
-    anchors = {line[3:].strip().lower().replace(" ", "-") for line in runbook.splitlines() if line.startswith("## ")}
     names = []
-    for alarm in _resources(template, "AWS::CloudWatch::Alarm").values():
+    for logical_id, alarm in _resources(template, "AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
         assert {"Ref": topic} in props["AlarmActions"]
         assert props["TreatMissingData"] == "notBreaching"
-        if "AlarmName" in props and "canary" not in props["AlarmName"]:
-            names.append(props["AlarmName"])
-            path, anchor = props["AlarmDescription"].split("Runbook: ")[1].split("#")
-            assert Path(REPO_ROOT / path).is_file() and anchor in anchors, props["AlarmName"]
+        path, anchor = props["AlarmDescription"].split("Runbook: ")[1].split("#")
+        headings = [line[3:] for line in (REPO_ROOT / path).read_text().splitlines() if line.startswith("## ")]
+        anchors = {heading.strip().lower().replace(" ", "-") for heading in headings}
+        assert anchor in anchors, (logical_id, anchor)
+        names.append(props.get("AlarmName", logical_id))
     for expected in ("api-5xx-rate", "api-p99-latency"):
         assert {f"mlstack-{name}-{stage}-{expected}" for stage in ("staging", "prod")} <= set(names)
     for function in ("ingest", "deploy", "staging-inference", "prod-inference", "drift", "retrain"):
         assert {f"mlstack-{name}-{function}-errors", f"mlstack-{name}-{function}-throttles"} <= set(names)
-    assert f"mlstack-{name}-ingest-quarantine-rate" in names
+    assert {f"mlstack-{name}-ingest-quarantine-rate", f"mlstack-{name}-training-failed"} <= set(names)
 
 
 def test_the_5xx_rate_and_quarantine_rate_are_ratios_not_counts(env):
