@@ -45,6 +45,9 @@ def test_demo_ingests_the_samples_and_writes_a_report(demo_run):
     assert "model-package/mlstack-dev-models/1" in report
     assert "| deploy | staging | succeeded | v1 |" in report
     assert "| promote | prod | succeeded | v1 | release-manager |" in report
+    assert "## Model card: mlstack-dev-models-v1" in report and "| PHI policy (text) | redact |" in report
+    assert "model card mlstack-dev-models-v1 (Approved) written at approval" in output
+    assert "PHI de-identified before curated/ (redact): " in output
 
 
 def test_the_served_api_answers_the_contract_over_http(demo_run):
