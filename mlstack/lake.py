@@ -14,6 +14,9 @@ def partition_key(prefix: str, dataset: str, ingest_date: str, name: str) -> str
     return f"{prefix}{dataset}/{PARTITION_KEY}={ingest_date}/{name}"
 
 SERVING_PREFIX = "serving/"
+# Written by the pipeline's preprocess step beside the train split: which curated files (and the raw
+# object versions behind them) trained a version; the deployer's model card reads it.
+TRAINING_INPUTS_FILE = "train/inputs.json"
 BASELINE_FILE = "baseline.json"  # the training drift baseline, published beside a served model
 CAPTURE_PREFIX = "capture/"
 

@@ -42,6 +42,7 @@ def prediction_drift_alarm_name(resource_prefix: str) -> str:
 
 
 def retrain_alarm_names(resource_prefix: str) -> list[str]:
+    """The alarms whose ALARM state starts a (guarded) retraining."""
     return [drift_alarm_name(resource_prefix), prediction_drift_alarm_name(resource_prefix)]
 
 

@@ -35,6 +35,7 @@ from mlstack.monitoring import (
     feature_dimensions,
     model_dimensions,
     prediction_drift_alarm_name,
+    retrain_alarm_names,
     retrain_event_pattern,
 )
 from mlstack.pointer import pointer_name
@@ -99,8 +100,7 @@ class Monitoring(Construct):
         self.retrain_rule = events.Rule(
             self, "RetrainRule", description="A drift alarm entered ALARM: retrain (guarded)",
             enabled=settings.retrain_on_drift, targets=[function_target(self.retrain)],
-            event_pattern=cdk_event_pattern(retrain_event_pattern([drift_alarm_name(self.prefix),
-                                                              prediction_drift_alarm_name(self.prefix)])))
+            event_pattern=cdk_event_pattern(retrain_event_pattern(retrain_alarm_names(self.prefix))))
         functions = {**functions, "drift": self.drift, "retrain": self.retrain}
         self.alarms = [self.drift_alarm, self.prediction_drift_alarm, self._quarantine_alarm(),
                        self._pipeline_alarm(training)]

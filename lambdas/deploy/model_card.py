@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.deploy.registry import ModelVersion
+from mlstack.lake import TRAINING_INPUTS_FILE
 
 MODEL_CARDS_PREFIX = "model-cards/"
-INPUTS_FILE = "train/inputs.json"  # written by pipelines/steps/preprocess.py
 
 
 def card_name(version: ModelVersion) -> str:
@@ -111,7 +111,7 @@ class ModelCards:
     def publish(self, version: ModelVersion) -> str:
         """Create (or update) the version's card and store its markdown and JSON copies; returns the card name."""
         evaluation = self._read_json(version.metrics_uri) or {}
-        inputs = self._read_json(f"{version.run_prefix}/{INPUTS_FILE}") if version.run_prefix else None
+        inputs = self._read_json(f"{version.run_prefix}/{TRAINING_INPUTS_FILE}") if version.run_prefix else None
         facts = CardFacts(version, evaluation, inputs or [],
                           self.phi_policies.get(evaluation.get("dataset", ""), "redact"),
                           datetime.now(UTC).isoformat(timespec="seconds"))

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mlstack.lake import TRAINING_INPUTS_FILE
 from pipelines.recipes import Recipe, get_recipe
 from pipelines.steps.tables import container_path, read_tables, write_table
 
@@ -33,8 +34,6 @@ def split(table: pa.Table, recipe: Recipe, *, validation: float, test: float,
     return {name: table.take(pa.array(np.sort(idx))) for name, idx in
             (("train", train_idx), ("validation", val_idx), ("test", test_idx))}
 
-
-INPUTS_FILE = "inputs.json"  # beside the train split: which curated objects (and raw versions) trained it
 
 
 def data_inputs(input_dir: str | Path) -> list[dict[str, object]]:
@@ -64,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     splits = split(table, recipe, validation=args.validation_fraction, test=args.test_fraction, seed=args.seed)
     for name, part in splits.items():
         write_table(part, f"{args.output_dir}/{name}", f"{name}.parquet")
-    (Path(args.output_dir) / "train" / INPUTS_FILE).write_text(json.dumps(data_inputs(args.input_dir), indent=1))
+    (Path(args.output_dir) / TRAINING_INPUTS_FILE).write_text(json.dumps(data_inputs(args.input_dir), indent=1))
     used = sum(part.num_rows for part in splits.values())
     counts = {"input_rows": table.num_rows, "dropped_duplicate_or_incomplete": table.num_rows - used,
               **{name: part.num_rows for name, part in splits.items()}}
