@@ -24,7 +24,8 @@ ARCHITECTURE = lambda_.Architecture.X86_64
 # Lambda Python 3.14 runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels fit.
 _PIP_PLATFORM = ["--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
                  "--implementation", "cp", "--python-version", "3.14", "--only-binary=:all:"]
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", "tests")
+# The de-identifier's evaluation corpus (350 KB) is for `mlstack deid --evaluate`, not for functions.
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt", "tests", "eval_corpus.jsonl")
 # Provided by the Lambda Python runtime (boto3 and its dependencies); pulled in again by aws-xray-sdk.
 RUNTIME_PROVIDED = ("boto3", "boto3-*", "botocore", "botocore-*", "s3transfer", "s3transfer-*", "jmespath",
                     "jmespath-*", "urllib3", "urllib3-*", "dateutil", "python_dateutil-*", "six.py", "six-*")
