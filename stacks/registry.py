@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -45,7 +46,8 @@ class ModelRegistry(Construct):
                         "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": config.training.image_uri,
                         "INSTANCE_TYPE": deployment.endpoint_instance_type,
                         **({"SERVERLESS_MEMORY_MB": str(deployment.serverless_memory_mb)}
-                           if deployment.serverless_memory_mb else {})}
+                           if deployment.serverless_memory_mb else {}),
+                        **(self._model_network(network, training) if network else {})}
         self.deployer = SecureFunction(
             self, "Deployer", name="deploy", config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy,
@@ -82,6 +84,18 @@ class ModelRegistry(Construct):
         events.Rule(self, "CanaryAlarmRule", description="A stage's canary alarm changed state",
                     event_pattern=cdk_event_pattern(canary_alarm_event_pattern(self.canary_alarms)),
                     targets=[function_target(self.deployer)])
+
+    @staticmethod
+    def _model_network(network: PrivateNetwork, training: Training) -> dict[str, str]:
+        """sagemaker backend in a VPC: models run in the isolated subnets; their role may attach ENIs there."""
+        training.policy.add_statements(iam.PolicyStatement(
+            sid="ModelsInVpc", resources=["*"],
+            actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+                     "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                     "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]))
+        subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+        return {"MODEL_SUBNET_IDS": cdk.Fn.join(",", subnets),
+                "MODEL_SECURITY_GROUP_IDS": network.function_security_group.security_group_id}
 
     def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
         retention = self.config.deployment.audit_retention_days

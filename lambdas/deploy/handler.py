@@ -41,11 +41,15 @@ AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_ti
 def _backend(env: DeployEnvironment, artifacts: ServingArtifacts, sagemaker: Any) -> Backend:
     if env.BACKEND == "lambda":
         return LambdaBackend(artifacts)
-    alarms = tuple(name for name in env.ROLLBACK_ALARMS.split(",") if name)
     return SageMakerBackend(sagemaker, EndpointSettings(
         endpoint_prefix=env.ENDPOINT_PREFIX, role_arn=env.ENDPOINT_ROLE_ARN, kms_key_arn=env.KMS_KEY_ARN,
         image_uri=env.IMAGE_URI, instance_type=env.INSTANCE_TYPE, canary_percent=env.CANARY_PERCENT,
-        rollback_alarms=alarms, serverless_memory_mb=env.SERVERLESS_MEMORY_MB))
+        rollback_alarms=_ids(env.ROLLBACK_ALARMS), serverless_memory_mb=env.SERVERLESS_MEMORY_MB,
+        subnet_ids=_ids(env.MODEL_SUBNET_IDS), security_group_ids=_ids(env.MODEL_SECURITY_GROUP_IDS)))
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    return tuple(item for item in value.split(",") if item)
 
 
 @cache

@@ -68,6 +68,9 @@ class EndpointSettings:
     # updates are all-at-once, without canary or alarm rollback.
     serverless_memory_mb: int | None = None
     serverless_max_concurrency: int = 5
+    # Environments with a VPC: the model's containers run in its isolated subnets (not with serverless).
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
 
 
 class SageMakerBackend:
@@ -80,9 +83,11 @@ class SageMakerBackend:
         s = self.settings
         name = f"{s.endpoint_prefix}-{stage}-v{version.version}"
         serverless = s.serverless_memory_mb is not None
+        vpc = ({"VpcConfig": {"Subnets": list(s.subnet_ids), "SecurityGroupIds": list(s.security_group_ids)}}
+               if s.subnet_ids and not serverless else {})
         self.sagemaker.create_model(
             ModelName=name, ExecutionRoleArn=s.role_arn, EnableNetworkIsolation=not serverless,
-            PrimaryContainer={"Image": s.image_uri, "ModelPackageName": version.arn})
+            PrimaryContainer={"Image": s.image_uri, "ModelPackageName": version.arn}, **vpc)
         self.sagemaker.create_endpoint_config(EndpointConfigName=name, **self._variant(name))
         endpoint = f"{s.endpoint_prefix}-{stage}"
         if self._exists(endpoint):

@@ -30,6 +30,8 @@ class DeployEnvironment(BaseModel):
     INSTANCE_TYPE: str = "ml.m5.large"
     ROLLBACK_ALARMS: str = ""  # comma-separated alarm names
     SERVERLESS_MEMORY_MB: int | None = None
+    MODEL_SUBNET_IDS: str = ""  # comma-separated; set in environments with a VPC
+    MODEL_SECURITY_GROUP_IDS: str = ""
 
 
 def function_environment(*, backend: str, serving_bucket: str, parameter_prefix: str, audit_bucket: str,

@@ -99,3 +99,19 @@ def test_the_sagemaker_backend_gets_endpoint_permissions_and_cross_account_reads
     [group] = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::ModelPackageGroup"]
     principal = group["Properties"]["ModelPackageGroupPolicy"]["Statement"][0]["Principal"]["AWS"]
     assert "210987654321" in json.dumps(principal)
+
+
+def test_with_a_vpc_sagemaker_models_get_its_subnets_and_their_images_an_ecr_path():
+    context = cdk_context(env="prod")
+    context["mlstack:environments"]["prod"]["deployment"] = {"backend": "sagemaker"}
+    app = build_app(context)
+    stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
+    template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template  # nag-clean, or it raises
+    [deployer] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+                  and r["Properties"]["Handler"] == "lambdas.deploy.handler.handler"]
+    variables = deployer["Properties"]["Environment"]["Variables"]
+    assert "Fn::Join" in variables["MODEL_SUBNET_IDS"] and variables["MODEL_SECURITY_GROUP_IDS"]
+    services = json.dumps([r["Properties"]["ServiceName"] for r in template["Resources"].values()
+                           if r["Type"] == "AWS::EC2::VPCEndpoint"])
+    assert ".ecr.dkr" in services and ".ecr.api" in services and ".sagemaker.runtime" in services
+    assert "ec2:CreateNetworkInterface" in json.dumps(template) and '"ModelsInVpc"' in json.dumps(template)

@@ -188,6 +188,25 @@ def test_sagemaker_backend_updates_blue_green_with_a_canary_and_alarm_rollback()
     assert [a["AlarmName"] for a in policy["AutoRollbackConfiguration"]["Alarms"]] == list(settings.rollback_alarms)
 
 
+def test_sagemaker_models_run_in_the_vpc_when_the_environment_has_one():
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    settings = EndpointSettings(endpoint_prefix="mlstack-prod", role_arn="arn:aws:iam::1:role/r",
+                                kms_key_arn="arn:aws:kms:us-east-1:1:key/k", image_uri="img",
+                                subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-1",))
+    version = ModelVersion(arn="arn:aws:sagemaker:us-east-1:1:model-package/g/3", group="g", version=3,
+                           status="Approved", approval_description="", approver="lead", onnx_uri="", metrics_uri=None)
+    with Stubber(client) as stub:
+        stub.add_response("create_model", {"ModelArn": f"{ARN}:model/m"}, {
+            "ModelName": "mlstack-prod-staging-v3", "ExecutionRoleArn": settings.role_arn,
+            "EnableNetworkIsolation": True, "PrimaryContainer": {"Image": "img", "ModelPackageName": version.arn},
+            "VpcConfig": {"Subnets": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]}})
+        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/c"}, None)
+        stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint")
+        stub.add_response("create_endpoint", {"EndpointArn": f"{ARN}:endpoint/e"}, None)
+        SageMakerBackend(client, settings).publish("staging", version)
+        stub.assert_no_pending_responses()
+
+
 def test_serverless_endpoints_update_all_at_once_without_kms_or_isolation():
     client = boto3.client("sagemaker", region_name="us-east-1")
     settings = EndpointSettings(endpoint_prefix="mlstack-dev", role_arn="arn:aws:iam::1:role/r",
