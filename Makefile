@@ -25,6 +25,8 @@ API_KEY ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
+# Local tools and benchmarks talk to the embedded AWS only; boto3 still wants a region.
+export AWS_DEFAULT_REGION ?= us-east-1
 CDK := npx --no-install cdk --no-notices
 
 .PHONY: help install demo serve test lint scan synth deploy promote bench lock pipeline clean
