@@ -17,22 +17,29 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import orjson
 
-from mlstack.deid import Deidentifier
 from mlstack.lake import capture_key
 from mlstack.signature import ModelSignature
 
-_REDACT = Deidentifier()
+
+@cache
+def _redactor() -> Any:
+    """Imported on first use: only text models need it, and its patterns cost ~30 ms of cold start."""
+    from mlstack.deid import Deidentifier
+
+    return Deidentifier()
 
 
 def scrub(text_columns: frozenset[str], instance: dict[str, Any]) -> dict[str, Any]:
     """The instance as it may be stored: text features de-identified (no identifier reaches capture)."""
     if not text_columns:
         return instance
-    return {name: (_REDACT.deidentify(value).text if name in text_columns and isinstance(value, str) else value)
+    redact = _redactor().deidentify
+    return {name: (redact(value).text if name in text_columns and isinstance(value, str) else value)
             for name, value in instance.items()}
 
 
