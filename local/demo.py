@@ -26,7 +26,14 @@ from local.stages import STAGES
 from local.traffic import sample_instances
 from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import sample_files
-from mlstack.lake import BASELINE_FILE, CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, serving_key
+from mlstack.lake import (
+    BASELINE_FILE,
+    CURATED_PREFIX,
+    MANIFESTS_PREFIX,
+    QUARANTINE_PREFIX,
+    read_json_object,
+    serving_key,
+)
 from pipelines.recipes import get_recipe
 
 
@@ -80,8 +87,7 @@ def stage_ingest(run: DemoRun) -> None:
                 _say(f"      {count} x {reason}")
             if result.get("phi_identifiers"):
                 found = ", ".join(f"{kind} {n}" for kind, n in result["phi_identifiers"].items())
-                policy = run.config.ingest.phi_policy.get(dataset, "redact")
-                _say(f"      PHI de-identified before curated/ ({policy}): {found}")
+                _say(f"      PHI de-identified before curated/ ({run.config.ingest.policy_for(dataset)}): {found}")
             run.ingested.append({"dataset": dataset, "file": sample.name, **result})
     _list_landed(run)
 
@@ -181,10 +187,22 @@ def _demo_requests(example: dict[str, Any], rows: list[dict[str, Any]]) -> list[
     ]
 
 
-def stage_serve(run: DemoRun) -> None:
+def _http(url: str, method: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes, float]:
+    """(status, body, milliseconds) of one request to the local API on loopback, as a client sends it."""
     import urllib.error
     import urllib.request
 
+    request = urllib.request.Request(url, data=body or None, headers=headers, method=method)  # noqa: S310 - loopback
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    return status, payload, (time.perf_counter() - started) * 1000
+
+
+def stage_serve(run: DemoRun) -> None:
     from local.api import LocalApi, http_server
 
     _say("  (emulated: API Gateway's routing, API key check and payload limit run in a local HTTP server that "
@@ -192,17 +210,10 @@ def stage_serve(run: DemoRun) -> None:
     api = LocalApi(run.config, run.lake, stage="prod", capture_sample_rate=1.0)
     with http_server(api) as url:
         _say(f"  local API at {url} (prod stage)")
-        schema = json.loads(urllib.request.urlopen(f"{url}/v1/schema", timeout=10).read())  # noqa: S310 - loopback
+        schema = json.loads(_http(f"{url}/v1/schema", "GET", {})[1])
         rows = sample_instances(get_recipe(run.recipe), 100)
         for what, method, path, headers, body in _demo_requests(schema["example"], rows):
-            request = urllib.request.Request(f"{url}{path}", data=body or None, headers=headers, method=method)  # noqa: S310
-            started = time.perf_counter()
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-                    status, payload = response.status, response.read()
-            except urllib.error.HTTPError as error:
-                status, payload = error.code, error.read()
-            milliseconds = (time.perf_counter() - started) * 1000
+            status, payload, milliseconds = _http(f"{url}{path}", method, headers, body)
             summary = _summarize(json.loads(payload))
             _say(f"  {method:<4} {path:<12} {what:<19} -> {status} in {milliseconds:5.1f} ms  {summary}")
             run.requests.append({"what": what, "method": method, "path": path, "status": status,
@@ -225,19 +236,10 @@ def _summarize(payload: dict[str, Any]) -> str:
 
 def _post_instances(url: str, instances: list[dict[str, Any]], batch: int = 100) -> dict[int, int]:
     """POST /v1/predict in batches, as a client would; returns {status: requests}."""
-    import urllib.error
-    import urllib.request
-
     statuses: dict[int, int] = {}
     for start in range(0, len(instances), batch):
         body = json.dumps({"instances": instances[start:start + batch]}).encode()
-        request = urllib.request.Request(f"{url}/v1/predict", data=body, method="POST",  # noqa: S310 - loopback
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-                status = response.status
-        except urllib.error.HTTPError as error:
-            status = error.code
+        status = _http(f"{url}/v1/predict", "POST", {"Content-Type": "application/json"}, body)[0]
         statuses[status] = statuses.get(status, 0) + 1
     return statuses
 
@@ -313,15 +315,10 @@ def stage_monitor(run: DemoRun) -> None:
     run.monitoring["retrain"].append(again)
     _retrain_locally(run, started_runs[0])
     s3, last = boto3.client("s3", region_name=config.region), runs[-1][1]
-    run.monitoring["drift_report"] = _read_json(s3, last["report_uri"])
-    run.monitoring["baseline"] = _read_json(s3, f"s3://{run.lake.buckets['artifacts']}/"
-                                                f"{serving_key(settings.stage, last['model_version'], BASELINE_FILE)}")
+    run.monitoring["drift_report"] = read_json_object(s3, last["report_uri"])
+    baseline_key = serving_key(settings.stage, last["model_version"], BASELINE_FILE)
+    run.monitoring["baseline"] = read_json_object(s3, f"s3://{run.lake.buckets['artifacts']}/{baseline_key}")
     _say(f"  drift report: {last['report_uri']}")
-
-
-def _read_json(s3: Any, uri: str) -> Any:
-    bucket, key = uri.removeprefix("s3://").split("/", 1)
-    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 

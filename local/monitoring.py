@@ -38,6 +38,7 @@ from pipelines.definition import DEFINITION_PATH
 from pipelines.recipes import get_recipe
 
 RETRAIN_HANDLER = "lambdas.retrain.handler.handler"
+STANDARD_STATISTICS = ("Maximum", "Minimum", "Sum", "SampleCount", "Average")  # the rest (p99 ...) are extended
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
     "GreaterThanThreshold": lambda value, threshold: value > threshold,
@@ -154,7 +155,7 @@ def evaluate(alarm: AlarmDefinition, cloudwatch: Any, at: datetime, recorded: se
         return Evaluation(alarm.name, "NOT_EVALUATED", "metric math: evaluated on AWS only")
     if metric["Namespace"] not in recorded:
         return Evaluation(alarm.name, "NOT_EVALUATED", f"no local source of {metric['Namespace']} metrics")
-    if metric["Statistic"] not in ("Maximum", "Minimum", "Sum", "SampleCount", "Average"):
+    if metric["Statistic"] not in STANDARD_STATISTICS:
         return Evaluation(alarm.name, "NOT_EVALUATED", f"statistic {metric['Statistic']}: evaluated on AWS only")
     period = metric["Period"]
     end = datetime.fromtimestamp((at.timestamp() // period + 1) * period, UTC)  # the period holding `at`, included
@@ -162,7 +163,7 @@ def evaluate(alarm: AlarmDefinition, cloudwatch: Any, at: datetime, recorded: se
     points = cloudwatch.get_metric_statistics(
         Namespace=metric["Namespace"], MetricName=metric["MetricName"], Dimensions=metric["Dimensions"],
         StartTime=start, EndTime=end, Period=period,
-        Statistics=["Maximum", "Minimum", "Sum", "SampleCount", "Average"])["Datapoints"]
+        Statistics=list(STANDARD_STATISTICS))["Datapoints"]
     buckets: list[list[dict[str, Any]]] = [[] for _ in range(alarm.evaluation_periods)]
     for point in points:
         index = int((point["Timestamp"].timestamp() - start.timestamp()) // period)
@@ -232,8 +233,7 @@ class LocalMonitoring:
         if alarm.metric is None:
             return  # moto keeps metric-math alarms poorly; they are reported as not evaluated
         metric = alarm.metric
-        statistic = ({"Statistic": metric["Statistic"]} if metric["Statistic"] in
-                     ("Maximum", "Minimum", "Sum", "SampleCount", "Average")
+        statistic = ({"Statistic": metric["Statistic"]} if metric["Statistic"] in STANDARD_STATISTICS
                      else {"ExtendedStatistic": metric["Statistic"]})
         self.cloudwatch.put_metric_alarm(
             AlarmName=alarm.name, AlarmDescription=alarm.description, Namespace=metric["Namespace"],

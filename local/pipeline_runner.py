@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlstack.lake import split_s3_uri
+
 _GET_TOKEN = re.compile(r"\.?([A-Za-z0-9_]+)|\['([^']+)'\]|\[(\d+)\]")
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "GreaterThanOrEqualTo": operator.ge, "GreaterThan": operator.gt, "LessThanOrEqualTo": operator.le,
@@ -80,13 +82,6 @@ def dependency_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for name, step in by_name.items()
     }
     return [by_name[name] for name in graphlib.TopologicalSorter(graph).static_order()]
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an S3 URI: {uri}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
 
 
 class LocalPipelineRunner:
@@ -182,7 +177,7 @@ class LocalPipelineRunner:
         _, step_name, _, file_name = reference.split(".")
         output_name, file_path = self.property_files[step_name][file_name]
         uri = self.properties[step_name]["ProcessingOutputConfig"]["Outputs"][output_name]["S3Output"]["S3Uri"]
-        bucket, key = _split_s3(f"{uri.rstrip('/')}/{file_path}")
+        bucket, key = split_s3_uri(f"{uri.rstrip('/')}/{file_path}")
         return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def _json_get(self, spec: dict[str, Any]) -> Any:
@@ -194,7 +189,7 @@ class LocalPipelineRunner:
     # --- S3 <-> local folders ----------------------------------------------------------------
 
     def _download(self, uri: str, destination: Path) -> int:
-        bucket, prefix = _split_s3(uri)
+        bucket, prefix = split_s3_uri(uri)
         count = 0
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
@@ -216,7 +211,7 @@ class LocalPipelineRunner:
         return root
 
     def _upload(self, source: Path, uri: str) -> None:
-        bucket, prefix = _split_s3(uri)
+        bucket, prefix = split_s3_uri(uri)
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
             self.s3.upload_file(str(path), bucket, f"{prefix.rstrip('/')}/{path.relative_to(source)}")
 
@@ -274,7 +269,7 @@ class LocalPipelineRunner:
         self._execute(name, [sys.executable, program, *arguments], env, code_dir)
         job_name = f"{name.lower()}-{self.execution_id}"
         uri = f"{args['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output/model.tar.gz"
-        bucket, key = _split_s3(uri)
+        bucket, key = split_s3_uri(uri)
         self.s3.put_object(Bucket=bucket, Key=key, Body=_tar_gz(model_dir))
         self.properties[name] = {"ModelArtifacts": {"S3ModelArtifacts": uri}}
         return ""

@@ -65,6 +65,7 @@ class LakeLifecycle(_Strict):
 
 
 PhiPolicy = Literal["redact", "pseudonymize", "refuse"]
+DEFAULT_PHI_POLICY: PhiPolicy = "redact"  # for data sets ingest.phi_policy does not list
 
 
 class IngestSettings(_Strict):
@@ -82,6 +83,9 @@ class IngestSettings(_Strict):
     phi_policy: dict[str, PhiPolicy] = {}
     # SSM SecureString holding the pseudonymization key (required when any data set pseudonymizes).
     phi_key_parameter: str | None = Field(None, pattern=r"^/[\w./-]+$")
+
+    def policy_for(self, dataset: str) -> PhiPolicy:
+        return self.phi_policy.get(dataset, DEFAULT_PHI_POLICY)
 
     @model_validator(mode="after")
     def _key_when_pseudonymizing(self) -> IngestSettings:

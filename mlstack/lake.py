@@ -1,6 +1,11 @@
 """The data lake's key layout, shared by the stacks (IAM scopes, notification filter, Glue
 locations) and the ingest function (where it reads and writes). See docs/data-lake.md."""
 
+from __future__ import annotations
+
+import json
+from typing import Any
+
 RAW_PREFIX = "raw/"
 QUARANTINE_PREFIX = "quarantine/"
 CURATED_PREFIX = "curated/"
@@ -34,3 +39,20 @@ def capture_key(dataset: str, model_version: str, capture_date: str, name: str) 
 def capture_table_name(dataset: str) -> str:
     """The Glue table over a data set's capture (Athena drift queries)."""
     return f"capture_{dataset}"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an `s3://bucket/key` URI."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an S3 URI: {uri}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def read_json_object(s3: Any, uri: str) -> Any:
+    """The JSON document at an S3 URI, or None when there is no such object."""
+    bucket, key = split_s3_uri(uri)
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from mlstack.config import EnvironmentConfig
+from stacks.arns import key_through
 from stacks.lambda_code import ARCHITECTURE, PYTHON_RUNTIME, function_code, handler_path
 from stacks.logs import encrypted_log_group
 from stacks.nag import acknowledge
@@ -75,12 +76,8 @@ class SecureFunction(Construct):
                                 resources=[self.log_group.log_group_arn]),
             iam.PolicyStatement(sid="SendFailedEvents", actions=["sqs:SendMessage"],
                                 resources=[self.failures.queue_arn]),
-            iam.PolicyStatement(
-                sid="UseKeyThroughSqs", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sqs.{cdk.Aws.REGION}.amazonaws.com"}}),
-            iam.PolicyStatement(
-                sid="DecryptOwnEnvironment", actions=["kms:Decrypt"], resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"lambda.{cdk.Aws.REGION}.amazonaws.com"}}),
+            key_through("UseKeyThroughSqs", key, "sqs"),
+            key_through("DecryptOwnEnvironment", key, "lambda", actions=("kms:Decrypt",)),
             iam.PolicyStatement(sid="Tracing", actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                                 resources=["*"]),
         ]

@@ -10,7 +10,7 @@ from constructs import Construct
 from lambdas.ingest.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX
-from stacks.arns import arn, nag_rendered
+from stacks.arns import arn, key_through, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
@@ -59,19 +59,14 @@ class Ingestion(Construct):
               for zone, prefix, actions in self.OBJECT_ACCESS),
             # Without ListBucket a missing manifest reads as 403 instead of 404 (idempotency check).
             iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"], resources=[lake.curated.bucket_arn]),
-            iam.PolicyStatement(
-                sid="UseLakeKeyThroughS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[lake.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{cdk.Aws.REGION}.amazonaws.com"}}),
+            key_through("UseLakeKeyThroughS3", lake.key, "s3"),
         )
         if config.ingest.phi_key_parameter:
             self.secure.grant(
                 iam.PolicyStatement(sid="ReadPseudonymKey", actions=["ssm:GetParameter"],
                                     resources=[arn("ssm", f"parameter{config.ingest.phi_key_parameter}")]),
                 # The SecureString is encrypted with the lake key (docs/deid.md: how to create it).
-                iam.PolicyStatement(sid="DecryptPseudonymKey", actions=["kms:Decrypt"], resources=[lake.key.key_arn],
-                                    conditions={"StringEquals": {
-                                        "kms:ViaService": f"ssm.{cdk.Aws.REGION}.amazonaws.com"}}))
+                key_through("DecryptPseudonymKey", lake.key, "ssm", actions=("kms:Decrypt",)))
         for zone, prefix, _ in self.OBJECT_ACCESS:
             acknowledge(self.secure.policy,
                         f"AwsSolutions-IAM5[Resource::{nag_rendered(DataLake.object_arn(config, zone, prefix))}]",

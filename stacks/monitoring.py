@@ -40,7 +40,7 @@ from mlstack.monitoring import (
 )
 from mlstack.pointer import pointer_name
 from pipelines.recipes import get_recipe
-from stacks.arns import arn, nag_rendered
+from stacks.arns import arn, key_through, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
@@ -255,7 +255,7 @@ class Monitoring(Construct):
             iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[reports]),
             iam.PolicyStatement(sid="PublishDriftMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
                                 conditions={"StringEquals": {"cloudwatch:namespace": self.namespace}}),
-            _lake_key_through_s3(lake))
+            key_through("UseLakeKeyThroughS3", lake.key, "s3"))
         for resource, reason in ((served, f"reads the {stage} stage's published baselines only"),
                                  (reports, "writes drift reports under monitoring/drift/ only"),
                                  (capture, "reads captured traffic under capture/ only")):
@@ -268,13 +268,7 @@ class Monitoring(Construct):
                                 actions=["sagemaker:StartPipelineExecution", "sagemaker:ListPipelineExecutions"],
                                 resources=[arn("sagemaker", f"pipeline/{training.pipeline.pipeline_name}")]),
             iam.PolicyStatement(sid="WriteDecisions", actions=["s3:PutObject"], resources=[records]),
-            _lake_key_through_s3(lake))
+            key_through("UseLakeKeyThroughS3", lake.key, "s3"))
         acknowledge(self.retrain.policy, f"AwsSolutions-IAM5[Resource::{nag_rendered(records)}]",
                     "writes retrain decision records under monitoring/retrain/ only")
-
-
-def _lake_key_through_s3(lake: DataLake) -> iam.PolicyStatement:
-    return iam.PolicyStatement(sid="UseLakeKeyThroughS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                               resources=[lake.key.key_arn],
-                               conditions={"StringEquals": {"kms:ViaService": f"s3.{cdk.Aws.REGION}.amazonaws.com"}})
 

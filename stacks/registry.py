@@ -16,7 +16,7 @@ from lambdas.deploy.settings import function_environment
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import SERVING_PREFIX
 from mlstack.pointer import canary_alarm_names
-from stacks.arns import arn, nag_rendered
+from stacks.arns import arn, key_through, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
@@ -135,12 +135,8 @@ class ModelRegistry(Construct):
                                          "sagemaker:DescribeModelCard"]),
             iam.PolicyStatement(sid="StoreModelCardCopies", actions=["s3:PutObject"],
                                 resources=[DataLake.object_arn(self.config, "artifacts", MODEL_CARDS_PREFIX)]),
-            iam.PolicyStatement(sid="EncryptModelCards", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                resources=[lake.key.key_arn], conditions={"StringEquals": {
-                                    "kms:ViaService": f"sagemaker.{cdk.Aws.REGION}.amazonaws.com"}}),
-            iam.PolicyStatement(sid="UseLakeKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                resources=[lake.key.key_arn], conditions={"StringEquals": {"kms:ViaService": [
-                                    f"s3.{cdk.Aws.REGION}.amazonaws.com", f"sns.{cdk.Aws.REGION}.amazonaws.com"]}}),
+            key_through("EncryptModelCards", lake.key, "sagemaker"),
+            key_through("UseLakeKey", lake.key, "s3", "sns"),
         ]
         if self.canary_alarms:
             statements.append(iam.PolicyStatement(sid="ReadCanaryAlarms", actions=["cloudwatch:DescribeAlarms"],

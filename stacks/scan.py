@@ -83,12 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov", required=True, help="the checkov executable (its own virtual environment)")
     args = parser.parse_args(argv)
     skips = json.loads(SKIPS_FILE.read_text())["skips"]
+    found = templates(args.assembly)
     findings: list[Finding] = []
-    for environment, template in templates(args.assembly).items():
+    for environment, template in found.items():
         findings += cfn_lint(environment, template, args.cfn_lint) + checkov(environment, template, args.checkov)
     unexplained, stale = judge(findings, skips)
     by_tool = {tool: sum(f.tool == tool for f in findings) for tool in ("cfn-lint", "checkov")}
-    print(f"scanned {len(templates(args.assembly))} templates: cfn-lint {by_tool['cfn-lint']} finding(s), "
+    print(f"scanned {len(found)} templates: cfn-lint {by_tool['cfn-lint']} finding(s), "
           f"checkov {by_tool['checkov']} failed check(s); {len(findings) - len(unexplained)} explained by "
           f"{len(skips) - len(stale)} skip(s) in {SKIPS_FILE.name}")
     for finding in unexplained:

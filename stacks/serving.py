@@ -23,7 +23,7 @@ from mlstack.config import EnvironmentConfig
 from mlstack.lake import SERVING_PREFIX
 from mlstack.pointer import canary_alarm_name, pointer_name
 from pipelines.recipes import get_recipe
-from stacks.arns import arn, nag_rendered
+from stacks.arns import arn, key_through, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.functions import SecureFunction
 from stacks.logs import encrypted_log_group
@@ -196,9 +196,7 @@ class ServingApi(Construct):
                                 resources=[DataLake.object_arn(config, "artifacts", f"{SERVING_PREFIX}{stage}/")]),
             iam.PolicyStatement(sid="WriteCapture", actions=["s3:PutObject"],
                                 resources=[DataLake.object_arn(config, "capture", "capture/")]),
-            iam.PolicyStatement(sid="UseLakeKeyThroughS3", actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                                resources=[lake.key.key_arn],
-                                conditions={"StringEquals": {"kms:ViaService": f"s3.{cdk.Aws.REGION}.amazonaws.com"}}),
+            key_through("UseLakeKeyThroughS3", lake.key, "s3"),
         ]
         if config.deployment.backend == "sagemaker":
             statements.append(iam.PolicyStatement(

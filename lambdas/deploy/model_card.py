@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.deploy.registry import ModelVersion
-from mlstack.lake import TRAINING_INPUTS_FILE
+from mlstack.config import DEFAULT_PHI_POLICY
+from mlstack.lake import TRAINING_INPUTS_FILE, read_json_object
 
 MODEL_CARDS_PREFIX = "model-cards/"
 
@@ -110,10 +111,12 @@ class ModelCards:
 
     def publish(self, version: ModelVersion) -> str:
         """Create (or update) the version's card and store its markdown and JSON copies; returns the card name."""
-        evaluation = self._read_json(version.metrics_uri) or {}
-        inputs = self._read_json(f"{version.run_prefix}/{TRAINING_INPUTS_FILE}") if version.run_prefix else None
+        evaluation = (read_json_object(self.s3, version.metrics_uri) if version.metrics_uri else None) or {}
+        # None for runs before the training-inputs record existed: the card then says 0 files.
+        inputs = read_json_object(self.s3, f"{version.run_prefix}/{TRAINING_INPUTS_FILE}") if version.run_prefix \
+            else None
         facts = CardFacts(version, evaluation, inputs or [],
-                          self.phi_policies.get(evaluation.get("dataset", ""), "redact"),
+                          self.phi_policies.get(evaluation.get("dataset", ""), DEFAULT_PHI_POLICY),
                           datetime.now(UTC).isoformat(timespec="seconds"))
         content = card_content(facts)
         name = card_name(version)
@@ -134,12 +137,3 @@ class ModelCards:
                                              ModelCardStatus="Approved", **security)
             return
         self.sagemaker.update_model_card(ModelCardName=name, Content=json.dumps(content), ModelCardStatus="Approved")
-
-    def _read_json(self, uri: str | None) -> Any:
-        if not uri or not uri.startswith("s3://"):
-            return None
-        bucket, key = uri[5:].split("/", 1)
-        try:
-            return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except self.s3.exceptions.NoSuchKey:
-            return None  # runs before the training-inputs record existed: the card says 0 files

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Json
 
 from mlstack.function_env import parse_function_environment
 
@@ -21,7 +21,7 @@ class DeployEnvironment(BaseModel):
     CANARY_PERCENT: int = Field(10, ge=1, le=50)
     CANARY_BAKE_MINUTES: float = Field(0, ge=0)  # lambda backend: 0 = no pointer canary
     MODEL_CARD_KMS_KEY_ARN: str = ""  # model cards are encrypted with it; empty: no cards are written
-    PHI_POLICIES: dict[str, str] = {}  # JSON: the ingestion PHI policy per data set, recorded on each card
+    PHI_POLICIES: Json[dict[str, str]] = {}  # the ingestion PHI policy per data set, recorded on each card
     # sagemaker backend only
     ENDPOINT_PREFIX: str = ""
     ENDPOINT_ROLE_ARN: str = ""
@@ -40,7 +40,7 @@ def function_environment(*, backend: str, serving_bucket: str, parameter_prefix:
                          phi_policies: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
         "MODEL_CARD_KMS_KEY_ARN": model_card_key_arn,
-        "PHI_POLICIES": json.dumps(dict(sorted((phi_policies or {}).items()))),
+        "PHI_POLICIES": json.dumps(phi_policies or {}, sort_keys=True),
         "BACKEND": backend,
         **(endpoint or {}),
         "RESOURCE_PREFIX": resource_prefix,
@@ -57,7 +57,4 @@ def function_environment(*, backend: str, serving_bucket: str, parameter_prefix:
 
 
 def parse_environment(environ: Mapping[str, str]) -> DeployEnvironment:
-    values = dict(environ)
-    if "PHI_POLICIES" in values:
-        values["PHI_POLICIES"] = json.loads(values["PHI_POLICIES"])
-    return parse_function_environment(DeployEnvironment, values)
+    return parse_function_environment(DeployEnvironment, environ)

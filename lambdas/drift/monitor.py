@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from lambdas.drift.settings import DriftEnvironment
 from lambdas.drift.window import CaptureStats, Window, capture_keys, compare_window, read_records
-from mlstack.lake import BASELINE_FILE, serving_key
+from mlstack.lake import BASELINE_FILE, read_json_object, serving_key
 from mlstack.monitoring import (
     DRIFTED_FEATURES,
     FEATURE_JS_DISTANCE,
@@ -75,7 +75,8 @@ class DriftMonitor:
         if live is None:
             return DriftRun("no-live-version", stage)
         live = live.stable()
-        baseline = self._read_json(env.ARTIFACTS_BUCKET, serving_key(stage, live.version, BASELINE_FILE))
+        baseline_key = serving_key(stage, live.version, BASELINE_FILE)
+        baseline = read_json_object(self.s3, f"s3://{env.ARTIFACTS_BUCKET}/{baseline_key}")
         if baseline is None:
             return DriftRun("no-baseline", stage, live.version)
         dataset = baseline["dataset"]
@@ -96,9 +97,3 @@ class DriftMonitor:
                         {**report["summary"], "window_rows": report["window_rows"],
                          "malformed_lines": stats.malformed_lines},
                         metric_data(report, env.MODEL_NAME, as_of, compared=compared))
-
-    def _read_json(self, bucket: str, key: str) -> Any:
-        try:
-            return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-        except self.s3.exceptions.NoSuchKey:
-            return None

@@ -33,6 +33,7 @@ from lambdas.ingest.records import (
     parse_and_validate,
     quarantine_lines,
 )
+from mlstack.config import DEFAULT_PHI_POLICY
 from mlstack.deid import Deidentifier, Policy
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, partition_key
 from mlstack.schema import DatasetSchema, available_datasets, load_schema
@@ -76,7 +77,7 @@ class IngestSettings:
     phi_key: bytes = b""  # pseudonymization key (from SSM at cold start)
 
     def phi_policy(self, dataset: str) -> str:
-        return self.phi_policies.get(dataset, "redact")
+        return self.phi_policies.get(dataset, DEFAULT_PHI_POLICY)
 
 
 class Manifest(BaseModel):

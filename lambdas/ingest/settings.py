@@ -6,7 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Json
+
+from mlstack.function_env import parse_function_environment
 
 
 class IngestEnvironment(BaseModel):
@@ -15,7 +17,7 @@ class IngestEnvironment(BaseModel):
     CURATED_BUCKET: str = Field(min_length=3)
     QUARANTINE_BUCKET: str = Field(min_length=3)
     MAX_OBJECT_BYTES: int = Field(gt=0)
-    PHI_POLICIES: dict[str, Literal["redact", "pseudonymize", "refuse"]] = {}  # JSON in the environment
+    PHI_POLICIES: Json[dict[str, Literal["redact", "pseudonymize", "refuse"]]] = {}
     PHI_KEY_PARAMETER: str | None = None
 
 
@@ -27,7 +29,7 @@ def function_environment(*, curated_bucket: str, quarantine_bucket: str, max_obj
         "CURATED_BUCKET": curated_bucket,
         "QUARANTINE_BUCKET": quarantine_bucket,
         "MAX_OBJECT_BYTES": str(max_object_mb * 1024 * 1024),
-        "PHI_POLICIES": json.dumps(dict(sorted((phi_policies or {}).items()))),
+        "PHI_POLICIES": json.dumps(phi_policies or {}, sort_keys=True),
         **({"PHI_KEY_PARAMETER": phi_key_parameter} if phi_key_parameter else {}),
         "POWERTOOLS_SERVICE_NAME": "ingest",
         "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
@@ -36,7 +38,4 @@ def function_environment(*, curated_bucket: str, quarantine_bucket: str, max_obj
 
 
 def parse_environment(environ: Mapping[str, str]) -> IngestEnvironment:
-    values = {name: environ[name] for name in IngestEnvironment.model_fields if name in environ}
-    if "PHI_POLICIES" in values:
-        values["PHI_POLICIES"] = json.loads(values["PHI_POLICIES"])
-    return IngestEnvironment.model_validate(values)
+    return parse_function_environment(IngestEnvironment, environ)
