@@ -95,6 +95,11 @@ class SecureFunction(Construct):
         acknowledge(self.function.node.find_child("EventInvokeConfig"), "Serverless-LambdaAsyncFailureDestination",
                     "Failed async events go to the dead-letter queue (DeadLetterConfig, which the HIPAA/NIST "
                     "LambdaDLQ rules require); a second on-failure destination would deliver every failure twice")
+        for finding in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+            acknowledge(self.function, finding,
+                        "Python 3.12 (supported by Lambda until 2028-10) on purpose: make rehearse imports and invokes "
+                        "every package with an interpreter of the runtime's own version, and the machines this is "
+                        "built and tested on have 3.12 and 3.13, not 3.14 (stacks/lambda_code.py)")
         if network is None:
             reason = ("Environment config lambda_in_vpc=false: no VPC, no idle cost. The function calls AWS APIs "
                       "only, over TLS with IAM auth; prod sets lambda_in_vpc=true (docs/decisions/lambda-vpc.md)")
