@@ -204,6 +204,9 @@ class EnvironmentConfig(_Strict):
     lambda_in_vpc: bool = False
     vpc_cidr: str = "10.40.0.0/16"
     max_azs: int = Field(2, ge=2, le=3)
+    # The account's Lambda concurrent-executions quota (1000 by default; new accounts may have 10).
+    # The functions' reserved concurrency must leave 100 unreserved (rule MlStack.Deploy-DP7).
+    lambda_concurrency_quota: int = Field(1000, ge=10)
     log_retention_days: int = 365
     # Subscribed to the ops alerts topic (each address confirms by email).
     alert_emails: tuple[str, ...] = ()

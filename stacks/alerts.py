@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlstack.config import EnvironmentConfig
+from stacks.arns import arn
 
 
 class OpsAlerts(Construct):
@@ -21,6 +24,12 @@ class OpsAlerts(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        # A topic policy replaces the default one: alarms of this account must be allowed to publish.
+        self.topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="AlarmsOfThisAccountPublish", principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"], resources=[self.topic.topic_arn],
+            conditions={"ArnLike": {"aws:SourceArn": arn("cloudwatch", "alarm:*")},
+                        "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}))
         for index, address in enumerate(config.alert_emails):
             sns.Subscription(self, f"Email{index}", topic=self.topic,
                              protocol=sns.SubscriptionProtocol.EMAIL, endpoint=address)

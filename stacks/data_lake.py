@@ -70,8 +70,10 @@ class DataLake(Construct):
             sid="CloudWatchAndEventBridgeUseEncryptedTopicsAndQueues",
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            # No condition: SNS and SQS call KMS for these publishers without aws:SourceAccount, so a
+            # condition on it would never match (rule MlStack.Deploy-DP3). The topic and queue policies
+            # limit who may publish (aws:SourceArn / aws:SourceAccount, which CloudWatch and EventBridge send to them).
             resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": account}},
         ))
 
     @staticmethod

@@ -55,6 +55,8 @@ class SecureFunction(Construct):
             vpc_subnets=network.function_subnets if network else None,
             security_groups=[network.function_security_group] if network else None,
         )
+        # Lambda checks the DLQ, X-Ray and VPC permissions at CreateFunction: create the policy first.
+        self.function.node.default_child.add_resource_dependency(self.policy.node.default_child)
         self.failure_alarm = cloudwatch.Alarm(
             self, "FailedEventsAlarm",
             alarm_description=f"The {name} function gave up on events after retries. Runbook: {runbook}",

@@ -1,4 +1,4 @@
-"""cdk-nag 3.x wiring: five rule packs on every synth, and specific, reasoned acknowledgments."""
+"""cdk-nag 3.x wiring: six rule packs on every synth, and specific, reasoned acknowledgments."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
 
+from stacks.nag_deploy import DeployChecks
 from stacks.nag_sagemaker import SageMakerChecks
 
-# The four cdk-nag packs, and ours for the SageMaker resources they do not cover.
-NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks, SageMakerChecks)
+# The four cdk-nag packs, and ours: SageMaker resources they do not cover, and deploy-time rules.
+NAG_PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks, SageMakerChecks,
+             DeployChecks)
 
 
 def add_nag_packs(app: cdk.App) -> None:

@@ -17,20 +17,19 @@ Acknowledge a finding as any other: `acknowledge(construct, "MlStack.SageMaker-S
 
 from __future__ import annotations
 
-import builtins
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
+from cdk_nag import NagRuleCompliance
+
+from stacks.nag_rules import Check, ProjectRulePack, Rule, role_id_of
 
 PACK = "MlStack.SageMaker"
-Check = Callable[[cdk.CfnResource], NagRuleCompliance]
 
 
 def pipeline_definition(node: sagemaker.CfnPipeline) -> dict[str, Any] | None:
@@ -121,8 +120,7 @@ def _role_scoped(node: cdk.CfnResource) -> NagRuleCompliance:
     if not isinstance(node, sagemaker.CfnPipeline):
         return NagRuleCompliance.NOT_APPLICABLE
     stack = cdk.Stack.of(node)
-    role_ref = stack.resolve(node.role_arn)
-    role_id = role_ref.get("Fn::GetAtt", [None])[0] if isinstance(role_ref, dict) else None
+    role_id = role_id_of(stack, node.role_arn)
     if role_id is None:
         return NagRuleCompliance.NON_COMPLIANT  # an imported role cannot be checked here
     for policy in stack.node.find_all():
@@ -142,7 +140,7 @@ def _role_scoped(node: cdk.CfnResource) -> NagRuleCompliance:
 
 
 # (suffix, info, explanation, check)
-RULES: tuple[tuple[str, str, str, Check], ...] = (
+RULES: tuple[Rule, ...] = (
     ("SM1", "A pipeline job does not encrypt its volume or its output with KMS.",
      "Training and processing jobs handle PHI-capable data; their storage volumes and S3 outputs must use the "
      "customer-managed key (VolumeKmsKeyId, OutputDataConfig/ProcessingOutputConfig KmsKeyId).",
@@ -167,50 +165,8 @@ RULES: tuple[tuple[str, str, str, Check], ...] = (
 )
 
 
-@jsii.implements(IApplyRule)
-class _Rule:
-    """One rule applied to one resource, in the shape cdk-nag's applyRule takes (jsii properties)."""
-
-    def __init__(self, node: cdk.CfnResource, suffix: str, info: str, explanation: str, check: Check) -> None:
-        self._node, self._suffix, self._info, self._explanation, self._check = node, suffix, info, explanation, check
-
-    @builtins.property
-    def node(self) -> cdk.CfnResource:
-        return self._node
-
-    @builtins.property
-    def info(self) -> str:
-        return self._info
-
-    @builtins.property
-    def explanation(self) -> str:
-        return self._explanation
-
-    @builtins.property
-    def level(self) -> NagMessageLevel:
-        return NagMessageLevel.ERROR
-
-    @builtins.property
-    def rule_suffix_override(self) -> str:
-        return self._suffix
-
-    def rule(self, node: cdk.CfnResource) -> NagRuleCompliance:
-        return self._check(node)
-
-
-class SageMakerChecks(NagPack):
+class SageMakerChecks(ProjectRulePack):
     """Register with `cdk.Validations.of(app).add_plugins(SageMakerChecks(app))` (stacks/nag.py does)."""
 
-    def __init__(self, scope: Any = None) -> None:
-        super().__init__(scope)
-        self._pack_name = PACK
-
-    @jsii.member(jsii_name="checkResource")
-    def _check_resource(self, node: cdk.CfnResource) -> None:
-        for suffix, info, explanation, check in RULES:
-            self._apply_rule(_Rule(node, suffix, info, explanation, check))
-
-    @builtins.property
-    @jsii.member(jsii_name="name")
-    def name(self) -> str:
-        return PACK
+    PACK = PACK
+    RULES = RULES

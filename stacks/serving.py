@@ -55,6 +55,11 @@ class ServingFirewall(Construct):
 
     MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
                            "AWSManagedRulesAmazonIpReputationList")
+    # SizeRestrictions_BODY blocks bodies over 8 KB (about 10 instances); the API accepts
+    # serving.max_body_bytes, enforced by the inference function from the declared length (413),
+    # under API Gateway's own 10 MB cap. Counted, not blocked (rule MlStack.Deploy-DP4).
+    OVERRIDES = {"AWSManagedRulesCommonRuleSet": [wafv2.CfnWebACL.RuleActionOverrideProperty(
+        name="SizeRestrictions_BODY", action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}))]}
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, lake: DataLake,
                  removal_policy: cdk.RemovalPolicy) -> None:
@@ -63,8 +68,9 @@ class ServingFirewall(Construct):
         rules = [wafv2.CfnWebACL.RuleProperty(
             name=group, priority=index, override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
             statement=wafv2.CfnWebACL.StatementProperty(managed_rule_group_statement=wafv2.CfnWebACL.
-                                                        ManagedRuleGroupStatementProperty(vendor_name="AWS",
-                                                                                          name=group)),
+                                                        ManagedRuleGroupStatementProperty(
+                                                            vendor_name="AWS", name=group,
+                                                            rule_action_overrides=self.OVERRIDES.get(group))),
             visibility_config=_visibility(group)) for index, group in enumerate(self.MANAGED_RULE_GROUPS)]
         rules.append(wafv2.CfnWebACL.RuleProperty(
             name="RatePerIp", priority=len(rules), action=wafv2.CfnWebACL.RuleActionProperty(block={}),

@@ -25,6 +25,7 @@ class DataLakeStack(cdk.Stack):
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, bundle: bool,
                  removal_policy: cdk.RemovalPolicy, **kwargs: object) -> None:
         super().__init__(scope, id_, **kwargs)
+        self.account_concurrency_quota = config.lambda_concurrency_quota  # read by MlStack.Deploy-DP7
         self.lake = DataLake(self, "Lake", config=config, removal_policy=removal_policy)
         self.network = (PrivateNetwork(self, "Network", config=config, key=self.lake.key,
                                        removal_policy=removal_policy)

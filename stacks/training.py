@@ -89,10 +89,17 @@ class Training(Construct):
                                 resources=[DataLake.object_arn(self.config, "artifacts", RUNS_PREFIX)]),
             iam.PolicyStatement(sid="ListLakePrefixes", actions=["s3:ListBucket"],
                                 resources=[lake.curated.bucket_arn, lake.buckets["artifacts"].bucket_arn]),
+            # SageMaker lists every S3Prefix input, the code in the CDK assets bucket included (MlStack.Deploy-DP5).
+            iam.PolicyStatement(sid="ListCodeAssets", actions=["s3:ListBucket"],
+                                resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{self.code_bundle.s3_bucket_name}"],
+                                conditions={"StringLike": {"s3:prefix": [
+                                    f"{asset.s3_object_key}*" for asset in (self.code_bundle, self.launcher)]}}),
             iam.PolicyStatement(sid="ReadCode", actions=["s3:GetObject"], resources=[
                 f"arn:{cdk.Aws.PARTITION}:s3:::{asset.s3_bucket_name}/{asset.s3_object_key}"
                 for asset in (self.code_bundle, self.launcher)]),
-            iam.PolicyStatement(sid="UseLakeKey", actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            # kms:Encrypt: jobs name the lake key for their outputs (MlStack.Deploy-DP5).
+            iam.PolicyStatement(sid="UseLakeKey", actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey",
+                                                           "kms:DescribeKey"],
                                 resources=[lake.key.key_arn]),
             iam.PolicyStatement(sid="EncryptJobVolumes", actions=["kms:CreateGrant"], resources=[lake.key.key_arn],
                                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}}),
