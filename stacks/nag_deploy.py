@@ -3,15 +3,38 @@
 Neither the cdk-nag packs nor moto nor cfn-lint check these; each rule cites the AWS
 documentation it encodes.
 
-| rule | checks | AWS documentation |
-|---|---|---|
-| DP1 | a function with a dead-letter queue, VPC config or active tracing is created only after a policy granting sqs:SendMessage / EC2 network-interface actions / xray:PutTraceSegments exists (Lambda validates them at CreateFunction) | https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (InvalidParameterValueException), https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq, https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions, https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html |
-| DP2 | an SNS topic that alarms notify, when it has a topic policy, allows cloudwatch.amazonaws.com to sns:Publish (a TopicPolicy replaces the default policy) | https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicpolicy.html, https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html |
-| DP3 | KMS key statements for service principals use only condition keys those services send (a condition the service never sends denies it) | https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services, https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service |
-| DP4 | a web ACL with AWSManagedRulesCommonRuleSet overrides SizeRestrictions_BODY (it blocks bodies over 8 KB, which the API accepts) | https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html#aws-managed-rule-groups-baseline-crs |
-| DP5 | a pipeline's role has s3:ListBucket on the bucket of every S3 input of its jobs (the CDK assets bucket included), and kms:Encrypt on a key that encrypts job outputs | https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms, https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createtrainingjob-perms |
-| DP6 | names fit AWS limits at the longest account, region and partition: S3 buckets 63, SageMaker model package groups / models / endpoints 63, alarms 255, functions 64, roles 64, queues 80, topics 256 | https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html, https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html |
-| DP7 | the reserved concurrency of a stack's functions leaves the 100 unreserved executions Lambda keeps, within the environment's stated account quota | https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html |
+Each rule, what it checks, and the AWS documentation it encodes:
+
+- DP1: a function with a dead-letter queue, VPC config or active tracing is created only after a
+  policy granting sqs:SendMessage / the EC2 network-interface actions / xray:PutTraceSegments exists
+  (Lambda validates them at CreateFunction).
+  https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (InvalidParameterValueException),
+  https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html,
+  https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions,
+  https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html
+- DP2: an SNS topic that alarms notify, when it has a topic policy, allows cloudwatch.amazonaws.com
+  to sns:Publish (a TopicPolicy replaces the default policy).
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-topicpolicy.html,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+- DP3: KMS key statements for service principals use only condition keys those services send.
+  https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html,
+  https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+- DP4: a web ACL with AWSManagedRulesCommonRuleSet overrides SizeRestrictions_BODY (it blocks
+  bodies over 8 KB, which the API accepts).
+  https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
+- DP5: a pipeline's role has s3:ListBucket on the bucket of every S3 input of its jobs (the CDK
+  assets bucket included), and kms:Encrypt on a key that encrypts job outputs.
+  https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms,
+  https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createtrainingjob-perms
+- DP6: names fit AWS limits at the longest account, region and partition: S3 buckets 63; SageMaker
+  model package groups, models, endpoints 63; alarms 255; functions 64; roles 64; queues 80.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
+  https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+- DP7: the reserved concurrency of a stack's functions leaves the 100 unreserved executions Lambda
+  keeps, within the environment's stated account quota.
+  https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
 
 The account quota comes from the stack's `account_concurrency_quota` attribute (stacks/stage.py sets
 it from `lambda_concurrency_quota` in the environment config), 1000 (the default quota) otherwise.
@@ -134,7 +157,7 @@ NEVER_FROM_SERVICES = frozenset({"kms:ViaService", "kms:CallerAccount", "aws:Pri
 
 
 def _service_key(principal: str) -> str:
-    return "logs" if re.match(r"^logs(\.|$)", principal.split("<")[0]) else principal
+    return "logs" if re.match(r"^logs(\.|$)", principal.split("<", maxsplit=1)[0]) else principal
 
 
 def _condition_keys(statement: dict[str, Any]) -> set[str]:

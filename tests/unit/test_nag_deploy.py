@@ -186,8 +186,8 @@ def test_dp6_a_bucket_name_over_63_characters_in_the_longest_region_fails():
 
 
 def test_dp6_alarm_and_model_package_group_limits():
-    assert findings(lambda s: cloudwatch.CfnAlarm(s, "A", alarm_name="a" * 256, comparison_operator="GreaterThanThreshold",
-                                                  evaluation_periods=1)) == {"DP6"}
+    assert findings(lambda s: cloudwatch.CfnAlarm(s, "A", alarm_name="a" * 256, evaluation_periods=1,
+                                                  comparison_operator="GreaterThanThreshold")) == {"DP6"}
     assert findings(lambda s: sagemaker.CfnModelPackageGroup(s, "G", model_package_group_name="g" * 64)) == {"DP6"}
     assert findings(lambda s: sagemaker.CfnModelPackageGroup(s, "G", model_package_group_name="g" * 63)) == set()
 
