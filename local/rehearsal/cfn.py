@@ -1,0 +1,163 @@
+"""A synthesized CloudFormation template with CloudFormation's intrinsic functions, offline.
+
+Physical ids follow CloudFormation: a resource's name property when the template sets one,
+otherwise `<stack name>-<logical id>-<suffix>` (deterministic here). `Ref` and `Fn::GetAtt`
+return what CloudFormation documents for each type used by this project; an unknown attribute
+raises, naming it, rather than inventing a value.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The property that names a resource, per type (CloudFormation's Ref returns it for most).
+NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName",
+    "AWS::IAM::Role": "RoleName", "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::Policy": "PolicyName",
+    "AWS::Lambda::Function": "FunctionName", "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::CloudWatch::Alarm": "AlarmName", "AWS::Events::Rule": "Name", "AWS::SSM::Parameter": "Name",
+    "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName", "AWS::SageMaker::Pipeline": "PipelineName",
+    "AWS::KMS::Alias": "AliasName", "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::Athena::WorkGroup": "Name", "AWS::ApiGateway::RestApi": "Name", "AWS::WAFv2::WebACL": "Name",
+}
+
+
+class TemplateError(ValueError):
+    """The template uses something this evaluator does not know; the message names it."""
+
+
+@dataclass
+class Template:
+    """One stack's template from a cloud assembly, and where its assets are."""
+
+    path: Path
+    account: str
+    region: str
+    body: dict[str, Any] = field(init=False)
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (set as created)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.body = json.loads(self.path.read_text())
+        self.stack_name = self._stack_name()
+
+    def _stack_name(self) -> str:
+        manifest = json.loads((self.path.parent / "manifest.json").read_text())
+        for artifact in manifest.get("artifacts", {}).values():
+            if artifact.get("properties", {}).get("templateFile") == self.path.name:
+                return artifact["properties"].get("stackName", self.path.stem.split(".")[0])
+        return self.path.stem.split(".")[0]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.body["Resources"]
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
+
+    def assets(self) -> dict[str, dict[str, Any]]:
+        """The file assets manifest (`<stack>.assets.json`): id -> source and destination."""
+        manifest = self.path.with_name(self.path.name.replace(".template.json", ".assets.json"))
+        return json.loads(manifest.read_text()).get("files", {}) if manifest.is_file() else {}
+
+    def creation_order(self) -> list[str]:
+        """Logical ids with every resource after those it references (Ref, GetAtt, Sub) or DependsOn."""
+        graph = {logical_id: self.references(resource) for logical_id, resource in self.resources.items()}
+        return list(graphlib.TopologicalSorter(graph).static_order())
+
+    def references(self, resource: dict[str, Any]) -> set[str]:
+        found = set(resource.get("DependsOn", []) if isinstance(resource.get("DependsOn"), list)
+                    else [resource["DependsOn"]] if resource.get("DependsOn") else [])
+        text = json.dumps(resource.get("Properties", {}))
+        found |= set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text))
+        found |= set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
+        found |= {name.split(".")[0] for name in re.findall(r"\$\{([A-Za-z0-9.]+)\}", text)}
+        return found & set(self.resources)
+
+    # --- physical ids ----------------------------------------------------------------------
+
+    def physical_name(self, logical_id: str, *, limit: int = 64, lower: bool = False) -> str:
+        """The resource's name property, or a name CloudFormation would generate."""
+        resource = self.resources[logical_id]
+        prop = NAME_PROPERTIES.get(resource["Type"])
+        given = resource.get("Properties", {}).get(prop) if prop else None
+        if given is not None:
+            return str(self.resolve(given))
+        suffix = hashlib.sha256(f"{self.stack_name}/{logical_id}".encode()).hexdigest()[:12].upper()
+        name = f"{self.stack_name}-{logical_id}"[: limit - 13] + f"-{suffix}"
+        return name.lower() if lower else name
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+
+    # --- intrinsic functions ---------------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic function
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1 or not next(iter(value)).startswith(("Ref", "Fn::")):
+            return {key: self.resolve(item) for key, item in value.items()}
+        (function, argument), = value.items()
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Fn::GetAtt":
+            name, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            return self.get_att(name, attribute)
+        if function == "Fn::Join":
+            return str(self.resolve(argument[0])).join(str(self.resolve(item)) for item in self.resolve(argument[1]))
+        if function == "Fn::Sub":
+            return self.sub(argument)
+        if function == "Fn::Select":
+            return self.resolve(argument[1])[int(self.resolve(argument[0]))]
+        if function == "Fn::Split":
+            return str(self.resolve(argument[1])).split(argument[0])
+        raise TemplateError(f"intrinsic function {function} is not supported")
+
+    def sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        values = {key: self.resolve(item) for key, item in variables.items()}
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in values:
+                return str(values[name])
+            if "." in name and not name.startswith("AWS::"):
+                return str(self.get_att(*name.split(".", 1)))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def pseudo(self) -> dict[str, str]:
+        return {"AWS::AccountId": self.account, "AWS::Region": self.region, "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": self.stack_name, "AWS::NoValue": ""}
+
+    def ref(self, name: str) -> str:
+        if name in self.pseudo():
+            return self.pseudo()[name]
+        if name in self.body.get("Parameters", {}):
+            return str(self.body["Parameters"][name].get("Default", ""))
+        if name not in self.physical:
+            raise TemplateError(f"Ref {name}: not created yet (or not a resource of this template)")
+        return self.physical[name]
+
+    def get_att(self, name: str, attribute: str) -> str:
+        if name not in self.attributes or attribute not in self.attributes[name]:
+            raise TemplateError(f"Fn::GetAtt {name}.{attribute}: not available for "
+                                f"{self.resources.get(name, {}).get('Type', 'an unknown resource')}")
+        return self.attributes[name][attribute]
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        return self.resolve(self.resources[logical_id].get("Properties", {}))
+
+
+def stack_templates(assembly: Path) -> list[Path]:
+    """Every stack template in a cloud assembly (one nested assembly per Stage)."""
+    return sorted(assembly.glob("assembly-*/*.template.json")) + sorted(assembly.glob("*.template.json"))
