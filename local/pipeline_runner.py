@@ -6,8 +6,11 @@ script in a subprocess with the SageMaker directory layout mapped under a work f
 downloaded from the embedded S3, outputs uploaded back); property references (Get, Std:Join,
 Std:JsonGet on PropertyFiles) are resolved from what earlier steps produced; the ConditionStep is
 evaluated; RegisterModel calls CreateModelPackage on the embedded SageMaker registry; Fail stops
-the run with its message. Emulated, stated: jobs run with this machine's Python, not the
-${ImageUri} container; network isolation, KMS on volumes and instance types do not apply.
+the run with its message. Processing jobs run their ContainerEntrypoint, training jobs the image's
+`train` command (pipelines/image/train) on the hyperparameters.json SageMaker writes. Emulated,
+stated: jobs run with `interpreter` (this machine's Python unless given; `make rehearse` gives an
+environment built from the image's own requirements at its Python version), not the ${ImageUri}
+container; network isolation, KMS on volumes and instance types do not apply.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.lake import split_s3_uri
+
+TRAIN_COMMAND = Path(__file__).resolve().parent.parent / "pipelines" / "image" / "train"
 
 _GET_TOKEN = re.compile(r"\.?([A-Za-z0-9_]+)|\['([^']+)'\]|\[(\d+)\]")
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -88,8 +93,9 @@ class LocalPipelineRunner:
     """Executes one pipeline definition against S3/SageMaker clients (the embedded AWS)."""
 
     def __init__(self, definition_text: str, substitutions: dict[str, str], *, s3: Any, sagemaker: Any,
-                 work_dir: Path, progress: Callable[[str], None] = print) -> None:
+                 work_dir: Path, progress: Callable[[str], None] = print, interpreter: str = sys.executable) -> None:
         self.definition = json.loads(substitute(definition_text, substitutions))
+        self.interpreter = interpreter
         self.s3, self.sagemaker = s3, sagemaker
         self.work_dir = work_dir.resolve()
         self.progress = progress
@@ -233,7 +239,10 @@ class LocalPipelineRunner:
             s3_input = item["S3Input"]
             self._download(s3_input["S3Uri"], root / s3_input["LocalPath"].lstrip("/"))
         app = args["AppSpecification"]
-        entry = [sys.executable, str(root / app["ContainerEntrypoint"][1].lstrip("/"))]
+        program, *rest = app["ContainerEntrypoint"]
+        if program not in ("python", "python3"):
+            raise StepFailedError(f"{name}: entry point {program} is not a Python interpreter")
+        entry = [self.interpreter, *(str(root / arg.lstrip("/")) if arg.startswith("/opt/ml/") else arg for arg in rest)]
         env = {key: str(root / value.lstrip("/")) if str(value).startswith("/opt/ml/") else str(value)
                for key, value in args.get("Environment", {}).items()}
         env["MLSTACK_CONTAINER_ROOT"] = str(root)
@@ -256,17 +265,13 @@ class LocalPipelineRunner:
             local = root / "opt/ml/input/data" / channel["ChannelName"]
             self._download(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
             channels[channel["ChannelName"]] = local
-        hyperparameters = {k: str(v) for k, v in args.get("HyperParameters", {}).items()}
-        code_dir = root / "opt/ml/code"
-        archive = root / hyperparameters.pop("sagemaker_submit_directory").lstrip("/")
-        with tarfile.open(archive) as tar:
-            tar.extractall(code_dir, filter="data")
-        program = hyperparameters.pop("sagemaker_program")
+        config = root / "opt/ml/input/config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "hyperparameters.json").write_text(json.dumps(
+            {k: str(v) for k, v in args.get("HyperParameters", {}).items()}))
+        (config / "inputdataconfig.json").write_text(json.dumps({c: {} for c in channels}))
+        self._execute(name, [self.interpreter, str(TRAIN_COMMAND)], {"MLSTACK_CONTAINER_ROOT": str(root)}, root)
         model_dir = root / "opt/ml/model"
-        env = {f"SM_CHANNEL_{channel.upper()}": str(path) for channel, path in channels.items()}
-        env["SM_MODEL_DIR"] = str(model_dir)
-        arguments = [item for key, value in hyperparameters.items() for item in (f"--{key}", value)]
-        self._execute(name, [sys.executable, program, *arguments], env, code_dir)
         job_name = f"{name.lower()}-{self.execution_id}"
         uri = f"{args['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{job_name}/output/model.tar.gz"
         bucket, key = split_s3_uri(uri)
