@@ -24,9 +24,10 @@ LOCAL_IMAGE = "local-python"  # steps run with this machine's Python (stated in 
 
 
 def _upload_code(s3: Any, bucket: str) -> dict[str, str]:
-    """Code bundle and launcher at content-addressed, slash-free keys (like CDK file assets)."""
+    """Code bundle and launcher at content-addressed, slash-free keys, named as CDK names file assets
+    (the hash plus the file's last extension only: sourcedir.tar.gz -> <hash>.gz)."""
     bundle, launcher = build_code_bundle(), LAUNCHER.read_bytes()
-    keys = {"CodeBundleKey": f"{hashlib.sha256(bundle).hexdigest()}.tar.gz",
+    keys = {"CodeBundleKey": f"{hashlib.sha256(bundle).hexdigest()}.gz",
             "LauncherKey": f"{hashlib.sha256(launcher).hexdigest()}.py"}
     s3.put_object(Bucket=bucket, Key=keys["CodeBundleKey"], Body=bundle)
     s3.put_object(Bucket=bucket, Key=keys["LauncherKey"], Body=launcher)

@@ -71,7 +71,7 @@ def main() -> None:
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
     except Exception:  # the finding is the import error itself
-        result["import_error"] = traceback.format_exc(limit=5)
+        result["import_error"] = traceback.format_exc()[-3000:]
         handler = None
     result["cold_start_ms"] = round((time.perf_counter() - STARTED) * 1000, 1)
     for event in spec["events"] if handler else []:

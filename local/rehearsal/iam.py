@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # botocore endpoint prefix -> IAM service prefix, where they differ.
-IAM_PREFIX = {"monitoring": "cloudwatch", "runtime.sagemaker": "sagemaker", "email": "ses"}
+IAM_PREFIX = {"monitoring": "cloudwatch", "api.sagemaker": "sagemaker", "runtime.sagemaker": "sagemaker", "email": "ses"}
 S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket", "HeadObject": "GetObject",
               "HeadBucket": "ListBucket", "ListObjectVersions": "ListBucketVersions",
               "CreateMultipartUpload": "PutObject", "UploadPart": "PutObject", "CompleteMultipartUpload": "PutObject",
@@ -277,16 +277,30 @@ class CallChecker:
 
     def check(self, endpoint_prefix: str, operation: str, params: dict[str, Any]) -> list[Request]:
         """The denied requests of one call (empty: allowed); each request is recorded."""
-        denied = []
-        for request in requests_for(endpoint_prefix, operation, params, self.facts):
-            decision = evaluate(self.statements, resource_policy_for(request.resource, self.facts), request,
-                                self.principal_arn)
-            self.checked.append({"call": f"{endpoint_prefix}.{operation}", "action": request.action,
-                                 "resource": request.resource, "allowed": decision.allowed,
-                                 "reason": decision.reason, "unevaluated": sorted(decision.unevaluated)})
-            if not decision.allowed:
-                denied.append(request)
-        return denied
+        return [request for request in requests_for(endpoint_prefix, operation, params, self.facts)
+                if not self.check_request(request, f"{endpoint_prefix}.{operation}")]
+
+    def check_request(self, request: Request, call: str) -> bool:
+        """Evaluate one request (a call's, or one a service makes for this principal) and record it."""
+        decision = evaluate(self.statements, resource_policy_for(request.resource, self.facts), request,
+                            self.principal_arn)
+        self.checked.append({"call": call, "action": request.action, "resource": request.resource,
+                             "allowed": decision.allowed, "reason": decision.reason,
+                             "unevaluated": sorted(decision.unevaluated)})
+        return decision.allowed
+
+    def guard(self, client: Any) -> Any:
+        """Check every call `client` makes before it is sent (AccessDenied when the policies do not allow it)."""
+        from botocore.exceptions import ClientError
+
+        def authorize(params: dict[str, Any], model: Any, **_: Any) -> None:
+            denied = self.check(model.service_model.endpoint_prefix, model.name, params)
+            if denied:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": self.access_denied_message(denied[0])},
+                                   "ResponseMetadata": {"HTTPStatusCode": 403}}, model.name)
+
+        client.meta.events.register("provide-client-params.*.*", authorize)
+        return client
 
     def access_denied_message(self, request: Request) -> str:
         """What AWS says: who, which action, which resource."""

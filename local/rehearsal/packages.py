@@ -82,7 +82,7 @@ def run_package(*, name: str, logical_id: str, package: Path, handler: str, vers
     interpreter = runtime_interpreter(version)
     runtime = runtime_packages(version)
     run = FunctionRun(name, logical_id, package, size_mb(package))
-    with tempfile.TemporaryDirectory(prefix=f"rehearse-{name}-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"rehearse-{name.replace('/', '-')}-") as scratch:
         spec_path, result_path = Path(scratch, "spec.json"), Path(scratch, "result.json")
         spec_path.write_text(json.dumps({
             "package": str(package), "runtime": str(runtime), "iam_module": str(HERE / "iam.py"),

@@ -19,7 +19,8 @@ def main() -> None:
         sys.exit(f"usage: launch.py {{{','.join(STEPS)}}} [step arguments]")
     archives = Path(os.environ.get("MLSTACK_CODE_ARCHIVE_DIR", "/opt/ml/processing/input/bundle"))
     root = Path(tempfile.mkdtemp(prefix="mlstack-code-"))
-    for archive in sorted(archives.glob("*.tar.gz")):
+    # By content, not name: a CDK file asset keeps only the last extension (sourcedir.tar.gz -> <hash>.gz).
+    for archive in sorted(path for path in archives.iterdir() if path.is_file() and tarfile.is_tarfile(path)):
         with tarfile.open(archive) as tar:
             tar.extractall(root, filter="data")
     sys.path.insert(0, str(root))
