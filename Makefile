@@ -1,6 +1,7 @@
 # mlstack: every command a newcomer needs. Each target installs what it needs first.
 #   make demo [RECIPE=text] [STOP_AFTER=stage]  local lifecycle on an embedded AWS (no account needed)
-#   make test            lint + the offline test suite + template scanners (cfn-lint, checkov)
+#   make test            lint + the offline test suite + template scanners + the deploy rehearsal
+#   make rehearse        what cdk deploy ships (bundled packages, template, IAM, pipeline jobs), run offline
 #   make synth           CloudFormation for every environment in cdk.out (offline)
 #   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
 #   make bench           performance comparisons (benchmarks/), tables + JSON in .mlstack/bench
@@ -29,10 +30,10 @@ export AWS_EC2_METADATA_DISABLED := true
 export AWS_DEFAULT_REGION ?= us-east-1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo serve test lint scan synth deploy promote bench lock pipeline clean
+.PHONY: help install demo serve test lint scan rehearse synth deploy promote bench lock pipeline image clean
 
 help:
-	@sed -n '2,8p' Makefile
+	@sed -n '2,9p' Makefile
 
 # Re-installed only when the lock changes. requirements*.txt hold the direct pins people edit;
 # requirements.lock pins every transitive package (`make lock`), so pip never has to resolve
@@ -67,6 +68,12 @@ lint: $(PY_STAMP)
 test: install lint
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/pytest
 	$(MAKE) scan
+	$(MAKE) rehearse
+
+# Bundled synth (packages for Python 3.12, cached by requirements hash), then every package and job run
+# as deployed on an embedded AWS built from the template, every call checked against its role (docs/deployment.md).
+rehearse: install
+	$(BIN)/mlstack rehearse --env dev
 
 # cfn-lint and checkov on every synthesized template; every allowed finding is in stacks/scanner_skips.json.
 scan: synth $(CHECKOV_STAMP)
@@ -92,6 +99,11 @@ pipeline: $(PY_STAMP)
 # Gated promotion staging -> prod for ENV (needs AWS credentials; exit 2 when refused).
 promote: $(PY_STAMP)
 	$(BIN)/mlstack promote --env $(ENV)
+
+# The pipeline job image (needs a Docker engine; push it and set training.image_uri in cdk.json).
+IMAGE ?= mlstack-training:latest
+image:
+	docker build -t $(IMAGE) pipelines/image
 
 bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.ingest_throughput

@@ -242,7 +242,8 @@ class LocalPipelineRunner:
         program, *rest = app["ContainerEntrypoint"]
         if program not in ("python", "python3"):
             raise StepFailedError(f"{name}: entry point {program} is not a Python interpreter")
-        entry = [self.interpreter, *(str(root / arg.lstrip("/")) if arg.startswith("/opt/ml/") else arg for arg in rest)]
+        entry = [self.interpreter,
+                 *(str(root / arg.lstrip("/")) if arg.startswith("/opt/ml/") else arg for arg in rest)]
         env = {key: str(root / value.lstrip("/")) if str(value).startswith("/opt/ml/") else str(value)
                for key, value in args.get("Environment", {}).items()}
         env["MLSTACK_CONTAINER_ROOT"] = str(root)

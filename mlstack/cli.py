@@ -164,6 +164,12 @@ def _deid(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rehearse(args: argparse.Namespace) -> int:
+    from local.rehearsal.run import main as rehearse
+
+    return rehearse(["--env", args.env, *(["--no-synth"] if args.no_synth else [])])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from local.stages import STAGES
 
@@ -194,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--stage", choices=MODEL_STAGES, default="prod", help="model stage (default: prod)")
     serve.add_argument("--demo-dir", default=".mlstack/demo", help="the local run's folder (default: %(default)s)")
     serve.set_defaults(func=_serve)
+
+    rehearse = commands.add_parser(
+        "rehearse", help="synthesize with bundling, build the embedded AWS from the template and run every Lambda "
+                         "package and pipeline job as deployed, each AWS call checked against its role (offline)")
+    rehearse.add_argument("--env", default="dev", help="environment to rehearse (default: %(default)s)")
+    rehearse.add_argument("--no-synth", action="store_true", help="reuse the last rehearsal's cloud assembly")
+    rehearse.set_defaults(func=_rehearse)
 
     samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")
     samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")

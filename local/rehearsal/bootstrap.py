@@ -62,7 +62,8 @@ def _guard_aws_calls(checker) -> None:
 
 
 def main() -> None:
-    spec = json.loads(open(sys.argv[1]).read())
+    with open(sys.argv[1]) as spec_file:
+        spec = json.load(spec_file)
     sys.path[:0] = [spec["package"], spec["runtime"]]
     checker = _load_checker(spec)
     _guard_aws_calls(checker)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # botocore endpoint prefix -> IAM service prefix, where they differ.
-IAM_PREFIX = {"monitoring": "cloudwatch", "api.sagemaker": "sagemaker", "runtime.sagemaker": "sagemaker", "email": "ses"}
+IAM_PREFIX = {"monitoring": "cloudwatch", "api.sagemaker": "sagemaker", "runtime.sagemaker": "sagemaker",
+              "email": "ses"}
 S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket", "HeadObject": "GetObject",
               "HeadBucket": "ListBucket", "ListObjectVersions": "ListBucketVersions",
               "CreateMultipartUpload": "PutObject", "UploadPart": "PutObject", "CompleteMultipartUpload": "PutObject",
@@ -144,7 +145,7 @@ def _resource(service: str, operation: str, params: dict[str, Any], facts: Facts
     return "*"
 
 
-def _sagemaker_resource(operation: str, params: dict[str, Any], facts: Facts) -> str:  # noqa: PLR0911
+def _sagemaker_resource(operation: str, params: dict[str, Any], facts: Facts) -> str:
     for arn_param in ("ModelPackageArn", "ModelPackageName", "ModelPackageGroupName", "PipelineName", "ModelCardName",
                       "EndpointName", "EndpointConfigName", "ModelName"):
         value = params.get(arn_param)

@@ -35,7 +35,7 @@ def image_python_version(dockerfile: Path = IMAGE_DIR / "Dockerfile") -> str:
     if not match:
         raise PackageError(f"cannot tell the Python version of the job image from FROM {base!r}; "
                            "use a python:<version> base image")
-    return ".".join(match.groups()) if len(match.groups()) == 2 else match.group(1)  # noqa: PLR2004
+    return ".".join(match.groups()) if len(match.groups()) == 2 else match.group(1)
 
 
 def image_environment(requirements: Path = IMAGE_DIR / "requirements.txt") -> Path:

@@ -90,7 +90,7 @@ class Provisioner:
                 continue
             try:
                 verdict, note = creator(logical_id, self.template.properties(logical_id))
-            except Exception as error:  # noqa: BLE001 - every failure is a finding of the report, not a crash
+            except Exception as error:
                 self.template.physical.setdefault(logical_id, self.template.physical_name(logical_id))
                 verdict, note = FAILED, f"{type(error).__name__}: {error}"[:300]
             self.report.add(resource_type, logical_id, verdict, note)
