@@ -48,7 +48,10 @@ class Template:
         self.stack_name = self._stack_name()
 
     def _stack_name(self) -> str:
-        manifest = json.loads((self.path.parent / "manifest.json").read_text())
+        manifest_path = self.path.parent / "manifest.json"
+        if not manifest_path.is_file():
+            return self.path.stem.split(".")[0]
+        manifest = json.loads(manifest_path.read_text())
         for artifact in manifest.get("artifacts", {}).values():
             if artifact.get("properties", {}).get("templateFile") == self.path.name:
                 return artifact["properties"].get("stackName", self.path.stem.split(".")[0])
