@@ -100,5 +100,5 @@ def test_intrinsics_resolve_as_cloudformation_does(template_file):
     assert template.resolve({"Fn::Sub": "${X}/${X.Arn}/${AWS::AccountId}"}) == f"x-name/arn:x/{ACCOUNT}"
     assert template.resolve({"Fn::Sub": ["${A}!", {"A": {"Ref": "X"}}]}) == "x-name!"
     assert template.resolve({"Fn::Select": [1, {"Fn::Split": [",", "a,b"]}]}) == "b"
-    with pytest.raises(TemplateError, match="Y.Arn"):
+    with pytest.raises(TemplateError, match=r"Y\.Arn"):
         template.resolve({"Fn::GetAtt": ["Y", "Arn"]})

@@ -5,8 +5,8 @@ dependencies) or the Lambda runtime's own boto3. The development virtualenv hide
 from __future__ import annotations
 
 import ast
-import importlib.metadata as metadata
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,8 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
             names.add(base)
             names |= {f"{base}.{alias.name}" for alias in node.names if _module_file(f"{base}.{alias.name}")}
     return names

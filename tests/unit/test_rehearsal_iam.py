@@ -50,7 +50,8 @@ def test_sending_to_an_encrypted_queue_needs_the_key_and_the_queue_arn():
 
 def test_sagemaker_and_ssm_calls_are_authorized_against_their_resource_arns():
     [start] = requests_for("api.sagemaker", "StartPipelineExecution", {"PipelineName": "Training"}, FACTS)
-    assert start == Request("sagemaker:StartPipelineExecution", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/training")
+    assert start == Request("sagemaker:StartPipelineExecution",
+                            f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/training")
     [get] = requests_for("ssm", "GetParameter", {"Name": "/mlstack/dev/pointer"}, FACTS)
     assert get.resource == f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/mlstack/dev/pointer"
 
