@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lambdas.inference.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start
+from local.lambda_runtime import LOCAL_ACCOUNT, cold_start, invoke
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import serving_key
 from mlstack.pointer import ServingPointer, pointer_name
@@ -75,6 +75,7 @@ class LocalApi:
             capture_sample_rate=serving.capture_sample_rate if capture_sample_rate is None else capture_sample_rate,
             max_instances=serving.max_instances, max_body_bytes=serving.max_body_bytes,
             metrics_namespace=config.resource_prefix(), recheck_seconds=0), config.region)
+        self.checker = lake.checker("inference", stage)
         self.lock = threading.Lock()  # one request at a time, as one Lambda execution environment
 
     def call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> ApiResponse:
@@ -88,7 +89,7 @@ class LocalApi:
             return _gateway_error(413, "payload_too_large", "the body exceeds the API's limit")
         event = proxy_event(method, split.path, headers, body, query=dict(parse_qsl(split.query)) or None)
         with self.lock:
-            result = self.handler.handler(event, LocalLambdaContext(function_name="inference", region=self.region))
+            result = invoke(self.handler, event, function_name="inference", region=self.region, checker=self.checker)
         response_headers = {**(result.get("headers") or {}),
                             **{k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}}
         body_text = result.get("body") or ""

@@ -64,11 +64,18 @@ def _say(message: str) -> None:
 
 
 def stage_embedded_aws(run: DemoRun) -> None:
-    run.lake = provision_lake(run.config)
-    _say(f"  moto server at {run.endpoint} (emulated AWS: S3, KMS; nothing leaves 127.0.0.1)")
+    started = time.perf_counter()
+    run.lake = provision_lake(run.config, out_dir=run.out_dir / "cdk.out")
+    _say(f"  moto server at {run.endpoint} (nothing leaves 127.0.0.1); the stack created from its synthesized "
+         f"template (cdk synth {run.config.name}, bundling off: {time.perf_counter() - started:.1f} s)")
+    counts = {verdict: sum(1 for row in run.lake.report.rows if row[2] == verdict)
+              for verdict in ("created", "emulated", "not supported")}
+    _say(f"  resources: {counts['created']} created, {counts['emulated']} emulated, {counts['not supported']} not "
+         "supported (API Gateway, WAF: the local API stands in); `make rehearse` prints them per type")
     _say(f"  KMS key {run.lake.key_arn}")
     for zone, bucket in run.lake.buckets.items():
         _say(f"  bucket {zone:<12} s3://{bucket}")
+    _say("  every AWS call a handler makes is checked against its function's role from the template")
 
 
 def stage_ingest(run: DemoRun) -> None:
@@ -258,16 +265,13 @@ def stage_monitor(run: DemoRun) -> None:
     from datetime import UTC, datetime, timedelta
 
     from local.api import LocalApi, http_server
-    from local.monitoring import LocalMonitoring, synthesized_template
+    from local.monitoring import LocalMonitoring
     from local.traffic import drift, drifted_features
 
     config, recipe = run.config, get_recipe(run.recipe)
     settings = config.monitoring
-    started = time.perf_counter()
-    template = synthesized_template(config, run.out_dir / "cdk.out")
-    monitoring = LocalMonitoring(config, run.lake, template, recipe=recipe.name)
-    _say(f"  alarms ({len(monitoring.alarms)}) and the retrain rule taken from the synthesized template "
-         f"(cdk synth {config.name}, {time.perf_counter() - started:.1f} s); created in the embedded AWS")
+    monitoring = LocalMonitoring(config, run.lake, run.lake.template.body, recipe=recipe.name)
+    _say(f"  alarms ({len(monitoring.alarms)}) and the retrain rule taken from the synthesized template")
     _say("  (emulated: moto evaluates no alarms. Local mode evaluates the template's alarm definitions against the "
          "metrics recorded in moto, the way CloudWatch does, and fires their actions: SNS to a local on-call queue, "
          "the state-change event through the retrain rule's pattern to the retrain handler, in-process. The drift "
@@ -429,6 +433,14 @@ def _monitoring_section(run: DemoRun) -> list[str]:
     return lines
 
 
+def iam_summary(run: DemoRun) -> str:
+    """How many of the handlers' AWS requests were checked against their roles, and any denied."""
+    checked = [call for checker in run.lake.checkers.values() for call in checker.checked] if run.lake else []
+    denied = [f"{call['action']} on {call['resource']}" for call in checked if not call["allowed"]]
+    return (f"IAM: {len(checked)} requests by {len(run.lake.checkers) if run.lake else 0} functions checked against "
+            f"their roles from the template, {len(denied)} denied" + "".join(f"\n  DENIED {d}" for d in denied))
+
+
 def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None,
              recipe: str = "tabular") -> DemoRun:
     """Run every stage (or up to stop_after); raise StageFailedError naming the failing stage."""
@@ -446,6 +458,7 @@ def run_demo(out_dir: Path, env_name: str = "dev", stop_after: str | None = None
                 raise StageFailedError(stage, error) from error
             run.timings[stage] = time.perf_counter() - started
             _say(f"  done in {run.timings[stage]:.2f} s")
+        _say(iam_summary(run))
     report = write_report(run)
     _say(f"report: {report}")
     return run

@@ -1,38 +1,62 @@
-"""The embedded AWS: a moto server on 127.0.0.1 and the data lake provisioned in it from config.
+"""The embedded AWS: a moto server on 127.0.0.1, and the environment's stack created in it from its template.
 
-Provisioning reads the same EnvironmentConfig the CDK app uses (bucket names, encryption,
-versioning, TLS-only policy, lifecycle), so local mode exercises the names and settings that
-`cdk deploy` ships. Differences, stated: the TLS-only bucket policy is left out because the
-embedded endpoint is plain HTTP on loopback (moto enforces the policy and would refuse every
-request); lifecycle rules are not created (moto never ages objects); moto does not invoke
-Lambda, so local mode calls handlers in-process (local/lambda_runtime.py).
+Provisioning synthesizes the environment's template (bundling off, as `make synth`; once per
+process) and creates its resources from their definitions (local/provision.py): the key with its
+policy, the buckets with their encryption, versioning and object lock, queues, topics and topic
+policies, roles and policies, alarms, rules, the catalog, the model package group and pipeline.
+What cannot be held is stated per resource (bucket policies are evaluated by the IAM check rather
+than by moto, which would judge aws:SecureTransport against its plain-HTTP loopback endpoint;
+lifecycle rules are not applied; moto does not invoke Lambda, so local mode calls handlers
+in-process, each AWS call checked against the function's role from the template: local/iam.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from local.cfn import Template
+from local.iam import CallChecker, Facts
 from local.lambda_runtime import LOCAL_ACCOUNT
-from mlstack.config import ZONES, EnvironmentConfig
+from local.provision import Provisioner, ProvisionReport
+from mlstack.config import CDK_JSON, ZONES, EnvironmentConfig
 
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+_TEMPLATES: dict[str, dict[str, Any]] = {}  # config JSON -> synthesized template (one synth per process)
 
 
 @dataclass(frozen=True)
 class LocalLake:
-    """Names of what was provisioned, keyed like the CDK constructs."""
+    """What was provisioned: the key, the buckets by zone, and the template it came from."""
 
     key_arn: str
     buckets: dict[str, str]
+    template: Template | None = None
+    facts: Facts | None = None
+    report: ProvisionReport | None = None
+    checkers: dict[str, CallChecker] = field(default_factory=dict)
+
+    def checker(self, function: str, stage: str | None = None) -> CallChecker | None:
+        """The IAM check for a function's calls, with its role's policies from the template (one per function)."""
+        if self.template is None or self.facts is None:
+            return None
+        label = f"{stage}-{function}" if stage else function
+        if label not in self.checkers:
+            role_id = _function_role(self.template, function, stage)
+            self.checkers[label] = CallChecker(self.template.attributes[role_id]["Arn"],
+                                               role_documents(self.template, role_id), self.facts)
+        return self.checkers[label]
 
 
 def free_port() -> int:
@@ -66,32 +90,69 @@ def moto_server() -> Iterator[str]:
                 os.environ[name] = value
 
 
-def provision_lake(config: EnvironmentConfig, *, region: str | None = None, s3: Any = None,
-                   kms: Any = None) -> LocalLake:
-    """Create the lake's key and buckets as the DataLake construct defines them."""
+def synthesized_template(config: EnvironmentConfig, out_dir: Path | None = None) -> dict[str, Any]:
+    """This environment's data-lake stack template, synthesized offline (bundling off) as `make synth` does.
+
+    Once per process and config: the template depends only on the code and the config."""
+    cache_key = config.model_dump_json()
+    if cache_key not in _TEMPLATES:
+        os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # as the Makefile sets it
+        from stacks.app import BUNDLE_FLAG_KEY, build_app
+
+        context = {**json.loads(CDK_JSON.read_text())["context"], "env": config.name, BUNDLE_FLAG_KEY: False,
+                   "aws:cdk:enable-path-metadata": True}  # as the CLI synthesizes: resources name their construct
+        outdir = str(out_dir) if out_dir else tempfile.mkdtemp(prefix="mlstack-synth-")
+        assembly = build_app(context, outdir=outdir).synth()
+        stack = next(s for s in assembly.stacks_recursively if s.stack_name == stack_name(config))
+        _TEMPLATES[cache_key] = stack.template
+    return _TEMPLATES[cache_key]
+
+
+def stack_name(config: EnvironmentConfig) -> str:
+    return f"{config.resource_prefix()}-data-lake"
+
+
+def provision_lake(config: EnvironmentConfig, *, region: str | None = None,
+                   out_dir: Path | None = None) -> LocalLake:
+    """Create the environment's stack in the embedded AWS from its synthesized template.
+
+    The buckets the config names must be the template's: a difference raises (config and template
+    disagree), rather than local mode running on resources the deploy would not create."""
     region = region or config.region
-    s3 = s3 or boto3.client("s3", region_name=region)
-    kms = kms or boto3.client("kms", region_name=region)
-    key = kms.create_key(Description=f"{config.resource_prefix()}: data lake (local)")["KeyMetadata"]
-    kms.enable_key_rotation(KeyId=key["KeyId"])
-    kms.create_alias(AliasName=f"alias/{config.resource_prefix()}-data-lake", TargetKeyId=key["KeyId"])
-    buckets = {zone: config.bucket_name(zone, LOCAL_ACCOUNT, region) for zone in ZONES}
-    for zone, name in buckets.items():
-        _create_bucket(s3, name, region, object_lock=zone == "audit")
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True})
-        rule = ({"SSEAlgorithm": "AES256"} if zone == "access-logs"
-                else {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]})
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": rule, "BucketKeyEnabled": zone != "access-logs"}]})
-    s3.put_object_lock_configuration(Bucket=buckets["audit"], ObjectLockConfiguration={
-        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {
-            "Mode": "GOVERNANCE", "Days": config.deployment.audit_retention_days}}})
-    return LocalLake(key_arn=key["Arn"], buckets=buckets)
+    template = Template(synthesized_template(config, out_dir), stack_name(config), config.account or LOCAL_ACCOUNT,
+                        region)
+    provisioner = Provisioner(template, lambda service: boto3.client(service, region_name=region))
+    report = provisioner.provision()
+    created = {template.physical[logical_id] for logical_id in template.of_type("AWS::S3::Bucket")}
+    buckets = {zone: config.bucket_name(zone, template.account, region) for zone in ZONES}
+    missing = {zone: name for zone, name in buckets.items() if name not in created}
+    if missing:
+        raise RuntimeError(f"the template creates no bucket named {missing}; it creates {sorted(created)}")
+    key_id = next(iter(template.of_type("AWS::KMS::Key")))
+    facts = Facts(account=template.account, region=region, bucket_keys=provisioner.bucket_keys,
+                  queue_keys=provisioner.queue_keys, topic_keys=provisioner.topic_keys,
+                  resource_policies=provisioner.resource_policies)
+    return LocalLake(key_arn=template.attributes[key_id]["Arn"], buckets=buckets, template=template, facts=facts,
+                     report=report)
 
 
-def _create_bucket(s3: Any, name: str, region: str, *, object_lock: bool) -> None:
-    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock, **location)
+def _function_role(template: Template, function: str, stage: str | None) -> str:
+    """Logical id of the role of lambdas/<function> (for inference, the given stage's function)."""
+    for resource in template.of_type("AWS::Lambda::Function").values():
+        path = resource["Metadata"]["aws:cdk:path"]
+        if resource["Properties"]["Handler"] == f"lambdas.{function}.handler.handler" and (
+                stage is None or f"/{stage.title()}Api/" in path):
+            return resource["Properties"]["Role"]["Fn::GetAtt"][0]
+    raise KeyError(f"the template has no function for lambdas/{function}" + (f" ({stage})" if stage else ""))
+
+
+def role_documents(template: Template, role_logical_id: str) -> list[dict[str, Any]]:
+    """Every policy document on a role, as the template attaches them (inline, managed, AWS::IAM::Policy)."""
+    role_name = template.physical[role_logical_id]
+    documents = [policy["PolicyDocument"] for policy in template.properties(role_logical_id).get("Policies", [])]
+    for logical_id, resource in template.resources.items():
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            properties = template.properties(logical_id)
+            if role_name in properties.get("Roles", []):
+                documents.append(properties["PolicyDocument"])
+    return documents

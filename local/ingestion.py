@@ -12,7 +12,7 @@ import boto3
 
 from lambdas.ingest.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LocalLambdaContext, cold_start, s3_object_created_event
+from local.lambda_runtime import cold_start, invoke, s3_object_created_event
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import RAW_PREFIX
 
@@ -39,7 +39,8 @@ class LocalIngestion:
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """Invoke the handler the way Lambda would (in-process)."""
-        return self.handler.handler(event, LocalLambdaContext(function_name="ingest", region=self.config.region))
+        return invoke(self.handler, event, function_name="ingest", region=self.config.region,
+                      checker=self.lake.checker("ingest"))
 
     def ingest(self, dataset: str, file_name: str, content: bytes) -> dict[str, Any]:
         return self.deliver(self.land(dataset, file_name, content))["results"][0]

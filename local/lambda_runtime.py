@@ -2,13 +2,18 @@
 
 Local mode and tests call the real handler with the event AWS would send: an S3 event
 notification shaped exactly like S3's, and a context object with the attributes Powertools reads.
+`invoke` runs it as the function's role: every AWS call it makes, in its own thread or in the
+thread pools it starts, is checked first against the role's policies from the template
+(local/iam.py) and fails with AccessDenied, naming action and resource, when they do not allow it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
@@ -56,6 +61,51 @@ class LocalLambdaContext:
     @staticmethod
     def get_remaining_time_in_millis() -> int:
         return 300_000
+
+
+_ACTING_AS: contextvars.ContextVar[Any] = contextvars.ContextVar("mlstack_local_principal", default=None)
+
+
+def _install_call_guard() -> None:
+    """Once per process: botocore calls are checked against the principal acting in this context."""
+    import botocore.client
+    from botocore.exceptions import ClientError
+
+    if getattr(botocore.client.BaseClient._make_api_call, "checked_as_principal", False):
+        return
+    original = botocore.client.BaseClient._make_api_call
+
+    def checked(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        checker = _ACTING_AS.get()
+        if checker is not None:
+            denied = checker.check(self.meta.service_model.endpoint_prefix, operation_name, api_params)
+            if denied:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": checker.access_denied_message(
+                    denied[0])}, "ResponseMetadata": {"HTTPStatusCode": 403}}, operation_name)
+        return original(self, operation_name, api_params)
+
+    checked.checked_as_principal = True  # type: ignore[attr-defined]
+    botocore.client.BaseClient._make_api_call = checked
+    submit = ThreadPoolExecutor.submit
+
+    def submit_in_context(pool: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return submit(pool, contextvars.copy_context().run, fn, *args, **kwargs)  # the principal goes along
+
+    ThreadPoolExecutor.submit = submit_in_context  # type: ignore[method-assign]
+
+
+def invoke(module: ModuleType, event: dict[str, Any], *, function_name: str, region: str,
+           checker: Any = None) -> Any:
+    """Call a cold-started handler as Lambda would; with a checker, as its role (see the module docstring)."""
+    context = LocalLambdaContext(function_name=function_name, region=region)
+    if checker is None:
+        return module.handler(event, context)
+    _install_call_guard()
+    token = _ACTING_AS.set(checker)
+    try:
+        return module.handler(event, context)
+    finally:
+        _ACTING_AS.reset(token)
 
 
 def s3_object_created_event(bucket: str, key: str, *, size: int, etag: str, version_id: str | None,

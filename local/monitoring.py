@@ -18,12 +18,9 @@ the functions' EMF metrics are off locally).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -31,8 +28,8 @@ import boto3
 from lambdas.drift.settings import function_environment as drift_environment
 from lambdas.retrain.settings import function_environment as retrain_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start, scheduled_event
-from mlstack.config import CDK_JSON, EnvironmentConfig
+from local.lambda_runtime import LOCAL_ACCOUNT, cold_start, invoke, scheduled_event
+from mlstack.config import EnvironmentConfig
 from mlstack.events import ALARM_DETAIL_TYPE, matches
 from pipelines.definition import DEFINITION_PATH
 from pipelines.recipes import get_recipe
@@ -45,18 +42,6 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "LessThanThreshold": lambda value, threshold: value < threshold,
     "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
 }
-
-
-def synthesized_template(config: EnvironmentConfig, out_dir: Path | None = None) -> dict[str, Any]:
-    """This environment's data-lake stack template, synthesized offline (bundling off) as `make synth` does."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # as the Makefile sets it
-    from stacks.app import BUNDLE_FLAG_KEY, build_app
-
-    context = {**json.loads(CDK_JSON.read_text())["context"], "env": config.name, BUNDLE_FLAG_KEY: False}
-    outdir = str(out_dir) if out_dir else tempfile.mkdtemp(prefix="mlstack-synth-")
-    assembly = build_app(context, outdir=outdir).synth()
-    stack = next(s for s in assembly.stacks_recursively if s.stack_name == f"{config.resource_prefix()}-data-lake")
-    return stack.template
 
 
 @dataclass(frozen=True)
@@ -199,7 +184,7 @@ class LocalMonitoring:
                  recipe: str | None = None) -> None:
         """`recipe`: what retraining trains (the environment's `training.recipe` unless the run chose another)."""
         region = config.region
-        self.config, self.region = config, region
+        self.config, self.region, self.lake = config, region, lake
         self.cloudwatch = boto3.client("cloudwatch", region_name=region)
         self.sns, self.sqs = boto3.client("sns", region_name=region), boto3.client("sqs", region_name=region)
         self.alarms = alarm_definitions(template)
@@ -226,8 +211,8 @@ class LocalMonitoring:
 
     def run_drift(self, at: datetime) -> dict[str, Any]:
         """What the drift schedule rule delivers at `at`: one drift run, metrics recorded in moto."""
-        return self.drift_handler.handler(scheduled_event(self.region, at, rule="drift-schedule"),
-                                          LocalLambdaContext(function_name="drift", region=self.region))
+        return invoke(self.drift_handler, scheduled_event(self.region, at, rule="drift-schedule"),
+                      function_name="drift", region=self.region, checker=self.lake.checker("drift"))
 
     def _put_alarm(self, alarm: AlarmDefinition) -> None:
         if alarm.metric is None:
@@ -298,7 +283,8 @@ class LocalMonitoring:
         """EventBridge: the retrain handler is invoked only when the stack's retrain rule matches."""
         if not any(matches(pattern, event) for pattern in self.retrain_patterns):
             return None
-        return self.retrain_handler.handler(event, LocalLambdaContext(function_name="retrain", region=self.region))
+        return invoke(self.retrain_handler, event, function_name="retrain", region=self.region,
+                      checker=self.lake.checker("retrain"))
 
     def notifications(self) -> list[dict[str, Any]]:
         """What the on-call subscriber received (and removes it from the queue)."""

@@ -14,7 +14,7 @@ from lambdas.deploy.events import (
 )
 from lambdas.deploy.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import LOCAL_ACCOUNT, LocalLambdaContext, cold_start, scheduled_event
+from local.lambda_runtime import LOCAL_ACCOUNT, cold_start, invoke, scheduled_event
 from mlstack.config import EnvironmentConfig
 from mlstack.events import matches
 from mlstack.pointer import canary_alarm_names
@@ -54,6 +54,7 @@ class LocalDeployment:
             canary_bake_minutes=config.deployment.pointer_canary_minutes, model_card_key_arn=lake.key_arn,
             phi_policies=config.ingest.phi_policy), region)
         self.region = region
+        self.checker = lake.checker("deploy")
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """EventBridge: invoke the deployer only if one of the rules' patterns matches (None otherwise)."""
@@ -66,4 +67,4 @@ class LocalDeployment:
         return self._invoke(scheduled_event(self.region, rule="canary-schedule"))
 
     def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.handler.handler(event, LocalLambdaContext(function_name="deploy", region=self.region))
+        return invoke(self.handler, event, function_name="deploy", region=self.region, checker=self.checker)

@@ -196,7 +196,9 @@ class Deployer:
         if served < timedelta(hours=policy.soak_hours):
             reasons.append(f"staging has served v{version.version} for {served.total_seconds() / 3600:.1f} h; "
                            f"the soak period is {policy.soak_hours} h")
-        alarms = cloudwatch.describe_alarms(AlarmNamePrefix=policy.alarm_prefix, StateValue="ALARM")["MetricAlarms"]
+        alarms = [alarm for alarm in cloudwatch.describe_alarms(AlarmNamePrefix=policy.alarm_prefix,
+                                                                 StateValue="ALARM")["MetricAlarms"]
+                  if alarm["StateValue"] == "ALARM"]  # moto ignores StateValue beside a prefix
         if alarms:
             reasons.append("staging alarms in ALARM: " + ", ".join(a["AlarmName"] for a in alarms))
         if policy.two_person and principal == version.approver:

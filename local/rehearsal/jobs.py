@@ -19,8 +19,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from local.iam import CallChecker, Request
 from local.pipeline_runner import LocalPipelineRunner, RunResult
-from local.rehearsal.iam import CallChecker, Request
 from local.rehearsal.packages import CACHE, PackageError
 from stacks.lambda_code import REPO_ROOT, runtime_interpreter
 from stacks.nag_sagemaker import pipeline_jobs

@@ -21,6 +21,7 @@ from typing import Any
 from stacks.lambda_code import REPO_ROOT, runtime_interpreter
 
 HERE = Path(__file__).resolve().parent
+IAM_MODULE = HERE.parent / "iam.py"  # loaded by path into the function's interpreter (standard library only)
 RUNTIME_REQUIREMENTS = HERE / "lambda-runtime.txt"
 CACHE = REPO_ROOT / ".mlstack" / "rehearse"
 LAMBDA_UNZIPPED_LIMIT_MB = 250
@@ -66,7 +67,8 @@ class FunctionRun:
     @property
     def foreign_modules(self) -> list[str]:
         """Modules imported from outside the package, the runtime's boto3 and the interpreter itself."""
-        allowed = (str(self.package), self.result.get("runtime", ""), self.result.get("stdlib", ""), str(HERE))
+        allowed = (str(self.package), self.result.get("runtime", ""), self.result.get("stdlib", ""), str(HERE),
+                   str(IAM_MODULE))
         return [path for path in self.result.get("modules", []) if not path.startswith(allowed)]
 
     @property
@@ -85,7 +87,7 @@ def run_package(*, name: str, logical_id: str, package: Path, handler: str, vers
     with tempfile.TemporaryDirectory(prefix=f"rehearse-{name.replace('/', '-')}-") as scratch:
         spec_path, result_path = Path(scratch, "spec.json"), Path(scratch, "result.json")
         spec_path.write_text(json.dumps({
-            "package": str(package), "runtime": str(runtime), "iam_module": str(HERE / "iam.py"),
+            "package": str(package), "runtime": str(runtime), "iam_module": str(IAM_MODULE),
             "handler": handler, "events": events, "principal_arn": principal_arn, "policies": policies,
             "facts": facts, "result": str(result_path), "function_name": name, "function_arn": function_arn,
             "memory_mb": memory_mb, "timeout_seconds": timeout_seconds}, default=str))

@@ -26,14 +26,14 @@ from typing import Any
 import boto3
 
 from local.api import proxy_event
-from local.embedded_aws import moto_server
+from local.cfn import Template, stack_templates
+from local.embedded_aws import moto_server, role_documents
+from local.iam import CallChecker, Facts
 from local.lambda_runtime import LOCAL_ACCOUNT, s3_object_created_event, scheduled_event
+from local.provision import FAILED, Provisioner, ProvisionReport
 from local.registry import set_approval
-from local.rehearsal.cfn import Template, stack_templates
-from local.rehearsal.iam import CallChecker, Facts
 from local.rehearsal.jobs import run_pipeline
 from local.rehearsal.packages import CACHE, LAMBDA_UNZIPPED_LIMIT_MB, FunctionRun, python_version, run_package
-from local.rehearsal.provision import FAILED, Provisioner, ProvisionReport
 from mlstack.datasets.samples import breast_cancer_files
 from mlstack.events import ALARM_DETAIL_TYPE, matches
 from stacks.lambda_code import REPO_ROOT
@@ -128,20 +128,9 @@ class Deployment:
         return Facts(account=self.template.account, region=self.template.region, bucket_keys=p.bucket_keys,
                      queue_keys=p.queue_keys, topic_keys=p.topic_keys, resource_policies=p.resource_policies)
 
-    def role_documents(self, role_logical_id: str) -> list[dict[str, Any]]:
-        """Every policy document on a role, as the template attaches them."""
-        role_name = self.template.physical[role_logical_id]
-        documents = [p["PolicyDocument"] for p in self.template.properties(role_logical_id).get("Policies", [])]
-        for logical_id, resource in self.template.resources.items():
-            if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
-                properties = self.template.properties(logical_id)
-                if role_name in properties.get("Roles", []):
-                    documents.append(properties["PolicyDocument"])
-        return documents
-
     def checker(self, role_logical_id: str) -> CallChecker:
-        return CallChecker(self.template.attributes[role_logical_id]["Arn"], self.role_documents(role_logical_id),
-                           self.facts)
+        return CallChecker(self.template.attributes[role_logical_id]["Arn"],
+                           role_documents(self.template, role_logical_id), self.facts)
 
     def functions(self) -> dict[str, str]:
         """cdk path (without stage and stack) -> logical id, for every function."""
@@ -166,7 +155,7 @@ class Deployment:
         run = run_package(
             name=label, logical_id=logical_id, package=self.assembly / resource["Metadata"]["aws:asset:path"],
             handler=properties["Handler"], version=python_version(properties["Runtime"]), environment=environment,
-            events=events, principal_arn=checker.principal_arn, policies=self.role_documents(role_id),
+            events=events, principal_arn=checker.principal_arn, policies=role_documents(self.template, role_id),
             facts=vars(self.facts), memory_mb=int(properties.get("MemorySize", 128)),
             timeout_seconds=int(properties.get("Timeout", 3)), function_arn=self.template.attributes[logical_id]["Arn"])
         return run
@@ -335,7 +324,7 @@ def rehearse(env: str = "dev", *, synth: bool = True, say: Callable[[str], None]
     outcome.deploy_rule_acknowledgments = deploy_rule_acknowledgments(ASSEMBLY)
     template_path = next(path for path in stack_templates(ASSEMBLY) if path.parent.name == f"assembly-{env}")
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="rehearse-") as work:
-        template = Template(template_path, LOCAL_ACCOUNT, REGION)
+        template = Template.from_file(template_path, LOCAL_ACCOUNT, REGION)
         deployment = Deployment(template, endpoint)
         say(f"rehearse: {template.stack_name}: {len(template.resources)} resources into the embedded AWS ...")
         outcome.provision = deployment.deploy()

@@ -120,3 +120,12 @@ def test_a_failing_stage_exits_non_zero_and_is_named(tmp_path, capsys, monkeypat
 def test_no_embedded_server_outlives_the_demo(tmp_path):
     cli_main(["demo", "--out", str(tmp_path), "--stop-after", "embedded-aws"])
     assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+def test_every_handler_call_in_the_demo_passes_its_role_from_the_template(demo_run):
+    _, output = demo_run
+    summary = next(line for line in output.splitlines() if line.startswith("IAM: "))
+    checked, functions = (int(word) for word in re.findall(r"(\d+) (?:requests|functions)", summary))
+    assert checked > 100 and functions == 5
+    assert summary.endswith(", 0 denied")
+    assert "resources: " in output and " created, " in output

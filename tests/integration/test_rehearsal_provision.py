@@ -18,9 +18,9 @@ from aws_cdk.assertions import Template as Assertions
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from local.rehearsal.cfn import Template, TemplateError
-from local.rehearsal.iam import CallChecker, Facts
-from local.rehearsal.provision import CREATED, EMULATED, NOT_SUPPORTED, Provisioner
+from local.cfn import Template, TemplateError
+from local.iam import CallChecker, Facts
+from local.provision import CREATED, EMULATED, NOT_SUPPORTED, Provisioner
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -51,7 +51,7 @@ def template_file(tmp_path_factory):
 @pytest.fixture
 def deployed(template_file):
     with mock_aws():
-        template = Template(template_file, ACCOUNT, REGION)
+        template = Template.from_file(template_file, ACCOUNT, REGION)
         provisioner = Provisioner(template, lambda service: boto3.client(service, region_name=REGION))
         report = provisioner.provision()
         yield template, provisioner, report
@@ -94,7 +94,7 @@ def test_calls_are_checked_against_the_role_from_the_template(deployed):
 
 
 def test_intrinsics_resolve_as_cloudformation_does(template_file):
-    template = Template(template_file, ACCOUNT, REGION)
+    template = Template.from_file(template_file, ACCOUNT, REGION)
     template.physical["X"], template.attributes["X"] = "x-name", {"Arn": "arn:x"}
     assert template.resolve({"Fn::Join": ["-", [{"Ref": "X"}, {"Ref": "AWS::Region"}]]}) == "x-name-us-east-1"
     assert template.resolve({"Fn::Sub": "${X}/${X.Arn}/${AWS::AccountId}"}) == f"x-name/arn:x/{ACCOUNT}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.rehearsal.iam import CallChecker, Facts, Request, evaluate, requests_for
+from local.iam import CallChecker, Facts, Request, evaluate, requests_for
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k-1"

@@ -34,28 +34,26 @@ class TemplateError(ValueError):
 
 @dataclass
 class Template:
-    """One stack's template from a cloud assembly, and where its assets are."""
+    """One stack's template, deployed into an account and region; `path` when read from a cloud assembly."""
 
-    path: Path
+    body: dict[str, Any]
+    stack_name: str
     account: str
     region: str
-    body: dict[str, Any] = field(init=False)
+    path: Path | None = None
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (set as created)
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.body = json.loads(self.path.read_text())
-        self.stack_name = self._stack_name()
-
-    def _stack_name(self) -> str:
-        manifest_path = self.path.parent / "manifest.json"
-        if not manifest_path.is_file():
-            return self.path.stem.split(".")[0]
-        manifest = json.loads(manifest_path.read_text())
-        for artifact in manifest.get("artifacts", {}).values():
-            if artifact.get("properties", {}).get("templateFile") == self.path.name:
-                return artifact["properties"].get("stackName", self.path.stem.split(".")[0])
-        return self.path.stem.split(".")[0]
+    @classmethod
+    def from_file(cls, path: Path, account: str, region: str) -> Template:
+        """A template file of a cloud assembly; the stack name from the assembly's manifest."""
+        name = path.name.split(".")[0]
+        manifest = path.parent / "manifest.json"
+        if manifest.is_file():
+            for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
+                if artifact.get("properties", {}).get("templateFile") == path.name:
+                    name = artifact["properties"].get("stackName", name)
+        return cls(json.loads(path.read_text()), name, account, region, path)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -66,6 +64,8 @@ class Template:
 
     def assets(self) -> dict[str, dict[str, Any]]:
         """The file assets manifest (`<stack>.assets.json`): id -> source and destination."""
+        if self.path is None:
+            return {}
         manifest = self.path.with_name(self.path.name.replace(".template.json", ".assets.json"))
         return json.loads(manifest.read_text()).get("files", {}) if manifest.is_file() else {}
 

@@ -21,9 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.rehearsal.cfn import Template
+from local.cfn import Template
 
 CREATED, EMULATED, NOT_SUPPORTED, FAILED = "created", "emulated", "not supported", "FAILED"
+# Emulated from their definitions without creating anything: their properties are not resolved
+# (in a VPC environment they reference subnets and security groups the emulator does not create).
+RAW_PROPERTY_TYPES = {"AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig"}
 
 
 @dataclass
@@ -89,7 +92,9 @@ class Provisioner:
                 self.report.add(resource_type, logical_id, NOT_SUPPORTED, "not emulated: needs a real account")
                 continue
             try:
-                verdict, note = creator(logical_id, self.template.properties(logical_id))
+                properties = (self.template.resources[logical_id].get("Properties", {})
+                              if resource_type in RAW_PROPERTY_TYPES else self.template.properties(logical_id))
+                verdict, note = creator(logical_id, properties)
             except Exception as error:
                 self.template.physical.setdefault(logical_id, self.template.physical_name(logical_id))
                 verdict, note = FAILED, f"{type(error).__name__}: {error}"[:300]
@@ -322,7 +327,7 @@ class Provisioner:
         return CREATED, "moto stores the definition; jobs.py runs its steps"
 
     def _function(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
-        name = props.get("FunctionName") or self.template.physical_name(logical_id)
+        name = self.template.physical_name(logical_id)
         self._set(logical_id, name, Arn=self.template.arn("lambda", f"function:{name}"))
         return EMULATED, "its package runs in a clean interpreter of the runtime's Python (packages.py)"
 
