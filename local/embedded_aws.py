@@ -30,7 +30,7 @@ from local.cfn import Template
 from local.iam import CallChecker, Facts
 from local.lambda_runtime import LOCAL_ACCOUNT
 from local.provision import Provisioner, ProvisionReport
-from mlstack.config import CDK_JSON, ZONES, EnvironmentConfig
+from mlstack.config import CDK_JSON, ENVIRONMENTS_KEY, ZONES, EnvironmentConfig
 
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 _TEMPLATES: dict[str, dict[str, Any]] = {}  # config JSON -> synthesized template (one synth per process)
@@ -99,8 +99,10 @@ def synthesized_template(config: EnvironmentConfig, out_dir: Path | None = None)
         os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # as the Makefile sets it
         from stacks.app import BUNDLE_FLAG_KEY, build_app
 
+        # This config, not cdk.json's (a caller may have changed it), synthesized as the CLI does it.
         context = {**json.loads(CDK_JSON.read_text())["context"], "env": config.name, BUNDLE_FLAG_KEY: False,
-                   "aws:cdk:enable-path-metadata": True}  # as the CLI synthesizes: resources name their construct
+                   ENVIRONMENTS_KEY: {config.name: config.model_dump(mode="json", exclude={"name"})},
+                   "aws:cdk:enable-path-metadata": True}
         outdir = str(out_dir) if out_dir else tempfile.mkdtemp(prefix="mlstack-synth-")
         assembly = build_app(context, outdir=outdir).synth()
         stack = next(s for s in assembly.stacks_recursively if s.stack_name == stack_name(config))
