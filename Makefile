@@ -73,7 +73,7 @@ test: install lint
 # Bundled synth (packages for Python 3.12, cached by requirements hash), then every package and job run
 # as deployed on an embedded AWS built from the template, every call checked against its role (docs/deployment.md).
 rehearse: install
-	$(BIN)/mlstack rehearse --env dev
+	$(BIN)/mlstack rehearse
 
 # cfn-lint and checkov on every synthesized template; every allowed finding is in stacks/scanner_skips.json.
 scan: synth $(CHECKOV_STAMP)

@@ -79,7 +79,13 @@ class Provisioner:
             "AWS::SageMaker::Pipeline": self._pipeline, "AWS::SSM::Parameter": self._parameter,
             "AWS::Lambda::Function": self._function, "AWS::Lambda::Permission": self._recorded,
             "AWS::Lambda::EventInvokeConfig": self._recorded,
+            "AWS::EC2::VPC": self._vpc, "AWS::EC2::Subnet": self._subnet, "AWS::EC2::RouteTable": self._route_table,
+            "AWS::EC2::SubnetRouteTableAssociation": self._route_table_association,
+            "AWS::EC2::SecurityGroup": self._security_group, "AWS::EC2::SecurityGroupEgress": self._security_group_rule,
+            "AWS::EC2::SecurityGroupIngress": self._security_group_rule, "AWS::EC2::VPCEndpoint": self._vpc_endpoint,
+            "AWS::EC2::FlowLog": self._flow_log,
         }
+        self.vpc_endpoints: dict[str, set[str]] = defaultdict(set)  # VPC id -> endpoint service names
 
     def provision(self) -> ProvisionReport:
         for logical_id in self.template.creation_order():
@@ -334,3 +340,81 @@ class Provisioner:
     def _recorded(self, logical_id: str, _: dict[str, Any]) -> tuple[str, str]:
         self._set(logical_id, self.template.physical_name(logical_id))
         return EMULATED, "recorded; the rehearsal delivers the events itself"
+
+    # --- EC2 (the VPC of environments with lambda_in_vpc) -----------------------------------------
+
+    def _vpc(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock=props["CidrBlock"])["Vpc"]["VpcId"]
+        default = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                        {"Name": "group-name", "Values": ["default"]}])
+        self._set(logical_id, vpc, VpcId=vpc, CidrBlock=props["CidrBlock"],
+                  DefaultSecurityGroup=default["SecurityGroups"][0]["GroupId"])
+        return CREATED, ""
+
+    def _subnet(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        subnet = self.client("ec2").create_subnet(VpcId=props["VpcId"], CidrBlock=props["CidrBlock"],
+                                                  AvailabilityZone=props["AvailabilityZone"])["Subnet"]["SubnetId"]
+        self._set(logical_id, subnet, SubnetId=subnet, AvailabilityZone=props["AvailabilityZone"])
+        return CREATED, ""
+
+    def _route_table(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        table = self.client("ec2").create_route_table(VpcId=props["VpcId"])["RouteTable"]["RouteTableId"]
+        self._set(logical_id, table, RouteTableId=table)
+        return CREATED, ""
+
+    def _route_table_association(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        association = self.client("ec2").associate_route_table(RouteTableId=props["RouteTableId"],
+                                                               SubnetId=props["SubnetId"])["AssociationId"]
+        self._set(logical_id, association)
+        return CREATED, ""
+
+    def _security_group(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        ec2 = self.client("ec2")
+        name = props.get("GroupName") or self.template.physical_name(logical_id, limit=255)
+        group = ec2.create_security_group(GroupName=name, Description=props["GroupDescription"],
+                                          VpcId=props["VpcId"])["GroupId"]
+        rules = [_permission(rule) for rule in props.get("SecurityGroupEgress", [])]
+        if rules:
+            ec2.authorize_security_group_egress(GroupId=group, IpPermissions=rules)
+        self._set(logical_id, group, GroupId=group, VpcId=props["VpcId"])
+        return CREATED, ""
+
+    def _security_group_rule(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        ec2 = self.client("ec2")
+        egress = self.template.resources[logical_id]["Type"].endswith("Egress")
+        authorize = ec2.authorize_security_group_egress if egress else ec2.authorize_security_group_ingress
+        authorize(GroupId=props["GroupId"], IpPermissions=[_permission(props)])
+        self._set(logical_id, self.template.physical_name(logical_id))
+        return CREATED, ""
+
+    def _vpc_endpoint(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        arguments = {key: props[key] for key in ("VpcId", "ServiceName", "VpcEndpointType", "RouteTableIds",
+                                                 "SubnetIds", "SecurityGroupIds", "PrivateDnsEnabled") if key in props}
+        endpoint = self.client("ec2").create_vpc_endpoint(**arguments)["VpcEndpoint"]["VpcEndpointId"]
+        self.vpc_endpoints[props["VpcId"]].add(props["ServiceName"])
+        self._set(logical_id, endpoint, Id=endpoint)
+        return CREATED, "the rehearsal checks every service a function in the VPC calls has one"
+
+    def _flow_log(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        flow = self.client("ec2").create_flow_logs(
+            ResourceIds=[props["ResourceId"]], ResourceType=props["ResourceType"], TrafficType=props["TrafficType"],
+            LogDestinationType=props.get("LogDestinationType", "cloud-watch-logs"),
+            LogGroupName=props["LogGroupName"], DeliverLogsPermissionArn=props["DeliverLogsPermissionArn"])
+        self._set(logical_id, flow["FlowLogIds"][0] if flow.get("FlowLogIds") else self.template.physical_name(
+            logical_id))
+        return CREATED, "no traffic is logged (moto carries none)"
+
+
+def _permission(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation security group rule as the EC2 API's IpPermission."""
+    permission: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
+    for key in ("FromPort", "ToPort"):
+        if key in rule:
+            permission[key] = int(rule[key])
+    if "CidrIp" in rule:
+        permission["IpRanges"] = [{"CidrIp": rule["CidrIp"], "Description": rule.get("Description", "")}]
+    if "SourceSecurityGroupId" in rule or "DestinationSecurityGroupId" in rule:
+        permission["UserIdGroupPairs"] = [{"GroupId": rule.get("SourceSecurityGroupId")
+                                           or rule["DestinationSecurityGroupId"]}]
+    return permission

@@ -167,7 +167,8 @@ def _deid(args: argparse.Namespace) -> int:
 def _rehearse(args: argparse.Namespace) -> int:
     from local.rehearsal.run import main as rehearse
 
-    return rehearse(["--env", args.env, *(["--no-synth"] if args.no_synth else [])])
+    return rehearse([item for env in args.env or [] for item in ("--env", env)] +
+                    (["--no-synth"] if args.no_synth else []))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse = commands.add_parser(
         "rehearse", help="synthesize with bundling, build the embedded AWS from the template and run every Lambda "
                          "package and pipeline job as deployed, each AWS call checked against its role (offline)")
-    rehearse.add_argument("--env", default="dev", help="environment to rehearse (default: %(default)s)")
+    rehearse.add_argument("--env", action="append", help="environment to rehearse, repeatable (default: all)")
     rehearse.add_argument("--no-synth", action="store_true", help="reuse the last rehearsal's cloud assembly")
     rehearse.set_defaults(func=_rehearse)
 

@@ -93,7 +93,7 @@ def run_package(*, name: str, logical_id: str, package: Path, handler: str, vers
             "memory_mb": memory_mb, "timeout_seconds": timeout_seconds}, default=str))
         started = time.perf_counter()
         completed = subprocess.run(  # noqa: S603 - the runtime interpreter on our own bootstrap
-            [str(interpreter), "-I", str(HERE / "bootstrap.py"), str(spec_path)], env=_lambda_environment(
+            [str(interpreter), "-I", "-B", str(HERE / "bootstrap.py"), str(spec_path)], env=_lambda_environment(
                 environment), capture_output=True, text=True, timeout=timeout, check=False, cwd=scratch)
         run.wall_ms = round((time.perf_counter() - started) * 1000, 1)
         run.log = completed.stdout + completed.stderr
@@ -109,7 +109,7 @@ def run_package(*, name: str, logical_id: str, package: Path, handler: str, vers
 def _lambda_environment(environment: dict[str, str]) -> dict[str, str]:
     """Only what Lambda sets: the function's variables and the runtime's own (no virtualenv, no PYTHONPATH)."""
     keep = {name: os.environ[name] for name in ("PATH", "LANG", "TZ", "HOME") if name in os.environ}
-    return {**keep, "PYTHONDONTWRITEBYTECODE": "1", **environment}
+    return {**keep, **environment}  # -I ignores PYTHON* variables; -B: /var/task is read-only on Lambda
 
 
 def python_version(runtime: str) -> str:

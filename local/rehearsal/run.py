@@ -34,12 +34,15 @@ from local.provision import FAILED, Provisioner, ProvisionReport
 from local.registry import set_approval
 from local.rehearsal.jobs import run_pipeline
 from local.rehearsal.packages import CACHE, LAMBDA_UNZIPPED_LIMIT_MB, FunctionRun, python_version, run_package
+from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import breast_cancer_files
 from mlstack.events import ALARM_DETAIL_TYPE, matches
 from stacks.lambda_code import REPO_ROOT
 
 ASSEMBLY = CACHE / "cdk.out"
 REGION = "us-east-1"
+# botocore endpoint prefix -> the VPC endpoint service a call from an isolated subnet needs.
+ENDPOINT_SERVICES = {"api.sagemaker": "sagemaker.api", "runtime.sagemaker": "sagemaker.runtime"}
 
 
 @dataclass
@@ -174,11 +177,13 @@ class Deployment:
 class Lifecycle:
     """The scenarios, in order; each records its checks in the outcome."""
 
-    def __init__(self, deployment: Deployment, outcome: Outcome, work_dir: Path, say: Callable[[str], None]) -> None:
+    def __init__(self, deployment: Deployment, outcome: Outcome, work_dir: Path, say: Callable[[str], None],
+                 config: EnvironmentConfig) -> None:
         self.deployment, self.outcome, self.work_dir, self.say = deployment, outcome, work_dir, say
-        self.template = deployment.template
+        self.template, self.config = deployment.template, config
         self.functions = deployment.functions()
         self.version_arn: str | None = None
+        self.example: dict[str, Any] | None = None
 
     def _invoke(self, path: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         run = self.deployment.invoke(self.functions[path], events, path)
@@ -190,6 +195,24 @@ class Lifecycle:
                            error.strip().splitlines()[-1] if error else ", ".join(run.foreign_modules[:3]))
         return run.result.get("invocations") or [{"response": None, "error": "not invoked: the import failed"}
                                                  for _ in events]
+
+    def network(self) -> None:
+        """Functions in a VPC reach AWS only through its endpoints: each service they called needs one."""
+        for path, logical_id in self.functions.items():
+            vpc_config = self.template.resources[logical_id]["Properties"].get("VpcConfig")
+            if not vpc_config:
+                continue
+            group = self.template.resolve(vpc_config["SecurityGroupIds"][0])
+            vpc = next(attributes["VpcId"] for attributes in self.template.attributes.values()
+                       if attributes.get("GroupId") == group)
+            available = self.deployment.provisioner.vpc_endpoints.get(vpc, set())
+            called = {call["call"].rsplit(".", 1)[0] for call in self.outcome.iam_checks if call["principal"] == path}
+            needed = {f"com.amazonaws.{self.template.region}.{ENDPOINT_SERVICES.get(prefix, prefix)}"
+                      for prefix in called}
+            missing = sorted(needed - available)
+            self.outcome.check(f"network: {path} reaches every service it called through a VPC endpoint",
+                               not missing, f"missing {', '.join(missing)}" if missing else
+                               f"{len(needed)} service(s)")
 
     def _bucket(self, path_fragment: str) -> str:
         return next(self.template.physical[logical_id] for logical_id, resource in
@@ -241,7 +264,6 @@ class Lifecycle:
                            invocation.get("error") or json.dumps(response)[:300])
 
     def serve(self) -> None:
-        headers = {"content-type": "application/json"}
         schema_event = proxy_event("GET", "/v1/schema", {}, b"")
         events = [proxy_event("GET", "/v1/health", {}, b""), schema_event]
         first = self._invoke("StagingApi/Inference", events)
@@ -251,12 +273,26 @@ class Lifecycle:
         example = json.loads(first[1]["response"]["body"]).get("example") if statuses[1:] == [200] else None
         if example is None:
             return
-        predict = proxy_event("POST", "/v1/predict", headers, json.dumps({"instances": [example] * 3}).encode())
-        answer = self._invoke("StagingApi/Inference", [predict])[0].get("response") or {}
+        self.example = example
+        answer = self._invoke("StagingApi/Inference", [_predict_event(example, 3)])[0].get("response") or {}
         predictions = json.loads(answer.get("body") or "{}").get("predictions", [])
         self.outcome.check("inference: predict answers 200 with a prediction per instance",
                            answer.get("statusCode") == 200 and len(predictions) == 3,
                            f"status {answer.get('statusCode')}, {len(predictions)} predictions")
+
+    def promote(self) -> None:
+        """`mlstack promote` as the release manager (admin credentials, as a person has): the gate decides."""
+        from mlstack.cli import main as cli
+
+        settings = self.config.deployment
+        expected = 0 if settings.soak_hours == 0 else 2  # refused until staging has soaked
+        code = cli(["promote", "--env", self.config.name, "--principal", "rehearsal-release-manager"])
+        self.outcome.check(f"promote: the prod gate {'promotes' if expected == 0 else 'refuses (soak)'} v1",
+                           code == expected, f"exit {code}")
+        if code == 0 and self.example is not None:
+            answer = self._invoke("ProdApi/Inference", [_predict_event(self.example, 20)])[0].get("response") or {}
+            self.outcome.check("inference: prod answers 200 after the promotion", answer.get("statusCode") == 200,
+                               f"status {answer.get('statusCode')}")
 
     def monitor(self) -> None:
         drift = self._invoke("Monitoring/Drift", [scheduled_event(self.template.region, rule="drift-schedule")])[0]
@@ -272,6 +308,11 @@ class Lifecycle:
         decision = (invocation.get("response") or {}).get("decision")
         self.outcome.check("retrain: the guarded retrain starts the pipeline", decision == "started",
                            invocation.get("error") or str(decision))
+
+
+def _predict_event(instance: dict[str, Any], count: int) -> dict[str, Any]:
+    body = json.dumps({"instances": [instance] * count}).encode()
+    return proxy_event("POST", "/v1/predict", {"content-type": "application/json"}, body)
 
 
 def _alarm_event(alarm: str, region: str, account: str) -> dict[str, Any]:
@@ -316,23 +357,21 @@ def report(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def rehearse(env: str = "dev", *, synth: bool = True, say: Callable[[str], None] = print) -> Outcome:
-    outcome = Outcome()
-    if synth:
-        say(f"rehearse: cdk synth -c env={env} with bundling (packages cached by requirements hash) ...")
-        outcome.synth_seconds = synthesize(env, ASSEMBLY)
-    outcome.deploy_rule_acknowledgments = deploy_rule_acknowledgments(ASSEMBLY)
+def rehearse_environment(env: str, say: Callable[[str], None] = print) -> Outcome:
+    """The lifecycle of one environment on its template from the last synth (ASSEMBLY)."""
+    outcome = Outcome(deploy_rule_acknowledgments=deploy_rule_acknowledgments(ASSEMBLY))
     template_path = next(path for path in stack_templates(ASSEMBLY) if path.parent.name == f"assembly-{env}")
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="rehearse-") as work:
         template = Template.from_file(template_path, LOCAL_ACCOUNT, REGION)
         deployment = Deployment(template, endpoint)
         say(f"rehearse: {template.stack_name}: {len(template.resources)} resources into the embedded AWS ...")
         outcome.provision = deployment.deploy()
-        lifecycle = Lifecycle(deployment, outcome, Path(work), say)
-        for stage in (lifecycle.ingest, lifecycle.train, lifecycle.deploy, lifecycle.serve, lifecycle.monitor):
-            say(f"rehearse: {stage.__name__} ...")
+        lifecycle = Lifecycle(deployment, outcome, Path(work), say, load_environments()[env])
+        for stage in (lifecycle.ingest, lifecycle.train, lifecycle.deploy, lifecycle.serve, lifecycle.promote,
+                      lifecycle.monitor, lifecycle.network):
+            say(f"rehearse {env}: {stage.__name__} ...")
             stage()
-    (CACHE / "report.json").write_text(json.dumps({
+    (CACHE / f"report-{env}.json").write_text(json.dumps({
         "checks": outcome.checks, "iam": outcome.iam_checks,
         "functions": [{"name": r.name, "size_mb": r.size_mb, "cold_start_ms": r.result.get("cold_start_ms"),
                        "wall_ms": r.wall_ms, "import_error": r.result.get("import_error")} for r in outcome.functions],
@@ -341,16 +380,26 @@ def rehearse(env: str = "dev", *, synth: bool = True, say: Callable[[str], None]
 
 
 def main(argv: list[str] | None = None) -> int:
+    environments = list(load_environments())
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="dev", help="environment to rehearse (default: dev)")
+    parser.add_argument("--env", action="append", choices=environments,
+                        help="environment to rehearse, repeatable (default: every environment in cdk.json)")
     parser.add_argument("--no-synth", action="store_true", help="reuse .mlstack/rehearse/cdk.out")
     args = parser.parse_args(argv)
+    envs = args.env or environments
     started = time.perf_counter()
-    outcome = rehearse(args.env, synth=not args.no_synth)
-    print(report(outcome))
-    print(f"\nrehearse: {'passed' if outcome.passed else 'FAILED'} in {time.perf_counter() - started:.0f} s "
-          f"(report: {CACHE / 'report.json'})")
-    return 0 if outcome.passed else 1
+    synth_seconds = 0.0
+    if not args.no_synth:
+        print(f"rehearse: cdk synth -c env={','.join(envs)} with bundling (packages cached by requirements hash) ...")
+        synth_seconds = synthesize(",".join(envs), ASSEMBLY)
+    outcomes = {env: rehearse_environment(env) for env in envs}
+    for env, outcome in outcomes.items():
+        outcome.synth_seconds = synth_seconds
+        print(f"\n=== {env} ===\n{report(outcome)}")
+    passed = all(outcome.passed for outcome in outcomes.values())
+    print(f"\nrehearse: {'passed' if passed else 'FAILED'} ({', '.join(envs)}) in "
+          f"{time.perf_counter() - started:.0f} s (reports: {CACHE}/report-<env>.json)")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
