@@ -24,7 +24,8 @@ NAME_PROPERTIES = {
     "AWS::CloudWatch::Alarm": "AlarmName", "AWS::Events::Rule": "Name", "AWS::SSM::Parameter": "Name",
     "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName", "AWS::SageMaker::Pipeline": "PipelineName",
     "AWS::KMS::Alias": "AliasName", "AWS::CloudWatch::Dashboard": "DashboardName",
-    "AWS::Athena::WorkGroup": "Name", "AWS::ApiGateway::RestApi": "Name", "AWS::WAFv2::WebACL": "Name",
+    "AWS::Athena::WorkGroup": "Name", "AWS::ECR::Repository": "RepositoryName",
+    "AWS::ApiGateway::RestApi": "Name", "AWS::WAFv2::WebACL": "Name",
 }
 
 

@@ -83,7 +83,7 @@ class Provisioner:
             "AWS::EC2::SubnetRouteTableAssociation": self._route_table_association,
             "AWS::EC2::SecurityGroup": self._security_group, "AWS::EC2::SecurityGroupEgress": self._security_group_rule,
             "AWS::EC2::SecurityGroupIngress": self._security_group_rule, "AWS::EC2::VPCEndpoint": self._vpc_endpoint,
-            "AWS::EC2::FlowLog": self._flow_log,
+            "AWS::EC2::FlowLog": self._flow_log, "AWS::ECR::Repository": self._repository,
         }
         self.vpc_endpoints: dict[str, set[str]] = defaultdict(set)  # VPC id -> endpoint service names
 
@@ -331,6 +331,14 @@ class Provisioner:
             PipelineDescription=props.get("PipelineDescription", ""))["PipelineArn"]
         self._set(logical_id, props["PipelineName"], PipelineArn=arn)
         return CREATED, "moto stores the definition; jobs.py runs its steps"
+
+    def _repository(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
+        name = props.get("RepositoryName") or self.template.physical_name(logical_id, lower=True)
+        repository = self.client("ecr").create_repository(
+            repositoryName=name, imageScanningConfiguration={
+                "scanOnPush": props.get("ImageScanningConfiguration", {}).get("ScanOnPush", False)})["repository"]
+        self._set(logical_id, name, Arn=repository["repositoryArn"], RepositoryUri=repository["repositoryUri"])
+        return CREATED, "no image is pushed here: the rehearsal runs jobs in an environment built from pipelines/image"
 
     def _function(self, logical_id: str, props: dict[str, Any]) -> tuple[str, str]:
         name = self.template.physical_name(logical_id)

@@ -97,9 +97,11 @@ class IngestSettings(_Strict):
 class TrainingSettings(_Strict):
     """The training pipeline: container image, and an optional schedule that starts it."""
 
-    # Must contain scikit-learn, pyarrow, skl2onnx and onnxruntime (pipelines/image/Dockerfile);
-    # the stock SageMaker scikit-learn image lacks the ONNX packages, so evaluate would fail the gate.
-    image_uri: str = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+    # None (default): the project's image (pipelines/image) in the stack's own ECR repository,
+    # <account>.dkr.ecr.<region>.amazonaws.com/<project>-<env>-training:latest, pushed by `make image`.
+    # Another image must hold what pipelines/image/requirements.txt holds (the stock SageMaker
+    # scikit-learn image does not: no ONNX packages, Python 3.10); make rehearse cannot verify it.
+    image_uri: str | None = None
     # EventBridge schedule expression, e.g. "rate(7 days)" or "cron(0 3 ? * MON *)"; null: no schedule.
     schedule: str | None = Field(None, pattern=r"^(rate|cron)\(.+\)$")
     recipe: Literal["tabular", "text"] = "tabular"

@@ -124,7 +124,11 @@ class Rendered:
                           else self._ref(m.group(1)) if "." not in m.group(1)
                           else self._get_att(*m.group(1).split(".", 1)), text)
         if function == "Fn::Select":
-            return self.render(argument[1]).split(",")[int(argument[0])]
+            source = argument[1]
+            parts = (self.render(source["Fn::Split"][1]).split(source["Fn::Split"][0])
+                     if isinstance(source, dict) and "Fn::Split" in source else self.render(source).split(","))
+            index = int(argument[0])
+            return parts[index] if index < len(parts) else f"<{parts[0]}[{index}]>"
         return "<?>"
 
     def _ref(self, name: str) -> str:

@@ -43,7 +43,7 @@ class ModelRegistry(Construct):
         endpoint = None
         if deployment.backend == "sagemaker":
             endpoint = {"ENDPOINT_PREFIX": config.resource_prefix(), "ENDPOINT_ROLE_ARN": training.role.role_arn,
-                        "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": config.training.image_uri,
+                        "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": training.image_uri,
                         "INSTANCE_TYPE": deployment.endpoint_instance_type,
                         **({"SERVERLESS_MEMORY_MB": str(deployment.serverless_memory_mb)}
                            if deployment.serverless_memory_mb else {}),

@@ -95,12 +95,28 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
                                                     sampled_requests_enabled=True)
 
 
+def api_gateway_account(scope: Construct) -> apigw.CfnAccount:
+    """API Gateway's account-wide logging role (AWS::ApiGateway::Account): one, not one per REST API.
+
+    The setting is per account and region, so one resource per API would overwrite the other's."""
+    role = iam.Role(scope, "ApiGatewayLogsRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                    description="API Gateway writes execution and access logs to CloudWatch Logs",
+                    managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AmazonAPIGatewayPushToCloudWatchLogs")])
+    acknowledge(role, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                      "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The AWS-managed role API Gateway needs (account-wide) to write execution logs to CloudWatch")
+    account = apigw.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+    account.node.add_dependency(role)
+    return account
+
+
 class ServingApi(Construct):
     """One model stage (staging or prod) behind its own REST API and inference function."""
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, stage: str, lake: DataLake,
                  network: PrivateNetwork | None, firewall: ServingFirewall | None, bundle: bool,
-                 removal_policy: cdk.RemovalPolicy) -> None:
+                 removal_policy: cdk.RemovalPolicy, logging_account: apigw.CfnAccount) -> None:
         super().__init__(scope, id_)
         self.config, self.stage, settings = config, stage, config.serving
         self.pointer = pointer_name(config.serving_parameter_prefix(), stage)
@@ -120,6 +136,7 @@ class ServingApi(Construct):
         self.access_logs = encrypted_log_group(self, "AccessLogs", key=lake.key,
                                                retention_days=config.log_retention_days, removal_policy=removal_policy)
         self.api = self._rest_api()
+        self.api.deployment_stage.node.add_dependency(logging_account)  # the stage logs: the role must be set first
         self._routes()
         if settings.auth == "api_key":
             self._usage_plan()
@@ -147,8 +164,7 @@ class ServingApi(Construct):
         api = apigw.RestApi(
             self, "Api", rest_api_name=f"{self.config.resource_prefix()}-{self.stage}-inference",
             description=f"mlstack {self.config.name} inference API ({self.stage})",
-            endpoint_types=[apigw.EndpointType.REGIONAL], cloud_watch_role=True,
-            cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+            endpoint_types=[apigw.EndpointType.REGIONAL], cloud_watch_role=False,  # api_gateway_account: one
             min_compression_size=cdk.Size.kibibytes(1),
             deploy_options=apigw.StageOptions(
                 stage_name=self.stage, tracing_enabled=True, metrics_enabled=True,
@@ -227,10 +243,6 @@ class ServingApi(Construct):
                 acknowledge(stage, finding, "serving.waf=false in this environment (a web ACL costs about $8/month "
                                             "idle); routes need IAM auth and stage throttling applies; prod sets "
                                             "serving.waf=true")
-        role = self.api.node.find_child("CloudWatchRole")
-        acknowledge(role, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                          "AmazonAPIGatewayPushToCloudWatchLogs]",
-                    "The AWS-managed role API Gateway needs (account-wide) to write execution logs to CloudWatch")
         for route, method in ROUTES:
             resource = self.api.root.get_resource("v1").get_resource(route)
             method_construct = resource.node.find_child(method)

@@ -14,7 +14,7 @@ from stacks.ingest import Ingestion
 from stacks.monitoring import Monitoring
 from stacks.network import PrivateNetwork
 from stacks.registry import ModelRegistry
-from stacks.serving import ServingApi, ServingFirewall
+from stacks.serving import ServingApi, ServingFirewall, api_gateway_account
 from stacks.training import Training
 
 
@@ -37,9 +37,10 @@ class DataLakeStack(cdk.Stack):
                                       network=self.network, bundle=bundle, removal_policy=removal_policy)
         self.firewall = (ServingFirewall(self, "Firewall", config=config, lake=self.lake, removal_policy=removal_policy)
                          if config.serving.waf else None)
+        logging_account = api_gateway_account(self)
         self.serving = {stage: ServingApi(self, f"{stage.title()}Api", config=config, stage=stage, lake=self.lake,
                                           network=self.network, firewall=self.firewall, bundle=bundle,
-                                          removal_policy=removal_policy)
+                                          removal_policy=removal_policy, logging_account=logging_account)
                         for stage in MODEL_STAGES}
         functions = {"ingest": self.ingestion.secure, "deploy": self.registry.deployer,
                      **{f"{stage}-inference": api.secure for stage, api in self.serving.items()}}
@@ -59,7 +60,9 @@ class MlStackStage(cdk.Stage):
     def __init__(self, scope: Construct, config: EnvironmentConfig, *, bundle: bool, destroy_data: bool) -> None:
         super().__init__(scope, config.name,
                          env=cdk.Environment(account=config.account, region=config.region))
-        removal_policy = cdk.RemovalPolicy.DESTROY if destroy_data else cdk.RemovalPolicy.RETAIN
+        # RetainExceptOnCreate: data is kept on update and delete, but a failed first create rolls back
+        # cleanly instead of leaving fixed-name buckets behind that block the retry.
+        removal_policy = cdk.RemovalPolicy.DESTROY if destroy_data else cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
         self.data_lake = DataLakeStack(self, "DataLake", config=config, bundle=bundle,
                                        removal_policy=removal_policy,
                                        stack_name=f"{config.resource_prefix()}-data-lake",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -20,6 +21,12 @@ DEFINITION = REPO_ROOT / "pipelines" / "definition.json"  # rendered by `make pi
 LAUNCHER = REPO_ROOT / "pipelines" / "steps" / "launch.py"
 BUNDLE = REPO_ROOT / "build" / "sourcedir.tar.gz"
 RUNS_PREFIX = "pipelines/runs/"
+IMAGE_TAG = "latest"
+
+
+def image_repository_name(config: EnvironmentConfig) -> str:
+    """The job image's ECR repository (`make image ENV=...` pushes here)."""
+    return f"{config.resource_prefix()}-training"
 
 
 class Training(Construct):
@@ -34,6 +41,8 @@ class Training(Construct):
             model_package_group_description=f"{config.resource_prefix()}: model versions awaiting approval",
             model_package_group_policy=self._cross_account_policy())
         self.model_package_group.apply_removal_policy(removal_policy)
+        self.image_repository = self._image_repository(removal_policy)
+        self.image_uri = config.training.image_uri or self.image_repository.repository_uri_for_tag(IMAGE_TAG)
         self.code_bundle = s3_assets.Asset(self, "CodeBundle", path=str(write_code_bundle(BUNDLE)))
         self.launcher = s3_assets.Asset(self, "Launcher", path=str(LAUNCHER))
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
@@ -51,7 +60,7 @@ class Training(Construct):
                 "CuratedBucket": lake.curated.bucket_name,
                 "KmsKeyArn": lake.key.key_arn,
                 "RoleName": self.role.role_name,
-                "ImageUri": config.training.image_uri,
+                "ImageUri": self.image_uri,
                 "ModelPackageGroup": config.model_package_group_name(),
                 "CodeBucket": self.code_bundle.s3_bucket_name,
                 "CodeBundleKey": self.code_bundle.s3_object_key,
@@ -61,6 +70,14 @@ class Training(Construct):
         self.pipeline.node.add_dependency(self.policy)
         if config.training.schedule:
             self._schedule(config.training.schedule)
+
+    def _image_repository(self, removal_policy: cdk.RemovalPolicy) -> ecr.Repository:
+        """Where `make image` pushes pipelines/image: scanned on push, immutable digests kept, retained."""
+        repository = ecr.Repository(
+            self, "JobImage", repository_name=image_repository_name(self.config),
+            image_scan_on_push=True, encryption=ecr.RepositoryEncryption.KMS, removal_policy=removal_policy,
+            lifecycle_rules=[ecr.LifecycleRule(description="keep the 20 newest images", max_image_count=20)])
+        return repository
 
     def _cross_account_policy(self) -> dict | None:
         """Read access for the configured deployment accounts (explicit principals only), else no policy."""
@@ -118,9 +135,11 @@ class Training(Construct):
                                 resources=[arn("logs", "log-group:/aws/sagemaker/*")]),
             iam.PolicyStatement(sid="JobMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"],
                                 conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}),
-            iam.PolicyStatement(sid="PullImage", actions=["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
-                                                          "ecr:GetDownloadUrlForLayer",
-                                                          "ecr:BatchCheckLayerAvailability"], resources=["*"]),
+            iam.PolicyStatement(sid="PullImage", actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                                          "ecr:BatchCheckLayerAvailability"],
+                                resources=[self.image_repository.repository_arn if not self.config.training.image_uri
+                                           else "*"]),
+            iam.PolicyStatement(sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
         ]
         self.policy.add_statements(*statements)
         self._acknowledge_wildcards(group)

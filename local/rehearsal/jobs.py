@@ -80,14 +80,19 @@ def service_requests(definition: dict[str, Any], image_uri: str, region: str, ac
     return requests
 
 
+def job_images(definition: dict[str, Any]) -> set[str]:
+    """The images the pipeline's jobs run."""
+    return {arguments.get("AppSpecification", {}).get("ImageUri") or
+            arguments.get("AlgorithmSpecification", {}).get("TrainingImage", "")
+            for _, _, arguments in pipeline_jobs(definition)}
+
+
 def run_pipeline(definition_text: str, *, checker: CallChecker, s3: Any, sagemaker: Any, work_dir: Path,
                  parameters: dict[str, Any], progress: Any = print) -> RunResult:
     """One execution of the deployed definition; every request (the jobs' and SageMaker's) recorded by `checker`."""
     runner = LocalPipelineRunner(definition_text, {}, s3=checker.guard(s3), sagemaker=checker.guard(sagemaker),
                                  work_dir=work_dir, progress=progress, interpreter=str(image_environment()))
-    image = next((arguments.get("AppSpecification", {}).get("ImageUri") or
-                  arguments.get("AlgorithmSpecification", {}).get("TrainingImage", "")
-                  for _, _, arguments in pipeline_jobs(runner.definition)), "")
+    image = next(iter(job_images(runner.definition)), "")
     for request in service_requests(runner.definition, image, sagemaker.meta.region_name, checker.facts.account):
         checker.check_request(request, "sagemaker (for the job)")
     return runner.run(parameters)

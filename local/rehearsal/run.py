@@ -32,7 +32,7 @@ from local.iam import CallChecker, Facts
 from local.lambda_runtime import LOCAL_ACCOUNT, s3_object_created_event, scheduled_event
 from local.provision import FAILED, Provisioner, ProvisionReport
 from local.registry import set_approval
-from local.rehearsal.jobs import run_pipeline
+from local.rehearsal.jobs import job_images, run_pipeline
 from local.rehearsal.packages import CACHE, LAMBDA_UNZIPPED_LIMIT_MB, FunctionRun, python_version, run_package
 from mlstack.config import EnvironmentConfig, load_environments
 from mlstack.datasets.samples import breast_cancer_files
@@ -236,6 +236,12 @@ class Lifecycle:
         properties = self.template.properties(logical_id)
         role_id = pipeline["Properties"]["RoleArn"]["Fn::GetAtt"][0]
         checker = self.deployment.checker(role_id)
+        images = job_images(json.loads(properties["PipelineDefinition"]["PipelineDefinitionBody"]))
+        ours = {attributes["RepositoryUri"] for attributes in self.template.attributes.values()
+                if "RepositoryUri" in attributes}
+        self.outcome.check("pipeline: its jobs run the project's image (pipelines/image, the one rehearsed here)",
+                           all(any(image.startswith(f"{uri}:") for uri in ours) for image in images),
+                           ", ".join(sorted(images)) + ("" if ours else "; the stack has no job image repository"))
         self.say("  pipeline: the template's definition, jobs in the job image's environment ...")
         result = run_pipeline(properties["PipelineDefinition"]["PipelineDefinitionBody"], checker=checker,
                                       s3=self.deployment.client("s3"), sagemaker=self.deployment.client("sagemaker"),

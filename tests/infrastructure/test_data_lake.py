@@ -41,7 +41,8 @@ def test_every_zone_bucket_uses_the_customer_managed_key_with_bucket_keys(env):
 def test_the_key_rotates_and_is_retained(env):
     _, template, _ = env
     template.has_resource("AWS::KMS::Key", {"Properties": {"EnableKeyRotation": True},
-                                            "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+                                            "DeletionPolicy": "RetainExceptOnCreate",
+                                            "UpdateReplacePolicy": "Retain"})
 
 
 def test_buckets_are_private_versioned_logged_and_retained(env):
@@ -51,7 +52,8 @@ def test_buckets_are_private_versioned_logged_and_retained(env):
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}, zone
         assert all(props["PublicAccessBlockConfiguration"][flag] for flag in
                    ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")), zone
-        assert bucket["DeletionPolicy"] == "Retain", zone
+        # Kept on update and delete; a failed first create cleans up (its fixed names would block the retry).
+        assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain"), zone
         if zone != "access-logs":
             assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": buckets["access-logs"]["id"]}
             assert props["LoggingConfiguration"]["LogFilePrefix"] == f"{zone}/"

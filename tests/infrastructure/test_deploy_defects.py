@@ -68,3 +68,37 @@ def test_the_pipeline_role_lists_the_code_assets_and_encrypts_outputs(templates,
 def test_functions_run_on_a_python_whose_interpreter_the_rehearsal_has(templates, env):
     runtimes = {function["Properties"]["Runtime"] for function in _our_functions(templates[env]).values()}
     assert runtimes == {"python3.12"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_jobs_run_the_projects_image_from_the_stacks_own_repository_in_its_region(templates, env):
+    template = templates[env]
+    [(repository_id, repository)] = _resources(template, "AWS::ECR::Repository").items()
+    assert repository["Properties"]["RepositoryName"] == f"mlstack-{env}-training"
+    assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    [pipeline] = _resources(template, "AWS::SageMaker::Pipeline").values()
+    variables = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"][1]
+    image = json.dumps(variables["ImageUri"])
+    # The repository in the deploying account and region (from its ARN), not a fixed region's image.
+    assert repository_id in image and "AWS::URLSuffix" in image and "us-east-1" not in image
+    [policy] = [p for p in _resources(template, "AWS::IAM::ManagedPolicy").values()
+                if "training pipeline" in p["Properties"].get("Description", "")]
+    [pull] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "PullImage"]
+    assert pull["Resource"] == {"Fn::GetAtt": [repository_id, "Arn"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_one_api_gateway_account_setting_that_every_stage_waits_for(templates, env):
+    template = templates[env]
+    [(account_id, account)] = _resources(template, "AWS::ApiGateway::Account").items()
+    assert "CloudWatchRoleArn" in account["Properties"]
+    stages = _resources(template, "AWS::ApiGateway::Stage")
+    assert len(stages) == 2 and all(account_id in stage.get("DependsOn", []) for stage in stages.values())
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_stateful_resources_are_retained_except_when_a_first_create_fails(templates, env):
+    template = templates[env]
+    for resource_type in ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SageMaker::ModelPackageGroup"):
+        for logical_id, resource in _resources(template, resource_type).items():
+            assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id

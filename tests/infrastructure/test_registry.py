@@ -72,7 +72,7 @@ def test_audit_records_are_locked_against_change_for_the_configured_retention(en
         "ObjectLockEnabled": True,
         "ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled",
                                     "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": days}}},
-        "VersioningConfiguration": {"Status": "Enabled"}}, "DeletionPolicy": "Retain"})
+        "VersioningConfiguration": {"Status": "Enabled"}}, "DeletionPolicy": "RetainExceptOnCreate"})
 
 
 def test_the_deployer_may_move_only_its_own_pointers_and_serving_prefix(env):

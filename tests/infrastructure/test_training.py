@@ -55,7 +55,7 @@ def test_the_pipeline_runs_as_a_sagemaker_role_scoped_to_the_lake(env):
 def test_the_model_registry_group_is_retained(env):
     name, template = env
     template.has_resource("AWS::SageMaker::ModelPackageGroup", {
-        "Properties": {"ModelPackageGroupName": f"mlstack-{name}-models"}, "DeletionPolicy": "Retain"})
+        "Properties": {"ModelPackageGroupName": f"mlstack-{name}-models"}, "DeletionPolicy": "RetainExceptOnCreate"})
 
 
 def _pipeline_schedules(rules) -> list[dict]:
