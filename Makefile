@@ -100,15 +100,17 @@ pipeline: $(PY_STAMP)
 promote: $(PY_STAMP)
 	$(BIN)/mlstack promote --env $(ENV)
 
-# The pipeline job image, built and pushed to the stack's repository <project>-<ENV>-training (needs a Docker
-# engine, AWS credentials and the deployed stack): make image ENV=dev ACCOUNT=123456789012 [REGION=us-east-1]
+# The pipeline job image, built and pushed to the stack's repository <project>-<ENV>-training under its content
+# tag, the tag the deployed pipeline names (needs a Docker engine, AWS credentials and the deployed stack):
+#   make image ENV=dev ACCOUNT=123456789012 [REGION=us-east-1]
 REGION ?= $(AWS_DEFAULT_REGION)
 REPOSITORY = $(ACCOUNT).dkr.ecr.$(REGION).amazonaws.com/mlstack-$(ENV)-training
-image:
+image: $(PY_STAMP)
 	@test -n "$(ACCOUNT)" || { echo "make image: set ACCOUNT=<the deploying account id>"; exit 2; }
-	docker build -t $(REPOSITORY):latest pipelines/image
+	$(eval TAG := $(shell $(BIN)/python -c "from pipelines.bundle import image_tag; print(image_tag())"))
+	docker build -t $(REPOSITORY):$(TAG) pipelines/image
 	aws ecr get-login-password --region $(REGION) | docker login --username AWS --password-stdin $(ACCOUNT).dkr.ecr.$(REGION).amazonaws.com
-	docker push $(REPOSITORY):latest
+	docker push $(REPOSITORY):$(TAG)
 
 bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.ingest_throughput

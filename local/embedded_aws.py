@@ -131,11 +131,8 @@ def provision_lake(config: EnvironmentConfig, *, region: str | None = None,
     if missing:
         raise RuntimeError(f"the template creates no bucket named {missing}; it creates {sorted(created)}")
     key_id = next(iter(template.of_type("AWS::KMS::Key")))
-    facts = Facts(account=template.account, region=region, bucket_keys=provisioner.bucket_keys,
-                  queue_keys=provisioner.queue_keys, topic_keys=provisioner.topic_keys,
-                  resource_policies=provisioner.resource_policies)
-    return LocalLake(key_arn=template.attributes[key_id]["Arn"], buckets=buckets, template=template, facts=facts,
-                     report=report)
+    return LocalLake(key_arn=template.attributes[key_id]["Arn"], buckets=buckets, template=template,
+                     facts=provisioner.facts(), report=report)
 
 
 def _function_role(template: Template, function: str, stage: str | None) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.cfn import Template
+from local.iam import Facts
 
 CREATED, EMULATED, NOT_SUPPORTED, FAILED = "created", "emulated", "not supported", "FAILED"
 # Emulated from their definitions without creating anything: their properties are not resolved
@@ -106,6 +107,12 @@ class Provisioner:
                 verdict, note = FAILED, f"{type(error).__name__}: {error}"[:300]
             self.report.add(resource_type, logical_id, verdict, note)
         return self.report
+
+    def facts(self) -> Facts:
+        """What IAM evaluation needs to know of what was created: keys and resource policies."""
+        return Facts(account=self.template.account, region=self.template.region, bucket_keys=self.bucket_keys,
+                     queue_keys=self.queue_keys, topic_keys=self.topic_keys,
+                     resource_policies=self.resource_policies)
 
     def _set(self, logical_id: str, physical: str, **attributes: str) -> None:
         self.template.physical[logical_id] = physical

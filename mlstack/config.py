@@ -98,7 +98,7 @@ class TrainingSettings(_Strict):
     """The training pipeline: container image, and an optional schedule that starts it."""
 
     # None (default): the project's image (pipelines/image) in the stack's own ECR repository,
-    # <account>.dkr.ecr.<region>.amazonaws.com/<project>-<env>-training:latest, pushed by `make image`.
+    # <account>.dkr.ecr.<region>.amazonaws.com/<project>-<env>-training:img-<hash>, pushed by `make image`.
     # Another image must hold what pipelines/image/requirements.txt holds (the stock SageMaker
     # scikit-learn image does not: no ONNX packages, Python 3.10); make rehearse cannot verify it.
     image_uri: str | None = None

@@ -7,6 +7,7 @@ hash, and the S3 key the definition points at, only change when the code does.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import tarfile
 from pathlib import Path
@@ -37,6 +38,20 @@ def build_code_bundle() -> bytes:
     with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=0) as gz:
         gz.write(raw.getvalue())
     return compressed.getvalue()
+
+
+IMAGE_DIR = REPO_ROOT / "pipelines" / "image"
+
+
+def image_tag() -> str:
+    """The job image's tag: a hash of what builds it (Dockerfile, requirements, train command).
+
+    Tags are immutable in the repository: a changed image gets a new tag, and the pipeline
+    definition names exactly the image its jobs were rehearsed with (`make image` pushes this tag)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in IMAGE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(IMAGE_DIR)).encode() + b"\0" + path.read_bytes())
+    return f"img-{digest.hexdigest()[:12]}"
 
 
 def write_code_bundle(path: Path) -> Path:

@@ -12,7 +12,7 @@ from constructs import Construct
 
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import CURATED_PREFIX
-from pipelines.bundle import REPO_ROOT, write_code_bundle
+from pipelines.bundle import REPO_ROOT, image_tag, write_code_bundle
 from stacks.arns import arn, nag_rendered
 from stacks.data_lake import DataLake
 from stacks.nag import acknowledge
@@ -21,7 +21,6 @@ DEFINITION = REPO_ROOT / "pipelines" / "definition.json"  # rendered by `make pi
 LAUNCHER = REPO_ROOT / "pipelines" / "steps" / "launch.py"
 BUNDLE = REPO_ROOT / "build" / "sourcedir.tar.gz"
 RUNS_PREFIX = "pipelines/runs/"
-IMAGE_TAG = "latest"
 
 
 def image_repository_name(config: EnvironmentConfig) -> str:
@@ -42,7 +41,7 @@ class Training(Construct):
             model_package_group_policy=self._cross_account_policy())
         self.model_package_group.apply_removal_policy(removal_policy)
         self.image_repository = self._image_repository(removal_policy)
-        self.image_uri = config.training.image_uri or self.image_repository.repository_uri_for_tag(IMAGE_TAG)
+        self.image_uri = config.training.image_uri or self.image_repository.repository_uri_for_tag(image_tag())
         self.code_bundle = s3_assets.Asset(self, "CodeBundle", path=str(write_code_bundle(BUNDLE)))
         self.launcher = s3_assets.Asset(self, "Launcher", path=str(LAUNCHER))
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
@@ -72,10 +71,12 @@ class Training(Construct):
             self._schedule(config.training.schedule)
 
     def _image_repository(self, removal_policy: cdk.RemovalPolicy) -> ecr.Repository:
-        """Where `make image` pushes pipelines/image: scanned on push, immutable digests kept, retained."""
+        """Where `make image` pushes pipelines/image under its content tag: immutable tags, scanned on push,
+        KMS-encrypted, retained."""
         repository = ecr.Repository(
             self, "JobImage", repository_name=image_repository_name(self.config),
-            image_scan_on_push=True, encryption=ecr.RepositoryEncryption.KMS, removal_policy=removal_policy,
+            image_scan_on_push=True, image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS, removal_policy=removal_policy,
             lifecycle_rules=[ecr.LifecycleRule(description="keep the 20 newest images", max_image_count=20)])
         return repository
 

@@ -1,12 +1,14 @@
 """`make rehearse`: synthesize with bundling on, deploy the template into an embedded AWS, run it.
 
-The lifecycle, each step on what `cdk deploy` ships: a sample file lands in raw/ and the ingest
-package curates it; the pipeline definition from the template trains in the job image's
-environment and registers a version; a person approves it; the approval event, matched with the
-template's own rule, reaches the deployer package; the staging inference package answers
-health, schema and predict; the drift package runs on its schedule; a drift alarm event matched
-with the retrain rule reaches the retrain package. Every AWS call is authorized against the
-caller's role from the template. Exit 0 only when every check passes and nothing was denied.
+The lifecycle of each environment, every step on what `cdk deploy` ships: a sample file lands in
+raw/ and the ingest package curates it; the pipeline definition from the template trains in the
+job image's environment and registers a version; a person approves it; the approval event,
+matched with the template's own rule, reaches the deployer package; the staging inference
+package answers health, schema and predict; `mlstack promote` meets the prod gate; the drift
+package runs on its schedule; a drift alarm event matched with the retrain rule reaches the
+retrain package; functions in a VPC have an endpoint for every service they called. Every AWS
+call is authorized against the caller's role from the template. Exit 0 only when every check
+passes and nothing was denied (docs/deployment.md: what this proves, and what it cannot).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from local.registry import set_approval
 from local.rehearsal.jobs import job_images, run_pipeline
 from local.rehearsal.packages import CACHE, LAMBDA_UNZIPPED_LIMIT_MB, FunctionRun, python_version, run_package
 from mlstack.config import EnvironmentConfig, load_environments
+from pipelines.bundle import image_tag
 from mlstack.datasets.samples import breast_cancer_files
 from mlstack.events import ALARM_DETAIL_TYPE, matches
 from stacks.lambda_code import REPO_ROOT
@@ -55,7 +58,6 @@ class Outcome:
     functions: list[FunctionRun] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     iam_checks: list[dict[str, Any]] = field(default_factory=list)
-    job_denied: list[str] = field(default_factory=list)
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         self.checks.append((name, ok, detail))
@@ -127,9 +129,7 @@ class Deployment:
 
     @property
     def facts(self) -> Facts:
-        p = self.provisioner
-        return Facts(account=self.template.account, region=self.template.region, bucket_keys=p.bucket_keys,
-                     queue_keys=p.queue_keys, topic_keys=p.topic_keys, resource_policies=p.resource_policies)
+        return self.provisioner.facts()
 
     def checker(self, role_logical_id: str) -> CallChecker:
         return CallChecker(self.template.attributes[role_logical_id]["Arn"],
@@ -240,7 +240,7 @@ class Lifecycle:
         ours = {attributes["RepositoryUri"] for attributes in self.template.attributes.values()
                 if "RepositoryUri" in attributes}
         self.outcome.check("pipeline: its jobs run the project's image (pipelines/image, the one rehearsed here)",
-                           all(any(image.startswith(f"{uri}:") for uri in ours) for image in images),
+                           all(any(image == f"{uri}:{image_tag()}" for uri in ours) for image in images),
                            ", ".join(sorted(images)) + ("" if ours else "; the stack has no job image repository"))
         self.say("  pipeline: the template's definition, jobs in the job image's environment ...")
         result = run_pipeline(properties["PipelineDefinition"]["PipelineDefinitionBody"], checker=checker,

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from pipelines.bundle import image_tag
+
 ENVIRONMENTS = ("dev", "prod")
 
 
@@ -76,11 +78,13 @@ def test_jobs_run_the_projects_image_from_the_stacks_own_repository_in_its_regio
     [(repository_id, repository)] = _resources(template, "AWS::ECR::Repository").items()
     assert repository["Properties"]["RepositoryName"] == f"mlstack-{env}-training"
     assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert repository["Properties"]["ImageTagMutability"] == "IMMUTABLE"
     [pipeline] = _resources(template, "AWS::SageMaker::Pipeline").values()
     variables = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Sub"][1]
     image = json.dumps(variables["ImageUri"])
     # The repository in the deploying account and region (from its ARN), not a fixed region's image.
     assert repository_id in image and "AWS::URLSuffix" in image and "us-east-1" not in image
+    assert f":{image_tag()}" in image  # the content tag `make image` pushes: the image the rehearsal builds
     [policy] = [p for p in _resources(template, "AWS::IAM::ManagedPolicy").values()
                 if "training pipeline" in p["Properties"].get("Description", "")]
     [pull] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "PullImage"]

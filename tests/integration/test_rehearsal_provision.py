@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from local.cfn import Template, TemplateError
-from local.iam import CallChecker, Facts
+from local.iam import CallChecker
 from local.provision import CREATED, EMULATED, NOT_SUPPORTED, Provisioner
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -78,10 +78,8 @@ def test_calls_are_checked_against_the_role_from_the_template(deployed):
     template, provisioner, _ = deployed
     role_id = next(iter(template.of_type("AWS::IAM::Role")))
     policy_id = next(iter(template.of_type("AWS::IAM::ManagedPolicy")))
-    facts = Facts(ACCOUNT, REGION, provisioner.bucket_keys, provisioner.queue_keys, provisioner.topic_keys,
-                  provisioner.resource_policies)
     checker = CallChecker(template.attributes[role_id]["Arn"], [template.properties(policy_id)["PolicyDocument"]],
-                          facts)
+                          provisioner.facts())
     s3_client = boto3.client("s3", region_name=REGION)
     s3_client.put_object(Bucket=f"lake-{ACCOUNT}", Key="curated/a", Body=b"1")
     s3_client.put_object(Bucket=f"lake-{ACCOUNT}", Key="raw/a", Body=b"1")
