@@ -37,9 +37,9 @@ from local.registry import set_approval
 from local.rehearsal.jobs import job_images, run_pipeline
 from local.rehearsal.packages import CACHE, LAMBDA_UNZIPPED_LIMIT_MB, FunctionRun, python_version, run_package
 from mlstack.config import EnvironmentConfig, load_environments
-from pipelines.bundle import image_tag
 from mlstack.datasets.samples import breast_cancer_files
 from mlstack.events import ALARM_DETAIL_TYPE, matches
+from pipelines.bundle import image_tag
 from stacks.lambda_code import REPO_ROOT
 
 ASSEMBLY = CACHE / "cdk.out"
