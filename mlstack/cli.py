@@ -41,8 +41,7 @@ def _promote(args: argparse.Namespace) -> int:
     identity = session.client("sts").get_caller_identity()
     deployer = Deployer.from_config(config, account=identity["Account"], region=config.region, session=session)
     try:
-        record = deployer.promote(Deployer.policy_for(config), args.principal or identity["Arn"],
-                                  session.client("cloudwatch"))
+        record = deployer.promote(Deployer.policy_for(config), identity["Arn"], session.client("cloudwatch"))
     except PromotionRefusedError as error:
         print(f"mlstack promote: {error}", file=sys.stderr)
         return 2
@@ -189,7 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
         "promote", help="promote the version live in staging to prod (refused unless soaked, no staging alarm "
                         "in ALARM, and, if configured, a second person); audited")
     promote.add_argument("--env", default="prod", help="environment config from cdk.json (default: %(default)s)")
-    promote.add_argument("--principal", help="who promotes (default: your AWS caller identity ARN)")
     promote.set_defaults(func=_promote)
 
     serve = commands.add_parser(

@@ -113,8 +113,12 @@ class DeploymentSettings(_Strict):
     backend: Literal["lambda", "sagemaker"] = "lambda"
     # Promotion to prod refuses until staging has served the version this long.
     soak_hours: float = Field(24, ge=0)
-    # Refuse promotion by the same person who approved the version.
+    # Refuse promotion by the same person who approved the version (people compared: mlstack/identity.py).
     two_person_prod: bool = True
+    # Who is who for that rule: a Studio user profile name, or an exact IAM ARN, -> a person
+    # (e.g. {"jane-doe": "jane@example.org"}). Studio approvals must be mapped; assumed-role
+    # sessions and IAM users name their person themselves. Unmapped approvers are refused, not guessed.
+    people: dict[str, str] = {}
     # Share of a stage's traffic a new version takes first (both backends).
     canary_percent: int = Field(10, ge=1, le=50)
     # lambda backend: how long the canary runs before it takes all traffic (0: all at once, no canary).

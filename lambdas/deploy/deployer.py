@@ -8,7 +8,8 @@ ALARM, or completes it after the bake time. The sagemaker backend does its own c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from lambdas.deploy.model_card import ModelCards
 from lambdas.deploy.registry import ModelVersion, Registry
 from lambdas.deploy.serving import LambdaBackend, ServingArtifacts
 from mlstack.config import EnvironmentConfig
+from mlstack.identity import two_person_refusal
 from mlstack.pointer import MODEL_STAGES, Live, ServingPointer, canary_alarm_name
 
 STAGING, PROD = MODEL_STAGES
@@ -45,6 +47,7 @@ class PromotionPolicy:
     soak_hours: float
     two_person: bool
     alarm_prefix: str
+    people: Mapping[str, str] = field(default_factory=dict)  # identity -> person (mlstack/identity.py)
 
 
 class Deployer:
@@ -72,7 +75,8 @@ class Deployer:
     @staticmethod
     def policy_for(config: EnvironmentConfig) -> PromotionPolicy:
         settings = config.deployment
-        return PromotionPolicy(settings.soak_hours, settings.two_person_prod, f"{config.resource_prefix()}-staging")
+        return PromotionPolicy(settings.soak_hours, settings.two_person_prod, f"{config.resource_prefix()}-staging",
+                               settings.people)
 
     def __init__(self, *, registry: Registry, pointer: ServingPointer, backend: Backend, artifacts: ServingArtifacts,
                  audit: AuditLog, s3: Any, canary: CanaryPolicy | None = None, cards: ModelCards | None = None) -> None:
@@ -201,9 +205,9 @@ class Deployer:
                   if alarm["StateValue"] == "ALARM"]  # moto ignores StateValue beside a prefix
         if alarms:
             reasons.append("staging alarms in ALARM: " + ", ".join(a["AlarmName"] for a in alarms))
-        if policy.two_person and principal == version.approver:
-            reasons.append(f"two-person rule: {principal} approved this version and cannot also promote it")
-        return reasons
+        refusal = two_person_refusal(version.approver, principal, policy.people, version.version) \
+            if policy.two_person else None
+        return reasons + ([refusal] if refusal else [])
 
     def _record(self, action: str, outcome: str, stage: str, *, actor: str, version: ModelVersion,
                 detail: str) -> AuditRecord:

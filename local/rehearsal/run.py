@@ -292,7 +292,7 @@ class Lifecycle:
 
         settings = self.config.deployment
         expected = 0 if settings.soak_hours == 0 else 2  # refused until staging has soaked
-        code = cli(["promote", "--env", self.config.name, "--principal", "rehearsal-release-manager"])
+        code = cli(["promote", "--env", self.config.name])  # as the caller STS names
         self.outcome.check(f"promote: the prod gate {'promotes' if expected == 0 else 'refuses (soak)'} v1",
                            code == expected, f"exit {code}")
         if code == 0 and self.example is not None:

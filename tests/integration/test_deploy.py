@@ -131,7 +131,11 @@ def test_rejecting_a_version_that_is_not_live_changes_nothing(aws, deployer):
     (PromotionPolicy(24, False, "mlstack-dev-staging"), "lead", False, "the soak period is 24 h"),
     (PromotionPolicy(0, False, "mlstack-dev-staging"), "lead", True,
      "staging alarms in ALARM: mlstack-dev-staging-5xx"),
-    (PromotionPolicy(0, True, "mlstack-dev-staging"), "fake-user-profile-name", False, "two-person rule"),
+    # moto records approvals as the Studio user profile "fake-user-profile-name"; the promoter is an STS ARN.
+    (PromotionPolicy(0, True, "mlstack-dev-staging", {"fake-user-profile-name": "jane"}),
+     "arn:aws:sts::123456789012:assumed-role/Release/jane", False, "two-person rule: jane approved v1"),
+    (PromotionPolicy(0, True, "mlstack-dev-staging"), "arn:aws:sts::123456789012:assumed-role/Release/bob", False,
+     "cannot tell which person approved"),
 ])
 def test_the_prod_gate_refuses_and_audits_the_refusal(aws, deployer, policy, principal, alarm,  # noqa: PLR0917
                                                       expected):
@@ -150,10 +154,10 @@ def test_the_prod_gate_refuses_and_audits_the_refusal(aws, deployer, policy, pri
 def test_promotion_after_the_soak_period_moves_prod(aws, deployer):
     _route(deployer, set_approval(aws["sagemaker"], _register(aws, 0.95), "Approved", "ok"))
     later = datetime.now(UTC) + timedelta(hours=25)
-    record = deployer.promote(PromotionPolicy(24, True, "mlstack-dev-staging"), "release-manager",
-                              aws["cloudwatch"], now=later)
-    assert (record.action, record.outcome, record.stage, record.actor) == ("promote", "succeeded", "prod",
-                                                                           "release-manager")
+    promoter = "arn:aws:sts::123456789012:assumed-role/Release/bob"
+    record = deployer.promote(PromotionPolicy(24, True, "mlstack-dev-staging", {"fake-user-profile-name": "jane"}),
+                              promoter, aws["cloudwatch"], now=later)
+    assert (record.action, record.outcome, record.stage, record.actor) == ("promote", "succeeded", "prod", promoter)
 
 
 def test_sagemaker_backend_updates_blue_green_with_a_canary_and_alarm_rollback():

@@ -63,3 +63,9 @@ def test_the_deployed_canary_rules_reach_the_deployer_and_roll_back_on_alarm(pro
     assert deployment.deliver({**event, "detail": {"alarmName": "someone-elses-alarm"}}) is None
     [rollback] = deployment.deliver(event)["canaries"]
     assert (rollback["action"], rollback["stage"]) == ("canary-rollback", "staging")
+
+
+def test_the_promoter_is_the_callers_identity_not_a_typed_name():
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["promote", "--env", "prod", "--principal", "someone-else"])
+    assert exit_info.value.code == 2  # argparse: no such option; the gate asks STS who is calling
