@@ -6,6 +6,7 @@
 #   make deploy ENV=dev  cdk deploy one environment (needs AWS credentials)
 #   make bench           performance comparisons (benchmarks/), tables + JSON in .mlstack/bench
 #   make serve [PORT=8080] [API_KEY=...]  the inference API on 127.0.0.1 (local model)
+#   make image ENV=dev ACCOUNT=<id>  build and push the pipeline job image (Docker engine, AWS credentials)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -33,7 +34,7 @@ CDK := npx --no-install cdk --no-notices
 .PHONY: help install demo serve test lint scan rehearse synth deploy promote bench lock pipeline image clean
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,10p' Makefile
 
 # Re-installed only when the lock changes. requirements*.txt hold the direct pins people edit;
 # requirements.lock pins every transitive package (`make lock`), so pip never has to resolve
