@@ -34,7 +34,7 @@ CDK := npx --no-install cdk --no-notices
 .PHONY: help install demo serve test lint scan rehearse synth deploy promote bench lock pipeline image clean
 
 help:
-	@sed -n '2,10p' Makefile
+	@sed -n '2,9p' Makefile
 
 # Re-installed only when the lock changes. requirements*.txt hold the direct pins people edit;
 # requirements.lock pins every transitive package (`make lock`), so pip never has to resolve
