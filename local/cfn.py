@@ -97,8 +97,8 @@ class Template:
         name = f"{self.stack_name}-{logical_id}"[: limit - 13] + f"-{suffix}"
         return name.lower() if lower else name
 
-    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account}:{resource}"
 
     # --- intrinsic functions ---------------------------------------------------------------
 

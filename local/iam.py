@@ -24,6 +24,7 @@ interpreter a Lambda package runs in.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,20 +291,40 @@ class CallChecker:
                              "unevaluated": sorted(decision.unevaluated)})
         return decision.allowed
 
+    def authorize(self, endpoint_prefix: str, operation: str, params: dict[str, Any]) -> None:
+        """Raise botocore's ClientError AccessDenied, as AWS answers, unless the policies allow the call."""
+        denied = self.check(endpoint_prefix, operation, params)
+        if denied:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": self.access_denied_message(denied[0])},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, operation)
+
     def guard(self, client: Any) -> Any:
-        """Check every call `client` makes before it is sent (AccessDenied when the policies do not allow it)."""
-        from botocore.exceptions import ClientError
-
-        def authorize(params: dict[str, Any], model: Any, **_: Any) -> None:
-            denied = self.check(model.service_model.endpoint_prefix, model.name, params)
-            if denied:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": self.access_denied_message(denied[0])},
-                                   "ResponseMetadata": {"HTTPStatusCode": 403}}, model.name)
-
-        client.meta.events.register("provide-client-params.*.*", authorize)
+        """Check every call `client` makes before it is sent."""
+        client.meta.events.register("provide-client-params.*.*", lambda params, model, **_: self.authorize(
+            model.service_model.endpoint_prefix, model.name, params))
         return client
 
     def access_denied_message(self, request: Request) -> str:
         """What AWS says: who, which action, which resource."""
         return (f"User: {self.principal_arn} is not authorized to perform: {request.action} on resource: "
                 f"{request.resource} because no identity-based policy allows the {request.action} action")
+
+
+def install_call_guard(acting: Callable[[], CallChecker | None]) -> None:
+    """Once per process: every botocore call is authorized as `acting()` (unchecked when it returns None)."""
+    import botocore.client
+
+    if getattr(botocore.client.BaseClient._make_api_call, "checked_as_principal", False):
+        return
+    original = botocore.client.BaseClient._make_api_call
+
+    def checked(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        checker = acting()
+        if checker is not None:
+            checker.authorize(client.meta.service_model.endpoint_prefix, operation_name, api_params)
+        return original(client, operation_name, api_params)
+
+    checked.checked_as_principal = True  # type: ignore[attr-defined]
+    botocore.client.BaseClient._make_api_call = checked

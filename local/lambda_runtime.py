@@ -67,30 +67,19 @@ _ACTING_AS: contextvars.ContextVar[Any] = contextvars.ContextVar("mlstack_local_
 
 
 def _install_call_guard() -> None:
-    """Once per process: botocore calls are checked against the principal acting in this context."""
-    import botocore.client
-    from botocore.exceptions import ClientError
+    """Once per process: calls are checked as the principal acting in this context, which goes along
+    into the thread pools handlers start (capture, drift reads)."""
+    from local.iam import install_call_guard
 
-    if getattr(botocore.client.BaseClient._make_api_call, "checked_as_principal", False):
+    if getattr(ThreadPoolExecutor.submit, "carries_principal", False):
         return
-    original = botocore.client.BaseClient._make_api_call
-
-    def checked(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        checker = _ACTING_AS.get()
-        if checker is not None:
-            denied = checker.check(self.meta.service_model.endpoint_prefix, operation_name, api_params)
-            if denied:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": checker.access_denied_message(
-                    denied[0])}, "ResponseMetadata": {"HTTPStatusCode": 403}}, operation_name)
-        return original(self, operation_name, api_params)
-
-    checked.checked_as_principal = True  # type: ignore[attr-defined]
-    botocore.client.BaseClient._make_api_call = checked
+    install_call_guard(_ACTING_AS.get)
     submit = ThreadPoolExecutor.submit
 
     def submit_in_context(pool: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        return submit(pool, contextvars.copy_context().run, fn, *args, **kwargs)  # the principal goes along
+        return submit(pool, contextvars.copy_context().run, fn, *args, **kwargs)
 
+    submit_in_context.carries_principal = True  # type: ignore[attr-defined]
     ThreadPoolExecutor.submit = submit_in_context  # type: ignore[method-assign]
 
 

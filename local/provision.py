@@ -25,8 +25,8 @@ from local.cfn import Template
 from local.iam import Facts
 
 CREATED, EMULATED, NOT_SUPPORTED, FAILED = "created", "emulated", "not supported", "FAILED"
-# Emulated from their definitions without creating anything: their properties are not resolved
-# (in a VPC environment they reference subnets and security groups the emulator does not create).
+# Emulated without creating anything, so their properties are not resolved (nothing reads them, and
+# they may reference what the emulator does not create, such as CDK's custom resources).
 RAW_PROPERTY_TYPES = {"AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig"}
 
 
@@ -44,13 +44,6 @@ class ProvisionReport:
         for resource_type, _, verdict, _ in self.rows:
             table[resource_type][verdict] += 1
         return dict(sorted(table.items()))
-
-    def notes(self) -> dict[str, set[str]]:
-        notes: dict[str, set[str]] = defaultdict(set)
-        for resource_type, _, _, note in self.rows:
-            if note:
-                notes[resource_type].add(note)
-        return dict(notes)
 
 
 def _tags(properties: dict[str, Any], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:

@@ -78,12 +78,12 @@ def _verdict(ok: bool) -> NagRuleCompliance:
 
 # --- DP1 ---------------------------------------------------------------------------------------
 
-def _create_function_permissions(node: lambda_.CfnFunction, stack: cdk.Stack) -> list[tuple[str, str]]:
+def _create_function_permissions(node: lambda_.CfnFunction, rendered: Rendered) -> list[tuple[str, str]]:
     """(action, resource) Lambda checks the execution role for at CreateFunction."""
-    needed = []
+    stack, needed = rendered.stack, []
     dlq = stack.resolve(node.dead_letter_config)
     if dlq and dlq.get("targetArn"):
-        needed.append(("sqs:SendMessage", Rendered(stack).value(dlq["targetArn"])))
+        needed.append(("sqs:SendMessage", rendered.value(dlq["targetArn"])))
     if stack.resolve(node.vpc_config):
         needed += [(action, "*") for action in ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
                                                 "ec2:DeleteNetworkInterface")]
@@ -96,12 +96,11 @@ def _create_function_permissions(node: lambda_.CfnFunction, stack: cdk.Stack) ->
 def _function_permissions_exist_at_create(node: cdk.CfnResource) -> NagRuleCompliance:
     if not isinstance(node, lambda_.CfnFunction):
         return NOT_APPLICABLE
-    stack = cdk.Stack.of(node)
-    needed = _create_function_permissions(node, stack)
-    role_id = role_id_of(stack, node.role)
+    rendered = Rendered(cdk.Stack.of(node))
+    needed = _create_function_permissions(node, rendered)
+    role_id = role_id_of(rendered.stack, node.role)
     if not needed or role_id is None:
         return NOT_APPLICABLE if not needed else COMPLIANT  # an imported role is granted outside this stack
-    rendered = Rendered(stack)
     statements = list(rendered.role_statements(role_id, available_to=node))
     return _verdict(all(rendered.allows(statements, action, resource) for action, resource in needed))
 

@@ -36,37 +36,22 @@ class Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _load_checker(spec: dict):
+def _guard_aws_calls(spec: dict):
+    """Every botocore call is authorized against the role before it is sent; returns the checker."""
     module_spec = importlib.util.spec_from_file_location("_rehearsal_iam", spec["iam_module"])
     iam = importlib.util.module_from_spec(module_spec)
     sys.modules["_rehearsal_iam"] = iam  # dataclasses resolve annotations through sys.modules
     module_spec.loader.exec_module(iam)
-    return iam.CallChecker(spec["principal_arn"], spec["policies"], iam.Facts(**spec["facts"]))
-
-
-def _guard_aws_calls(checker) -> None:
-    """Every botocore call is authorized against the role before it is sent."""
-    import botocore.client
-    from botocore.exceptions import ClientError
-
-    original = botocore.client.BaseClient._make_api_call
-
-    def checked(self, operation_name, api_params):
-        denied = checker.check(self.meta.service_model.endpoint_prefix, operation_name, api_params)
-        if denied:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": checker.access_denied_message(denied[0])},
-                               "ResponseMetadata": {"HTTPStatusCode": 403}}, operation_name)
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = checked
+    checker = iam.CallChecker(spec["principal_arn"], spec["policies"], iam.Facts(**spec["facts"]))
+    iam.install_call_guard(lambda: checker)
+    return checker
 
 
 def main() -> None:
     with open(sys.argv[1]) as spec_file:
         spec = json.load(spec_file)
     sys.path[:0] = [spec["package"], spec["runtime"]]
-    checker = _load_checker(spec)
-    _guard_aws_calls(checker)
+    checker = _guard_aws_calls(spec)
     result = {"import_error": None, "invocations": []}
     module_name, _, function_name = spec["handler"].rpartition(".")
     try:

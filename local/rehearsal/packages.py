@@ -57,7 +57,6 @@ class FunctionRun:
     """One function's package run: its size, cold start, invocations and every IAM request checked."""
 
     name: str
-    logical_id: str
     package: Path
     size_mb: float
     result: dict[str, Any] = field(default_factory=dict)
@@ -71,19 +70,15 @@ class FunctionRun:
                    str(IAM_MODULE))
         return [path for path in self.result.get("modules", []) if not path.startswith(allowed)]
 
-    @property
-    def denied(self) -> list[dict[str, Any]]:
-        return [call for call in self.result.get("checked", []) if not call["allowed"]]
 
-
-def run_package(*, name: str, logical_id: str, package: Path, handler: str, version: str,
+def run_package(*, name: str, package: Path, handler: str, version: str,
                 environment: dict[str, str], events: list[dict[str, Any]], principal_arn: str,
                 policies: list[dict[str, Any]], facts: dict[str, Any], memory_mb: int, timeout_seconds: int,
                 function_arn: str, timeout: float = 300) -> FunctionRun:
     """Import `handler` from `package` in a clean python<version> and invoke it with each event."""
     interpreter = runtime_interpreter(version)
     runtime = runtime_packages(version)
-    run = FunctionRun(name, logical_id, package, size_mb(package))
+    run = FunctionRun(name, package, size_mb(package))
     with tempfile.TemporaryDirectory(prefix=f"rehearse-{name.replace('/', '-')}-") as scratch:
         spec_path, result_path = Path(scratch, "spec.json"), Path(scratch, "result.json")
         spec_path.write_text(json.dumps({

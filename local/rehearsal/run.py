@@ -154,14 +154,13 @@ class Deployment:
             "AWS_SESSION_TOKEN": "rehearsal", "AWS_ENDPOINT_URL": self.endpoint,
             "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here: traces are not emulated
         }
-        checker = self.checker(role_id)
-        run = run_package(
-            name=label, logical_id=logical_id, package=self.assembly / resource["Metadata"]["aws:asset:path"],
+        return run_package(
+            name=label, package=self.assembly / resource["Metadata"]["aws:asset:path"],
             handler=properties["Handler"], version=python_version(properties["Runtime"]), environment=environment,
-            events=events, principal_arn=checker.principal_arn, policies=role_documents(self.template, role_id),
-            facts=vars(self.facts), memory_mb=int(properties.get("MemorySize", 128)),
-            timeout_seconds=int(properties.get("Timeout", 3)), function_arn=self.template.attributes[logical_id]["Arn"])
-        return run
+            events=events, principal_arn=self.template.attributes[role_id]["Arn"],
+            policies=role_documents(self.template, role_id), facts=vars(self.facts),
+            memory_mb=int(properties.get("MemorySize", 128)), timeout_seconds=int(properties.get("Timeout", 3)),
+            function_arn=self.template.attributes[logical_id]["Arn"])
 
     def rule_patterns(self, target_logical_id: str) -> list[dict[str, Any]]:
         """The event patterns of the rules that target a function."""
