@@ -47,11 +47,11 @@ class LocalDeployment:
         if Deployer.canary_for(config):
             self.patterns.append(canary_alarm_event_pattern(canary_alarm_names(config.resource_prefix())))
         self.handler = cold_start("deploy", function_environment(
-            backend="lambda", serving_bucket=lake.buckets["artifacts"],
+            serving_bucket=lake.buckets["artifacts"],
             parameter_prefix=config.serving_parameter_prefix(), audit_bucket=lake.buckets["audit"],
             audit_topic_arn=self.topic_arn, resource_prefix=config.resource_prefix(),
             canary_percent=config.deployment.canary_percent,
-            canary_bake_minutes=config.deployment.pointer_canary_minutes, model_card_key_arn=lake.key_arn,
+            canary_bake_minutes=config.deployment.canary_bake_minutes, model_card_key_arn=lake.key_arn,
             phi_policies=config.ingest.phi_policy), region)
         self.region = region
         self.checker = lake.checker("deploy")

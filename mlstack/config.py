@@ -110,7 +110,6 @@ class TrainingSettings(_Strict):
 class DeploymentSettings(_Strict):
     """How approved versions reach staging and prod, and the gate in between."""
 
-    backend: Literal["lambda", "sagemaker"] = "lambda"
     # Promotion to prod refuses until staging has served the version this long.
     soak_hours: float = Field(24, ge=0)
     # Refuse promotion by the same person who approved the version (people compared: mlstack/identity.py).
@@ -119,23 +118,14 @@ class DeploymentSettings(_Strict):
     # (e.g. {"jane-doe": "jane@example.org"}). Studio approvals must be mapped; assumed-role
     # sessions and IAM users name their person themselves. Unmapped approvers are refused, not guessed.
     people: dict[str, str] = {}
-    # Share of a stage's traffic a new version takes first (both backends).
+    # Share of a stage's traffic a new version takes first.
     canary_percent: int = Field(10, ge=1, le=50)
-    # lambda backend: how long the canary runs before it takes all traffic (0: all at once, no canary).
+    # How long the canary runs before it takes all traffic (0: all at once, no canary).
     canary_bake_minutes: float = Field(30, ge=0, le=1440)
-    endpoint_instance_type: str = "ml.m5.large"
-    # sagemaker backend: serverless inference instead of an instance (see its exclusions in serving.py).
-    serverless_memory_mb: int | None = Field(None, ge=1024, le=6144)
     # Audit records cannot be altered or deleted for this long (S3 Object Lock, governance mode).
     audit_retention_days: int = Field(2557, ge=1)
     # Accounts allowed to read this group's model versions (cross-account deployment); none by default.
     cross_account_ids: tuple[str, ...] = ()
-
-    @property
-    def pointer_canary_minutes(self) -> float:
-        """Bake time of serving-pointer canaries: lambda backend only (sagemaker canaries blue/green itself);
-        0 means none."""
-        return self.canary_bake_minutes if self.backend == "lambda" else 0
 
     @field_validator("cross_account_ids")
     @classmethod

@@ -26,7 +26,7 @@ class _Version(Protocol):
 class Live:
     model_package_arn: str
     version: int
-    model_uri: str  # s3://.../model.onnx (lambda backend) or endpoint:<name> (sagemaker backend)
+    model_uri: str  # s3://.../model.onnx
     deployed_at: str
     signature_uri: str = ""
     canary: Live | None = None  # the candidate during a canary; deployed_at is when the canary started

@@ -11,7 +11,6 @@ from typing import Any
 
 # CloudFormation type -> the config that opts in ("" = nothing in this project creates it).
 HOURLY = {
-    "AWS::SageMaker::Endpoint": "deployment.backend=sagemaker (created by the deployer at run time, not here)",
     "AWS::SageMaker::NotebookInstance": "",
     "AWS::EC2::NatGateway": "",
     "AWS::EC2::Instance": "",

@@ -60,10 +60,6 @@ class PrivateNetwork(Construct):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
             "HTTPS to the S3 gateway endpoint; isolated subnets have no route to the internet")
         self.function_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        # sagemaker backend: its endpoints are invoked, and its models pull images, inside the VPC.
-        sagemaker_backend = (["SAGEMAKER_RUNTIME", "ECR", "ECR_DOCKER"] if config.deployment.backend == "sagemaker"
-                             else [])
-        services = [*INTERFACE_ENDPOINTS, *sagemaker_backend]
         self.endpoint_security_group = ec2.SecurityGroup(
             self, "EndpointSecurityGroup", vpc=self.vpc, allow_all_outbound=False, disable_inline_rules=True,
             description="Interface endpoints: HTTPS in from the project functions only")
@@ -72,7 +68,7 @@ class PrivateNetwork(Construct):
         self.endpoints = {name: self.vpc.add_interface_endpoint(
             name.title().replace("_", ""), service=getattr(ec2.InterfaceVpcEndpointAwsService, name),
             subnets=self.function_subnets, private_dns_enabled=True, open=False,
-            security_groups=[self.endpoint_security_group]) for name in services}
+            security_groups=[self.endpoint_security_group]) for name in INTERFACE_ENDPOINTS}
 
     @staticmethod
     def function_access_statement() -> iam.PolicyStatement:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -40,26 +39,18 @@ class ModelRegistry(Construct):
                                display_name=f"mlstack {config.name} deployments", master_key=lake.key,
                                enforce_ssl=True)
         deployment = config.deployment
-        endpoint = None
-        if deployment.backend == "sagemaker":
-            endpoint = {"ENDPOINT_PREFIX": config.resource_prefix(), "ENDPOINT_ROLE_ARN": training.role.role_arn,
-                        "KMS_KEY_ARN": lake.key.key_arn, "IMAGE_URI": training.image_uri,
-                        "INSTANCE_TYPE": deployment.endpoint_instance_type,
-                        **({"SERVERLESS_MEMORY_MB": str(deployment.serverless_memory_mb)}
-                           if deployment.serverless_memory_mb else {}),
-                        **(self._model_network(network, training) if network else {})}
         self.deployer = SecureFunction(
             self, "Deployer", name="deploy", config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy,
             runbook="docs/runbooks/deployment.md#dead-letter-queue",
             description="Approved model versions -> staging; rejected live versions -> rollback; audited",
             environment=function_environment(
-                backend=deployment.backend, serving_bucket=lake.buckets["artifacts"].bucket_name,
+                serving_bucket=lake.buckets["artifacts"].bucket_name,
                 parameter_prefix=config.serving_parameter_prefix(), audit_bucket=self.audit_bucket.bucket_name,
                 audit_topic_arn=self.topic.topic_arn, resource_prefix=config.resource_prefix(),
                 canary_percent=deployment.canary_percent,
-                canary_bake_minutes=deployment.pointer_canary_minutes,
-                endpoint=endpoint, model_card_key_arn=lake.key.key_arn, phi_policies=config.ingest.phi_policy),
+                canary_bake_minutes=deployment.canary_bake_minutes, model_card_key_arn=lake.key.key_arn,
+                phi_policies=config.ingest.phi_policy),
             timeout_seconds=120, reserved_concurrency=1)  # one deployment at a time
         self._grant(lake, training)
         self.rule = events.Rule(
@@ -71,8 +62,8 @@ class ModelRegistry(Construct):
 
     @property
     def canary_alarms(self) -> list[str]:
-        """The stages' canary alarms when the deployer runs pointer canaries (lambda backend)."""
-        if not self.config.deployment.pointer_canary_minutes:
+        """The stages' canary alarms when the deployer runs pointer canaries."""
+        if not self.config.deployment.canary_bake_minutes:
             return []
         return canary_alarm_names(self.config.resource_prefix())
 
@@ -84,18 +75,6 @@ class ModelRegistry(Construct):
         events.Rule(self, "CanaryAlarmRule", description="A stage's canary alarm changed state",
                     event_pattern=cdk_event_pattern(canary_alarm_event_pattern(self.canary_alarms)),
                     targets=[function_target(self.deployer)])
-
-    @staticmethod
-    def _model_network(network: PrivateNetwork, training: Training) -> dict[str, str]:
-        """sagemaker backend in a VPC: models run in the isolated subnets; their role may attach ENIs there."""
-        training.policy.add_statements(iam.PolicyStatement(
-            sid="ModelsInVpc", resources=["*"],
-            actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
-                     "ec2:DeleteNetworkInterfacePermission", "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
-                     "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]))
-        subnets = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
-        return {"MODEL_SUBNET_IDS": cdk.Fn.join(",", subnets),
-                "MODEL_SECURITY_GROUP_IDS": network.function_security_group.security_group_id}
 
     def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
         retention = self.config.deployment.audit_retention_days
@@ -142,17 +121,6 @@ class ModelRegistry(Construct):
             statements.append(iam.PolicyStatement(sid="ReadCanaryAlarms", actions=["cloudwatch:DescribeAlarms"],
                                                   resources=[arn("cloudwatch", f"alarm:{name}")
                                                              for name in self.canary_alarms]))
-        if self.config.deployment.backend == "sagemaker":
-            prefix = self.config.resource_prefix()
-            statements += [
-                iam.PolicyStatement(sid="DeployEndpoints", resources=[
-                    arn("sagemaker", f"{kind}/{prefix}-*") for kind in ("model", "endpoint-config", "endpoint")],
-                    actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:CreateEndpoint",
-                             "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint"]),
-                iam.PolicyStatement(sid="PassEndpointRole", actions=["iam:PassRole"],
-                                    resources=[training.role.role_arn],
-                                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
-            ]
         self.deployer.grant(*statements)
         reasons = {
             f"Resource::{nag_rendered(arn('sagemaker', f'model-package/{group}/*'))}":

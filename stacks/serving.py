@@ -220,10 +220,6 @@ class ServingApi(Construct):
                                 resources=[DataLake.object_arn(config, "capture", "capture/")]),
             key_through("UseLakeKeyThroughS3", lake.key, "s3"),
         ]
-        if config.deployment.backend == "sagemaker":
-            statements.append(iam.PolicyStatement(
-                sid="InvokeStageEndpoint", actions=["sagemaker:InvokeEndpoint"],
-                resources=[arn("sagemaker", f"endpoint/{config.resource_prefix()}-{stage}")]))
         self.secure.grant(*statements)
         for zone, prefix, reason in (("artifacts", f"{SERVING_PREFIX}{stage}/", f"reads the {stage} models only"),
                                      ("capture", "capture/", "writes captured predictions under capture/ only")):

@@ -147,8 +147,7 @@ class Training(Construct):
 
     def _acknowledge_wildcards(self, group: str) -> None:
         reasons = {
-            "Resource::*": "cloudwatch:PutMetricData (namespace-conditioned), ecr:GetAuthorizationToken and the ENI "
-                           "actions SageMaker needs for models in a VPC (sagemaker backend only) support no "
+            "Resource::*": "cloudwatch:PutMetricData (namespace-conditioned), and ecr:GetAuthorizationToken support no "
                            "resource ARNs; image pulls are from the configured image's repository",
             f"Resource::{nag_rendered(DataLake.object_arn(self.config, 'curated', CURATED_PREFIX))}":
                 "read-only, limited to the curated/ prefix the pipeline trains from",

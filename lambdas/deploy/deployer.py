@@ -1,9 +1,9 @@
 """Approval -> staging; rejection of a live version -> rollback; promotion -> prod (gated). All audited.
 
-With the lambda backend and a canary policy, a new version first takes `percent` of a stage's
+With a canary policy, a new version first takes `percent` of a stage's
 traffic beside the stable one (weighted pointer, mlstack/pointer.py); `check_canaries` (on a
 schedule and whenever the stage's canary alarm changes state) rolls it back while the alarm is in
-ALARM, or completes it after the bake time. The sagemaker backend does its own canary (blue/green).
+ALARM, or completes it after the bake time.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ class Deployer:
     @staticmethod
     def canary_for(config: EnvironmentConfig) -> CanaryPolicy | None:
         settings = config.deployment
-        if not settings.pointer_canary_minutes:
+        if not settings.canary_bake_minutes:
             return None
-        return CanaryPolicy(settings.canary_percent, settings.pointer_canary_minutes, config.resource_prefix())
+        return CanaryPolicy(settings.canary_percent, settings.canary_bake_minutes, config.resource_prefix())
 
     @staticmethod
     def policy_for(config: EnvironmentConfig) -> PromotionPolicy:

@@ -1,11 +1,10 @@
 """EventBridge -> Deployer. Parses, calls logic, logs ids.
 
 - "SageMaker Model Package State Change" (approval rule): deploy to staging, or roll back.
-- "Scheduled Event" and "CloudWatch Alarm State Change" (canary rules, lambda backend): complete or
-  roll back the pointer canaries.
+- "Scheduled Event" and "CloudWatch Alarm State Change" (canary rules): complete or roll back the
+  pointer canaries.
 
-The backend (lambda: ONNX to the serving prefix; sagemaker: blue/green endpoint update) comes from
-the environment. Failures raise: Lambda retries the async event (bounded), then the dead-letter queue; a redelivered
+Failures raise: Lambda retries the async event (bounded), then the dead-letter queue; a redelivered
 event finds its version already live and records a no-op.
 """
 
@@ -23,11 +22,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from lambdas.deploy.audit import AuditLog, AuditRecord
-from lambdas.deploy.deployer import Backend, CanaryPolicy, Deployer
+from lambdas.deploy.deployer import CanaryPolicy, Deployer
 from lambdas.deploy.events import CANARY_TRIGGERS
 from lambdas.deploy.model_card import ModelCards
 from lambdas.deploy.registry import Registry
-from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
+from lambdas.deploy.serving import LambdaBackend, ServingArtifacts
 from lambdas.deploy.settings import DeployEnvironment, parse_environment
 from mlstack.log_guard import guard
 from mlstack.pointer import ServingPointer
@@ -36,20 +35,6 @@ logger = guard(Logger(service="deploy"))  # no payload field ever reaches a log 
 tracer = Tracer(service="deploy")
 metrics = Metrics(service="deploy")
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=5, read_timeout=30)
-
-
-def _backend(env: DeployEnvironment, artifacts: ServingArtifacts, sagemaker: Any) -> Backend:
-    if env.BACKEND == "lambda":
-        return LambdaBackend(artifacts)
-    return SageMakerBackend(sagemaker, EndpointSettings(
-        endpoint_prefix=env.ENDPOINT_PREFIX, role_arn=env.ENDPOINT_ROLE_ARN, kms_key_arn=env.KMS_KEY_ARN,
-        image_uri=env.IMAGE_URI, instance_type=env.INSTANCE_TYPE, canary_percent=env.CANARY_PERCENT,
-        rollback_alarms=_ids(env.ROLLBACK_ALARMS), serverless_memory_mb=env.SERVERLESS_MEMORY_MB,
-        subnet_ids=_ids(env.MODEL_SUBNET_IDS), security_group_ids=_ids(env.MODEL_SECURITY_GROUP_IDS)))
-
-
-def _ids(value: str) -> tuple[str, ...]:
-    return tuple(item for item in value.split(",") if item)
 
 
 @cache
@@ -61,7 +46,7 @@ def deployer() -> Deployer:
     return Deployer(
         registry=Registry(sagemaker),
         pointer=ServingPointer(boto3.client("ssm", config=AWS_RETRIES), env.SERVING_PARAMETER_PREFIX),
-        backend=_backend(env, artifacts, sagemaker), artifacts=artifacts,
+        backend=LambdaBackend(artifacts), artifacts=artifacts,
         audit=AuditLog(s3, env.AUDIT_BUCKET, boto3.client("sns", config=AWS_RETRIES), env.AUDIT_TOPIC_ARN),
         s3=s3, canary=_canary(env), cards=_cards(env, sagemaker, s3),
     )
@@ -75,7 +60,7 @@ def _cards(env: DeployEnvironment, sagemaker: Any, s3: Any) -> ModelCards | None
 
 
 def _canary(env: DeployEnvironment) -> CanaryPolicy | None:
-    if env.CANARY_BAKE_MINUTES == 0:  # the stack sets 0 for the sagemaker backend
+    if env.CANARY_BAKE_MINUTES == 0:  # canary_bake_minutes 0: all at once
         return None
     return CanaryPolicy(env.CANARY_PERCENT, env.CANARY_BAKE_MINUTES, env.RESOURCE_PREFIX)
 

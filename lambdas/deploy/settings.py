@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Literal
 
 from pydantic import BaseModel, Field, Json
 
@@ -12,37 +11,24 @@ from mlstack.function_env import parse_function_environment
 
 
 class DeployEnvironment(BaseModel):
-    BACKEND: Literal["lambda", "sagemaker"] = "lambda"
     SERVING_BUCKET: str = Field(min_length=3)
     SERVING_PARAMETER_PREFIX: str = Field(pattern=r"^/")
     AUDIT_BUCKET: str = Field(min_length=3)
     AUDIT_TOPIC_ARN: str = Field(min_length=20)
     RESOURCE_PREFIX: str = Field(min_length=1)  # names the per-stage canary alarms
     CANARY_PERCENT: int = Field(10, ge=1, le=50)
-    CANARY_BAKE_MINUTES: float = Field(0, ge=0)  # lambda backend: 0 = no pointer canary
+    CANARY_BAKE_MINUTES: float = Field(0, ge=0)  # 0 = no pointer canary
     MODEL_CARD_KMS_KEY_ARN: str = ""  # model cards are encrypted with it; empty: no cards are written
     PHI_POLICIES: Json[dict[str, str]] = {}  # the ingestion PHI policy per data set, recorded on each card
-    # sagemaker backend only
-    ENDPOINT_PREFIX: str = ""
-    ENDPOINT_ROLE_ARN: str = ""
-    KMS_KEY_ARN: str = ""
-    IMAGE_URI: str = ""
-    INSTANCE_TYPE: str = "ml.m5.large"
-    ROLLBACK_ALARMS: str = ""  # comma-separated alarm names
-    SERVERLESS_MEMORY_MB: int | None = None
-    MODEL_SUBNET_IDS: str = ""  # comma-separated; set in environments with a VPC
-    MODEL_SECURITY_GROUP_IDS: str = ""
 
 
-def function_environment(*, backend: str, serving_bucket: str, parameter_prefix: str, audit_bucket: str,
+def function_environment(*, serving_bucket: str, parameter_prefix: str, audit_bucket: str,
                          audit_topic_arn: str, resource_prefix: str, canary_percent: int, canary_bake_minutes: float,
-                         endpoint: dict[str, str] | None = None, model_card_key_arn: str = "",
+                         model_card_key_arn: str = "",
                          phi_policies: Mapping[str, str] | None = None) -> dict[str, str]:
     return {
         "MODEL_CARD_KMS_KEY_ARN": model_card_key_arn,
         "PHI_POLICIES": json.dumps(phi_policies or {}, sort_keys=True),
-        "BACKEND": backend,
-        **(endpoint or {}),
         "RESOURCE_PREFIX": resource_prefix,
         "CANARY_PERCENT": str(canary_percent),
         "CANARY_BAKE_MINUTES": f"{canary_bake_minutes:g}",

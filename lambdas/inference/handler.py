@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from lambdas.inference.capture import CaptureBuffer
-from lambdas.inference.model import EndpointPredictor, ModelStore
+from lambdas.inference.model import ModelStore
 from lambdas.inference.settings import (
     CANARY_METRIC,
     InferenceEnvironment,
@@ -81,7 +81,6 @@ def store() -> ModelStore:
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     return ModelStore(read_pointer=read_pointer, read_object=read_object,
-                      make_endpoint_predictor=lambda name: EndpointPredictor(runtime_client(), name),
                       max_instances=env.MAX_INSTANCES, recheck_seconds=env.POINTER_RECHECK_SECONDS,
                       on_reload_error=lambda error: logger.warning(
                           "pointer re-check failed; serving the loaded version", extra={"error": type(error).__name__}),
@@ -95,14 +94,6 @@ def canary_failed(where: str, error: Exception) -> None:
     dimensions.pop("service")  # Powertools adds it from POWERTOOLS_SERVICE_NAME
     with single_metric(name=CANARY_METRIC, unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
         pass
-
-
-@cache
-def runtime_client() -> Any:
-    """Created only for the sagemaker backend (a client costs ~30 ms of cold start)."""
-    # Our own jittered retries (EndpointPredictor) decide, so botocore's are off for the endpoint.
-    return aws_client("sagemaker-runtime", Config(
-        connect_timeout=2, read_timeout=settings().ENDPOINT_TIMEOUT_SECONDS, retries={"max_attempts": 1}))
 
 
 @cache

@@ -5,9 +5,7 @@
   never sees half a model, and a failed re-check keeps serving the loaded version. During a canary
   it holds both versions and sends the pointer's `canary_weight` share of requests to the candidate;
   a candidate that fails to load is reported (the canary alarm rolls it back) and gets no traffic.
-- OnnxPredictor (lambda backend): one onnxruntime call per request, whatever the batch size.
-- EndpointPredictor (sagemaker backend): invoke_endpoint with short timeouts and jittered retries
-  on throttling; an unavailable endpoint becomes a 503 with Retry-After.
+- OnnxPredictor: one onnxruntime call per request, whatever the batch size.
 """
 
 from __future__ import annotations
@@ -19,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import orjson
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from lambdas.inference.validation import InstanceValidator, RequestError
 from mlstack.pointer import Live, parse_live, version_label
@@ -56,48 +52,6 @@ class OnnxPredictor:
                 for label, row in zip(labels.tolist(), probabilities.tolist(), strict=True)]
 
 
-class EndpointPredictor:
-    """A SageMaker real-time or serverless endpoint: CSV feature rows in, a JSON array of labels out."""
-
-    def __init__(self, runtime: Any, endpoint: str, *, attempts: int = 3, base_delay: float = 0.05,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.runtime, self.endpoint, self.attempts = runtime, endpoint, attempts
-        self.base_delay, self.sleep = base_delay, sleep
-
-    def predict(self, features: np.ndarray) -> list[dict[str, Any]]:
-        body = "\n".join(",".join(_csv_field(value) for value in row) for row in features.tolist())
-        response = self._invoke(body.encode())
-        labels = orjson.loads(response["Body"].read())
-        if isinstance(labels, dict):
-            labels = labels.get("predictions", [])
-        if not isinstance(labels, list) or len(labels) != len(features):
-            raise unavailable("the endpoint answered with an unexpected body")
-        return [label if isinstance(label, dict) else {"label": label} for label in labels]
-
-    def _invoke(self, body: bytes) -> dict[str, Any]:
-        for attempt in range(self.attempts):
-            try:
-                return self.runtime.invoke_endpoint(EndpointName=self.endpoint, ContentType="text/csv",
-                                                    Accept="application/json", Body=body)
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-                retryable = code in ("ThrottlingException", "ServiceUnavailable") or status in (429, 503)
-                if not retryable or attempt == self.attempts - 1:
-                    raise unavailable(f"the model endpoint is unavailable ({code or status})") from None
-            except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError):
-                if attempt == self.attempts - 1:
-                    raise unavailable("the model endpoint did not answer in time") from None
-            self.sleep(random.uniform(0, self.base_delay * 2**attempt))  # noqa: S311 - jitter, not crypto
-        raise AssertionError("unreachable")
-
-
-def _csv_field(value: Any) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace('"', '""') + '"'
-    return repr(value)
-
-
 @dataclass(frozen=True)
 class LoadedModel:
     live: Live
@@ -115,13 +69,12 @@ class ModelStore:
     """The model for the stage's current pointer; loaded on first use and when the pointer moves."""
 
     def __init__(self, *, read_pointer: Callable[[], str | None], read_object: Callable[[str], bytes],
-                 make_endpoint_predictor: Callable[[str], Predictor], max_instances: int,
+                 max_instances: int,
                  recheck_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic,
                  on_reload_error: Callable[[Exception], None] = lambda error: None,
                  on_canary_error: Callable[[Exception], None] = lambda error: None,
                  draw: Callable[[], float] = random.random) -> None:
         self.read_pointer, self.read_object = read_pointer, read_object
-        self.make_endpoint_predictor = make_endpoint_predictor
         self.max_instances, self.recheck_seconds, self.clock = max_instances, recheck_seconds, clock
         self.on_reload_error, self.on_canary_error, self.draw = on_reload_error, on_canary_error, draw
         self.loaded: LoadedModel | None = None
@@ -172,8 +125,5 @@ class ModelStore:
         if not live.signature_uri:
             raise ValueError(f"pointer for v{live.version} has no signature_uri; redeploy the version")
         signature = ModelSignature.model_validate_json(self.read_object(live.signature_uri))
-        if live.model_uri.startswith("endpoint:"):
-            predictor = self.make_endpoint_predictor(live.model_uri.removeprefix("endpoint:"))
-        else:
-            predictor = OnnxPredictor(self.read_object(live.model_uri), signature)
+        predictor = OnnxPredictor(self.read_object(live.model_uri), signature)
         return LoadedModel(live, signature, InstanceValidator(signature, self.max_instances), predictor, is_canary)

@@ -31,7 +31,6 @@ class InferenceEnvironment(BaseModel):
     MAX_INSTANCES: int = Field(DEFAULT_MAX_INSTANCES, ge=1)
     MAX_BODY_BYTES: int = Field(DEFAULT_MAX_BODY_BYTES, ge=1024)
     POINTER_RECHECK_SECONDS: float = Field(30, ge=0)
-    ENDPOINT_TIMEOUT_SECONDS: float = Field(5, gt=0)
 
 
 def function_environment(*, stage: str, serving_parameter: str, capture_bucket: str, capture_sample_rate: float,

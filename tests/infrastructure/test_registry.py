@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 
-import aws_cdk as cdk
 import pytest
 
 from lambdas.deploy.events import approval_event_pattern, canary_alarm_event_pattern
 from lambdas.deploy.settings import DeployEnvironment
 from lambdas.inference.settings import canary_metric_dimensions
-from stacks.app import build_app
-from tests.conftest import cdk_context
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -82,36 +79,6 @@ def test_the_deployer_may_move_only_its_own_pointers_and_serving_prefix(env):
     statements = {s.get("Sid"): s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
     assert f"parameter/mlstack/{name}/serving/*" in json.dumps(statements["MoveServingPointers"]["Resource"])
     assert "serving/*" in json.dumps(statements["PublishServingModels"]["Resource"])
-    assert "DeployEndpoints" not in statements  # lambda backend: no endpoint permissions at all
     assert "canary-errors" in json.dumps(statements["ReadCanaryAlarms"]["Resource"])
 
 
-def test_the_sagemaker_backend_gets_endpoint_permissions_and_cross_account_reads_are_explicit():
-    context = cdk_context(env="dev")
-    context["mlstack:environments"]["dev"]["deployment"] = {
-        "backend": "sagemaker", "cross_account_ids": ["210987654321"]}
-    app = build_app(context)
-    stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
-    template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template
-    text = json.dumps(template)
-    assert '"DeployEndpoints"' in text
-    assert '"ReadCanaryAlarms"' not in text and "pointer canaries" not in text  # SageMaker canaries itself
-    [group] = [r for r in template["Resources"].values() if r["Type"] == "AWS::SageMaker::ModelPackageGroup"]
-    principal = group["Properties"]["ModelPackageGroupPolicy"]["Statement"][0]["Principal"]["AWS"]
-    assert "210987654321" in json.dumps(principal)
-
-
-def test_with_a_vpc_sagemaker_models_get_its_subnets_and_their_images_an_ecr_path():
-    context = cdk_context(env="prod")
-    context["mlstack:environments"]["prod"]["deployment"] = {"backend": "sagemaker"}
-    app = build_app(context)
-    stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
-    template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template  # nag-clean, or it raises
-    [deployer] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
-                  and r["Properties"]["Handler"] == "lambdas.deploy.handler.handler"]
-    variables = deployer["Properties"]["Environment"]["Variables"]
-    assert "Fn::Join" in variables["MODEL_SUBNET_IDS"] and variables["MODEL_SECURITY_GROUP_IDS"]
-    services = json.dumps([r["Properties"]["ServiceName"] for r in template["Resources"].values()
-                           if r["Type"] == "AWS::EC2::VPCEndpoint"])
-    assert ".ecr.dkr" in services and ".ecr.api" in services and ".sagemaker.runtime" in services
-    assert "ec2:CreateNetworkInterface" in json.dumps(template) and '"ModelsInVpc"' in json.dumps(template)

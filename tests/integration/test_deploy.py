@@ -7,20 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from moto import mock_aws
 
 from lambdas.deploy.audit import AuditLog
 from lambdas.deploy.deployer import CanaryPolicy, Deployer, PromotionPolicy, PromotionRefusedError
 from lambdas.deploy.events import approval_event_pattern
-from lambdas.deploy.registry import ModelVersion, Registry
-from lambdas.deploy.serving import EndpointSettings, LambdaBackend, SageMakerBackend, ServingArtifacts
+from lambdas.deploy.registry import Registry
+from lambdas.deploy.serving import LambdaBackend, ServingArtifacts
 from local.registry import set_approval
 from mlstack.events import matches
 from mlstack.pointer import ServingPointer
 
 GROUP = "mlstack-dev-models"
-ARN = "arn:aws:sagemaker:us-east-1:111111111111"
 
 
 @pytest.fixture
@@ -158,81 +156,6 @@ def test_promotion_after_the_soak_period_moves_prod(aws, deployer):
     record = deployer.promote(PromotionPolicy(24, True, "mlstack-dev-staging", {"fake-user-profile-name": "jane"}),
                               promoter, aws["cloudwatch"], now=later)
     assert (record.action, record.outcome, record.stage, record.actor) == ("promote", "succeeded", "prod", promoter)
-
-
-def test_sagemaker_backend_updates_blue_green_with_a_canary_and_alarm_rollback():
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    settings = EndpointSettings(endpoint_prefix="mlstack-prod", role_arn="arn:aws:iam::1:role/r",
-                                kms_key_arn="arn:aws:kms:us-east-1:1:key/k", image_uri="img",
-                                rollback_alarms=("mlstack-prod-5xx", "mlstack-prod-latency"))
-    version = ModelVersion(arn="arn:aws:sagemaker:us-east-1:1:model-package/g/3", group="g", version=3,
-                           status="Approved", approval_description="", approver="lead", onnx_uri="", metrics_uri=None)
-    with Stubber(client) as stub:
-        stub.add_response("create_model", {"ModelArn": f"{ARN}:model/m"}, {
-            "ModelName": "mlstack-prod-staging-v3", "ExecutionRoleArn": settings.role_arn,
-            "EnableNetworkIsolation": True, "PrimaryContainer": {"Image": "img", "ModelPackageName": version.arn}})
-        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/c"}, {
-            "EndpointConfigName": "mlstack-prod-staging-v3", "KmsKeyId": settings.kms_key_arn,
-            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "mlstack-prod-staging-v3",
-                                    "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]})
-        stub.add_response("describe_endpoint", {
-            "EndpointName": "mlstack-prod-staging", "EndpointArn": f"{ARN}:endpoint/e", "EndpointConfigName": "old",
-            "EndpointStatus": "InService", "CreationTime": datetime(2026, 1, 1),
-            "LastModifiedTime": datetime(2026, 1, 1)},
-            {"EndpointName": "mlstack-prod-staging"})
-        stub.add_response("update_endpoint", {"EndpointArn": f"{ARN}:endpoint/e"}, {
-            "EndpointName": "mlstack-prod-staging", "EndpointConfigName": "mlstack-prod-staging-v3",
-            "DeploymentConfig": SageMakerBackend(client, settings).deployment_config()})
-        assert SageMakerBackend(client, settings).publish("staging", version) == "endpoint:mlstack-prod-staging"
-        stub.assert_no_pending_responses()
-    policy = SageMakerBackend(client, settings).deployment_config()
-    routing = policy["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
-    assert routing["Type"] == "CANARY"
-    assert routing["CanarySize"] == {"Type": "CAPACITY_PERCENT", "Value": 10}
-    assert [a["AlarmName"] for a in policy["AutoRollbackConfiguration"]["Alarms"]] == list(settings.rollback_alarms)
-
-
-def test_sagemaker_models_run_in_the_vpc_when_the_environment_has_one():
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    settings = EndpointSettings(endpoint_prefix="mlstack-prod", role_arn="arn:aws:iam::1:role/r",
-                                kms_key_arn="arn:aws:kms:us-east-1:1:key/k", image_uri="img",
-                                subnet_ids=("subnet-a", "subnet-b"), security_group_ids=("sg-1",))
-    version = ModelVersion(arn="arn:aws:sagemaker:us-east-1:1:model-package/g/3", group="g", version=3,
-                           status="Approved", approval_description="", approver="lead", onnx_uri="", metrics_uri=None)
-    with Stubber(client) as stub:
-        stub.add_response("create_model", {"ModelArn": f"{ARN}:model/m"}, {
-            "ModelName": "mlstack-prod-staging-v3", "ExecutionRoleArn": settings.role_arn,
-            "EnableNetworkIsolation": True, "PrimaryContainer": {"Image": "img", "ModelPackageName": version.arn},
-            "VpcConfig": {"Subnets": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]}})
-        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/c"}, None)
-        stub.add_client_error("describe_endpoint", "ValidationException", "Could not find endpoint")
-        stub.add_response("create_endpoint", {"EndpointArn": f"{ARN}:endpoint/e"}, None)
-        SageMakerBackend(client, settings).publish("staging", version)
-        stub.assert_no_pending_responses()
-
-
-def test_serverless_endpoints_update_all_at_once_without_kms_or_isolation():
-    client = boto3.client("sagemaker", region_name="us-east-1")
-    settings = EndpointSettings(endpoint_prefix="mlstack-dev", role_arn="arn:aws:iam::1:role/r",
-                                kms_key_arn="arn:aws:kms:us-east-1:1:key/k", image_uri="img", serverless_memory_mb=2048)
-    version = ModelVersion(arn=f"{ARN}:model-package/g/4", group="g", version=4, status="Approved",
-                           approval_description="", approver="lead", onnx_uri="", metrics_uri=None)
-    with Stubber(client) as stub:
-        stub.add_response("create_model", {"ModelArn": f"{ARN}:model/m"}, {
-            "ModelName": "mlstack-dev-staging-v4", "ExecutionRoleArn": settings.role_arn,
-            "EnableNetworkIsolation": False, "PrimaryContainer": {"Image": "img", "ModelPackageName": version.arn}})
-        stub.add_response("create_endpoint_config", {"EndpointConfigArn": f"{ARN}:endpoint-config/c"}, {
-            "EndpointConfigName": "mlstack-dev-staging-v4", "ProductionVariants": [{
-                "VariantName": "AllTraffic", "ModelName": "mlstack-dev-staging-v4",
-                "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}]})
-        stub.add_response("describe_endpoint", {
-            "EndpointName": "mlstack-dev-staging", "EndpointArn": f"{ARN}:endpoint/e", "EndpointConfigName": "old",
-            "EndpointStatus": "InService", "CreationTime": datetime(2026, 1, 1),
-            "LastModifiedTime": datetime(2026, 1, 1)}, {"EndpointName": "mlstack-dev-staging"})
-        stub.add_response("update_endpoint", {"EndpointArn": f"{ARN}:endpoint/e"}, {
-            "EndpointName": "mlstack-dev-staging", "EndpointConfigName": "mlstack-dev-staging-v4"})
-        SageMakerBackend(client, settings).publish("staging", version)
-        stub.assert_no_pending_responses()
 
 
 @pytest.fixture

@@ -39,3 +39,9 @@ def test_bucket_names_are_deterministic_and_valid_s3_names():
     name = config.bucket_name("access-logs", "123456789012", "ap-southeast-2")
     assert name == "mlstack-prod-access-logs-123456789012-ap-southeast-2"
     assert len(name) <= 63
+
+
+def test_a_removed_serving_backend_is_refused_by_name():
+    # docs/decisions/serving-backend.md: the sagemaker backend was removed, not silently ignored.
+    with pytest.raises(ConfigError, match=r"dev\.deployment\.backend"):
+        parse_environments({"dev": {"deployment": {"backend": "sagemaker"}}})
