@@ -1,5 +1,10 @@
 """A synthesized CloudFormation template with CloudFormation's intrinsic functions, offline.
 
+An environment is several stacks (stacks/stage.py); `Template.from_files` reads them as one deployment:
+resources keep their own stack's name for physical ids, and `Fn::ImportValue` resolves to the
+exporting stack's output, so creation order follows cross-stack references as CloudFormation's deploy
+order does.
+
 Physical ids follow CloudFormation: a resource's name property when the template sets one,
 otherwise `<stack name>-<logical id>-<suffix>` (deterministic here). `Ref` and `Fn::GetAtt`
 return what CloudFormation documents for each type used by this project; an unknown attribute
@@ -35,7 +40,8 @@ class TemplateError(ValueError):
 
 @dataclass
 class Template:
-    """One stack's template, deployed into an account and region; `path` when read from a cloud assembly."""
+    """One stack's template (or an environment's stacks as one), deployed into an account and region; `path`
+    when read from a cloud assembly."""
 
     body: dict[str, Any]
     stack_name: str
@@ -44,17 +50,35 @@ class Template:
     path: Path | None = None
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (set as created)
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    stack_of: dict[str, str] = field(default_factory=dict)  # logical id -> its stack's name (several stacks)
+    paths: tuple[Path, ...] = ()  # every template file read (several stacks)
 
     @classmethod
     def from_file(cls, path: Path, account: str, region: str) -> Template:
         """A template file of a cloud assembly; the stack name from the assembly's manifest."""
-        name = path.name.split(".")[0]
-        manifest = path.parent / "manifest.json"
-        if manifest.is_file():
-            for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
-                if artifact.get("properties", {}).get("templateFile") == path.name:
-                    name = artifact["properties"].get("stackName", name)
-        return cls(json.loads(path.read_text()), name, account, region, path)
+        return cls(json.loads(path.read_text()), _stack_name(path), account, region, path, paths=(path,))
+
+    @classmethod
+    def from_files(cls, paths: list[Path], account: str, region: str, name: str) -> Template:
+        """Several stacks of one environment as one deployment (logical ids must not repeat across them)."""
+        body: dict[str, Any] = {"Resources": {}, "Outputs": {}, "Parameters": {}}
+        stack_of: dict[str, str] = {}
+        for path in paths:
+            stack, template = _stack_name(path), json.loads(path.read_text())
+            for section, merged in body.items():
+                repeated = set(merged) & set(template.get(section, {})) - {"BootstrapVersion"}
+                if repeated:
+                    raise TemplateError(f"{section} {sorted(repeated)} of {stack} repeat another stack's")
+                merged.update(template.get(section, {}))
+            stack_of.update(dict.fromkeys(template["Resources"], stack))
+        return cls(body, name, account, region, paths[0].parent / f"{name}.template.json", stack_of=stack_of,
+                   paths=tuple(paths))
+
+    @property
+    def exports(self) -> dict[str, Any]:
+        """Export name -> the exporting output's value (an expression of that stack)."""
+        return {output["Export"]["Name"]: output["Value"] for output in self.body.get("Outputs", {}).values()
+                if isinstance(output.get("Export", {}).get("Name"), str)}
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -64,11 +88,13 @@ class Template:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
 
     def assets(self) -> dict[str, dict[str, Any]]:
-        """The file assets manifest (`<stack>.assets.json`): id -> source and destination."""
-        if self.path is None:
-            return {}
-        manifest = self.path.with_name(self.path.name.replace(".template.json", ".assets.json"))
-        return json.loads(manifest.read_text()).get("files", {}) if manifest.is_file() else {}
+        """The file assets manifests (`<stack>.assets.json`) of every stack: id -> source and destination."""
+        found: dict[str, dict[str, Any]] = {}
+        for path in self.paths:
+            manifest = path.with_name(path.name.replace(".template.json", ".assets.json"))
+            if manifest.is_file():
+                found.update(json.loads(manifest.read_text()).get("files", {}))
+        return found
 
     def creation_order(self) -> list[str]:
         """Logical ids with every resource after those it references (Ref, GetAtt, Sub) or DependsOn."""
@@ -82,6 +108,10 @@ class Template:
         found |= set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', text))
         found |= set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text))
         found |= {name.split(".")[0] for name in re.findall(r"\$\{([A-Za-z0-9.]+)\}", text)}
+        for export in re.findall(r'"Fn::ImportValue": "([^"]+)"', text):
+            if export not in self.exports:
+                raise TemplateError(f"Fn::ImportValue {export}: no stack of this deployment exports it")
+            found |= self.references({"Properties": self.exports[export]})
         return found & set(self.resources)
 
     # --- physical ids ----------------------------------------------------------------------
@@ -93,8 +123,9 @@ class Template:
         given = resource.get("Properties", {}).get(prop) if prop else None
         if given is not None:
             return str(self.resolve(given))
-        suffix = hashlib.sha256(f"{self.stack_name}/{logical_id}".encode()).hexdigest()[:12].upper()
-        name = f"{self.stack_name}-{logical_id}"[: limit - 13] + f"-{suffix}"
+        stack = self.stack_of.get(logical_id, self.stack_name)
+        suffix = hashlib.sha256(f"{stack}/{logical_id}".encode()).hexdigest()[:12].upper()
+        name = f"{stack}-{logical_id}"[: limit - 13] + f"-{suffix}"
         return name.lower() if lower else name
 
     def arn(self, service: str, resource: str) -> str:
@@ -125,6 +156,8 @@ class Template:
             return str(self.resolve(argument[1])).split(argument[0])
         if function == "Fn::GetAZs":
             return [f"{self.region}{zone}" for zone in "abc"]
+        if function == "Fn::ImportValue":
+            return self.resolve(self.exports[self.resolve(argument)])
         raise TemplateError(f"intrinsic function {function} is not supported")
 
     def sub(self, argument: Any) -> str:
@@ -162,6 +195,21 @@ class Template:
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         return self.resolve(self.resources[logical_id].get("Properties", {}))
+
+
+def _stack_name(path: Path) -> str:
+    """A template file's stack name, from its cloud assembly's manifest."""
+    manifest = path.parent / "manifest.json"
+    if manifest.is_file():
+        for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
+            if artifact.get("properties", {}).get("templateFile") == path.name:
+                return artifact["properties"].get("stackName", path.name.split(".")[0])
+    return path.name.split(".")[0]
+
+
+def environment_templates(assembly: Path, environment: str) -> list[Path]:
+    """The stack templates of one environment (its Stage's nested assembly)."""
+    return sorted((assembly / f"assembly-{environment}").glob("*.template.json"))
 
 
 def stack_templates(assembly: Path) -> list[Path]:

@@ -1,13 +1,13 @@
-"""The embedded AWS: a moto server on 127.0.0.1, and the environment's stack created in it from its template.
+"""The embedded AWS: a moto server on 127.0.0.1, and the environment's stacks created in it from their templates.
 
-Provisioning synthesizes the environment's template (bundling off, as `make synth`; once per
-process) and creates its resources from their definitions (local/provision.py): the key with its
-policy, the buckets with their encryption, versioning and object lock, queues, topics and topic
-policies, roles and policies, alarms, rules, the catalog, the model package group and pipeline.
-What cannot be held is stated per resource (bucket policies are evaluated by the IAM check rather
-than by moto, which would judge aws:SecureTransport against its plain-HTTP loopback endpoint;
-lifecycle rules are not applied; moto does not invoke Lambda, so local mode calls handlers
-in-process, each AWS call checked against the function's role from the template: local/iam.py).
+Provisioning synthesizes the environment's stacks (bundling off, as `make synth`; once per process), reads
+them as one deployment (local/cfn.py) and creates their resources from their definitions (local/provision.py):
+the key with its policy, the buckets with their encryption, versioning and object lock, queues, topics and
+topic policies, roles and policies, alarms, rules, the catalog, the model package group and pipeline. What
+cannot be held is stated per resource (bucket policies are evaluated by the IAM check rather than by moto,
+which would judge aws:SecureTransport against its plain-HTTP loopback endpoint; lifecycle rules are not
+applied; moto does not invoke Lambda, so local mode calls handlers in-process, each AWS call checked against
+the function's role from the template: local/iam.py).
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from typing import Any
 
 import boto3
 
-from local.cfn import Template
+from local.cfn import Template, environment_templates
 from local.iam import CallChecker, Facts
 from local.lambda_runtime import LOCAL_ACCOUNT
 from local.provision import Provisioner, ProvisionReport
 from mlstack.config import CDK_JSON, ENVIRONMENTS_KEY, ZONES, EnvironmentConfig
 
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
-_TEMPLATES: dict[str, dict[str, Any]] = {}  # config JSON -> synthesized template (one synth per process)
+_TEMPLATES: dict[str, list[Path]] = {}  # config JSON -> synthesized templates (one synth per process)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ class LocalLake:
     facts: Facts | None = None
     report: ProvisionReport | None = None
     checkers: dict[str, CallChecker] = field(default_factory=dict)
+
+    @property
+    def account(self) -> str:
+        return self.key_arn.split(":")[4]
 
     def checker(self, function: str, stage: str | None = None) -> CallChecker | None:
         """The IAM check for a function's calls, with its role's policies from the template (one per function)."""
@@ -90,10 +94,10 @@ def moto_server() -> Iterator[str]:
                 os.environ[name] = value
 
 
-def synthesized_template(config: EnvironmentConfig, out_dir: Path | None = None) -> dict[str, Any]:
-    """This environment's data-lake stack template, synthesized offline (bundling off) as `make synth` does.
+def synthesized_templates(config: EnvironmentConfig, out_dir: Path | None = None) -> list[Path]:
+    """This environment's stack templates, synthesized offline (bundling off) as `make synth` does.
 
-    Once per process and config: the template depends only on the code and the config."""
+    Once per process and config: the templates depend only on the code and the config."""
     cache_key = config.model_dump_json()
     if cache_key not in _TEMPLATES:
         os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # as the Makefile sets it
@@ -103,26 +107,21 @@ def synthesized_template(config: EnvironmentConfig, out_dir: Path | None = None)
         context = {**json.loads(CDK_JSON.read_text())["context"], "env": config.name, BUNDLE_FLAG_KEY: False,
                    ENVIRONMENTS_KEY: {config.name: config.model_dump(mode="json", exclude={"name"})},
                    "aws:cdk:enable-path-metadata": True}
-        outdir = str(out_dir) if out_dir else tempfile.mkdtemp(prefix="mlstack-synth-")
-        assembly = build_app(context, outdir=outdir).synth()
-        stack = next(s for s in assembly.stacks_recursively if s.stack_name == stack_name(config))
-        _TEMPLATES[cache_key] = stack.template
+        outdir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="mlstack-synth-"))
+        build_app(context, outdir=str(outdir)).synth()
+        _TEMPLATES[cache_key] = environment_templates(outdir, config.name)
     return _TEMPLATES[cache_key]
-
-
-def stack_name(config: EnvironmentConfig) -> str:
-    return f"{config.resource_prefix()}-data-lake"
 
 
 def provision_lake(config: EnvironmentConfig, *, region: str | None = None,
                    out_dir: Path | None = None) -> LocalLake:
-    """Create the environment's stack in the embedded AWS from its synthesized template.
+    """Create the environment's stacks in the embedded AWS from their synthesized templates.
 
     The buckets the config names must be the template's: a difference raises (config and template
     disagree), rather than local mode running on resources the deploy would not create."""
     region = region or config.region
-    template = Template(synthesized_template(config, out_dir), stack_name(config), config.account or LOCAL_ACCOUNT,
-                        region)
+    template = Template.from_files(synthesized_templates(config, out_dir), config.account or LOCAL_ACCOUNT, region,
+                                   config.resource_prefix())
     provisioner = Provisioner(template, lambda service: boto3.client(service, region_name=region))
     report = provisioner.provision()
     created = {template.physical[logical_id] for logical_id in template.of_type("AWS::S3::Bucket")}

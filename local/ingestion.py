@@ -12,7 +12,7 @@ import boto3
 
 from lambdas.ingest.settings import function_environment
 from local.embedded_aws import LocalLake
-from local.lambda_runtime import cold_start, invoke, s3_object_created_event
+from local.lambda_runtime import cold_start, invoke, s3_object_created_event, sns_delivery
 from mlstack.config import EnvironmentConfig
 from mlstack.lake import RAW_PREFIX
 
@@ -38,8 +38,9 @@ class LocalIngestion:
                                        version_id=response.get("VersionId"), region=self.config.region)
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Invoke the handler the way Lambda would (in-process)."""
-        return invoke(self.handler, event, function_name="ingest", region=self.config.region,
+        """Invoke the handler the way the deployed chain does (in-process): S3 -> the raw-object topic -> Lambda."""
+        topic = f"arn:aws:sns:{self.config.region}:{self.lake.account}:{self.config.resource_prefix()}-raw-objects"
+        return invoke(self.handler, sns_delivery(topic, event), function_name="ingest", region=self.config.region,
                       checker=self.lake.checker("ingest"))
 
     def ingest(self, dataset: str, file_name: str, content: bytes) -> dict[str, Any]:

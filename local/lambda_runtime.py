@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import json
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +115,18 @@ def s3_object_created_event(bucket: str, key: str, *, size: int, etag: str, vers
                "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"},
                           "arn": f"arn:aws:s3:::{bucket}"},
                "object": obj},
+    }]}
+
+
+def sns_delivery(topic_arn: str, message: dict[str, Any], *, subject: str = "Amazon S3 Notification"
+                 ) -> dict[str, Any]:
+    """What SNS delivers to a subscribed function: one record, the message as a JSON string."""
+    return {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": f"{topic_arn}:{uuid.uuid4()}",
+        "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": topic_arn, "Subject": subject,
+                "Message": json.dumps(message), "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "SignatureVersion": "1", "Signature": "local", "SigningCertUrl": "", "UnsubscribeUrl": "",
+                "MessageAttributes": {}},
     }]}
 
 

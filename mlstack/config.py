@@ -154,6 +154,9 @@ class ServingSettings(_Strict):
     # AWS managed rule groups (common, known bad inputs, IP reputation) plus a per-IP rate limit; ~$8/month.
     waf: bool = False
     waf_rate_limit_per_5_minutes: int = Field(2000, ge=100)
+    # API Gateway's CloudWatch logging role is one setting per account and region (AWS::ApiGateway::Account):
+    # exactly one environment per account and region manages it; set false in the others.
+    manage_api_gateway_account: bool = True
 
 
 class MonitoringSettings(_Strict):
@@ -276,7 +279,26 @@ def parse_environments(raw: Any) -> dict[str, EnvironmentConfig]:
             environments[env_name] = EnvironmentConfig(name=env_name, **settings)
         except ValidationError as error:
             raise ConfigError(_format_error(env_name, error)) from None
+    _one_api_gateway_account_each(environments)
     return environments
+
+
+def _one_api_gateway_account_each(environments: dict[str, EnvironmentConfig]) -> None:
+    """Two environments in one account and region must not both manage API Gateway's account setting: the
+    second overwrites the first, and deleting either leaves the other's APIs without a logging role.
+    Environments without an account id (deployed wherever the CLI's credentials point) count as one account."""
+    managers: dict[tuple[str | None, str], str] = {}
+    for name, config in environments.items():
+        if not config.serving.manage_api_gateway_account:
+            continue
+        place = (config.account, config.region)
+        if place in managers:
+            where = f"account {config.account}" if config.account else "the same (unnamed) account"
+            raise ConfigError(
+                f"{ENVIRONMENTS_KEY}.{name}.serving.manage_api_gateway_account: {managers[place]!r} already manages "
+                f"API Gateway's logging role in {where} and {config.region}; set it false in all environments "
+                "of an account and region but one")
+        managers[place] = name
 
 
 def select_environments(

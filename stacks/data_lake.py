@@ -1,4 +1,5 @@
-"""The S3 data lake: a customer-managed key, zone buckets, a Glue catalog and an Athena workgroup."""
+"""The S3 data lake: a customer-managed key, zone buckets, a Glue catalog, an Athena workgroup, and the
+topic that announces new raw objects (the stateless ingestion stack subscribes to it)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlstack.config import EnvironmentConfig, Zone
-from mlstack.lake import ATHENA_RESULTS_PREFIX, CAPTURE_PREFIX, CURATED_PREFIX, PARTITION_KEY, capture_table_name
+from mlstack.lake import (
+    ATHENA_RESULTS_PREFIX,
+    CAPTURE_PREFIX,
+    CURATED_PREFIX,
+    PARTITION_KEY,
+    RAW_PREFIX,
+    capture_table_name,
+)
 from mlstack.schema import DatasetSchema, load_schema
 from stacks.nag import acknowledge
 
 GLUE_TYPES = {"integer": "bigint", "float": "double", "boolean": "boolean", "category": "string", "text": "string"}
 DATA_ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture")
+RAW_OBJECT_EVENT = "s3:ObjectCreated:*"
 
 
 class DataLake(Construct):
@@ -41,6 +51,7 @@ class DataLake(Construct):
         self.tables = {name: self._curated_table(load_schema(name)) for name in config.datasets}
         self.capture_tables = {name: self._capture_table(load_schema(name)) for name in config.datasets}
         self.workgroup = self._athena_workgroup()
+        self.raw_objects = self._announce_raw_objects()
 
     @property
     def raw(self) -> s3.Bucket:
@@ -56,7 +67,8 @@ class DataLake(Construct):
         return config.bucket_name(zone, cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION)
 
     def _allow_service_use_of_key(self) -> None:
-        """CloudWatch Logs (log groups), alarms (SNS) and EventBridge (dead-letter queues) use the key."""
+        """CloudWatch Logs (log groups), alarms (SNS), EventBridge (dead-letter queues), S3 (the raw-object topic)
+        and SNS (its subscription's dead-letter queue) use the key."""
         account, region, partition = cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION, cdk.Aws.PARTITION
         self.key.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchLogsEncryptsThisAccountsLogGroups",
@@ -67,14 +79,20 @@ class DataLake(Construct):
                                     f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
         ))
         self.key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAndEventBridgeUseEncryptedTopicsAndQueues",
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com"), iam.ServicePrincipal("events.amazonaws.com")],
+            sid="ServicesPublishToEncryptedTopicsAndQueues",
+            principals=[iam.ServicePrincipal(f"{service}.amazonaws.com") for service in ("cloudwatch", "events", "s3",
+                                                                                         "sns")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             # No condition: SNS and SQS call KMS for these publishers without aws:SourceAccount, so a
             # condition on it would never match (rule MlStack.Deploy-DP3). The topic and queue policies
-            # limit who may publish (aws:SourceArn / aws:SourceAccount, which CloudWatch and EventBridge send to them).
+            # limit who may publish (aws:SourceArn / aws:SourceAccount, which these services send to them).
             resources=["*"],
         ))
+
+    @staticmethod
+    def bucket_arn(config: EnvironmentConfig, zone: Zone) -> str:
+        """By name, not by reference: other stacks of the environment need no export for it."""
+        return f"arn:{cdk.Aws.PARTITION}:s3:::{DataLake.bucket_name(config, zone)}"
 
     @staticmethod
     def object_arn(config: EnvironmentConfig, zone: Zone, prefix: str) -> str:
@@ -129,6 +147,30 @@ class DataLake(Construct):
         )
         self._acknowledge_replication(bucket)
         return bucket
+
+    def _announce_raw_objects(self) -> sns.Topic:
+        """ObjectCreated under raw/ -> this topic (S3's own notification format, keys URL-encoded).
+
+        A topic, not the function itself: the bucket's notification would otherwise name the ingest function,
+        tying the stateful stack to a stateless one. Set on the L1 bucket: no custom resource."""
+        raw_arn = self.bucket_arn(self.config, "raw")
+        topic = sns.Topic(self, "RawObjects", topic_name=f"{self.config.resource_prefix()}-raw-objects",
+                          display_name=f"mlstack {self.config.name}: new raw objects", master_key=self.key,
+                          enforce_ssl=True)
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="RawBucketPublishes", principals=[iam.ServicePrincipal("s3.amazonaws.com")], actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": raw_arn},
+                        "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}}))
+        cfn_bucket: s3.CfnBucket = self.raw.node.default_child
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            topic_configurations=[s3.CfnBucket.TopicConfigurationProperty(
+                event=RAW_OBJECT_EVENT, topic=topic.topic_arn,
+                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=RAW_PREFIX)])))])
+        # S3 checks it may publish when the notification is created: the topic policy first.
+        cfn_bucket.add_resource_dependency(topic.node.find_child("Policy").node.default_child)
+        return topic
 
     def _lifecycle_rules(self, zone: Zone) -> list[s3.LifecycleRule]:
         lifecycle = self.config.lifecycle

@@ -29,9 +29,11 @@ class SecureFunction(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name: str, description: str, config: EnvironmentConfig,
                  key: kms.IKey, network: PrivateNetwork | None, bundle: bool, removal_policy: cdk.RemovalPolicy,
-                 environment: dict[str, str], runbook: str, memory_mb: int = 512, timeout_seconds: int = 60,
+                 environment: dict[str, str], runbook: str, function_name: str | None = None,
+                 memory_mb: int = 512, timeout_seconds: int = 60,
                  reserved_concurrency: int = 2, retry_attempts: int = 2, max_event_age_hours: int = 6) -> None:
         super().__init__(scope, id_)
+        self.function_name = function_name or f"{config.resource_prefix()}-{name}"
         self.failures = sqs.Queue(self, "Failures", encryption=sqs.QueueEncryption.KMS, encryption_master_key=key,
                                   enforce_ssl=True, retention_period=cdk.Duration.days(14))
         self.log_group = encrypted_log_group(self, "Logs", key=key, retention_days=config.log_retention_days,
@@ -42,6 +44,8 @@ class SecureFunction(Construct):
                                         description=f"{name} function: every permission it has, and no more")
         self.function = lambda_.Function(
             self, "Function", description=description, runtime=PYTHON_RUNTIME, architecture=ARCHITECTURE,
+            # Named, so other stacks of the environment (alarms, dashboard) address it without an export.
+            function_name=self.function_name,
             handler=handler_path(name), code=function_code(name, bundle=bundle),
             # Immutable: CDK's implicit grants would land in an inline policy; ours are explicit.
             role=self.role.without_policy_updates(),
@@ -68,6 +72,13 @@ class SecureFunction(Construct):
         )
         self.grant(*self._runtime_statements(key, network))
         self._acknowledge(network)
+
+    def metric(self, metric_name: str, *, period: cdk.Duration, statistic: str, label: str | None = None
+               ) -> cloudwatch.Metric:
+        """An AWS/Lambda metric of this function, by its name (no cross-stack reference to the function)."""
+        return cloudwatch.Metric(namespace="AWS/Lambda", metric_name=metric_name,
+                                 dimensions_map={"FunctionName": self.function_name}, period=period,
+                                 statistic=statistic, label=label)
 
     def grant(self, *statements: iam.PolicyStatement) -> None:
         self.policy.add_statements(*statements)

@@ -1,10 +1,11 @@
-"""Validated ingestion: S3 ObjectCreated on raw/ -> the ingest function -> curated/quarantine/manifests."""
+"""Validated ingestion: S3 ObjectCreated on raw/ -> the data stack's raw-object topic -> the ingest function ->
+curated/quarantine/manifests."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from lambdas.ingest.settings import function_environment
@@ -16,11 +17,9 @@ from stacks.functions import SecureFunction
 from stacks.nag import acknowledge
 from stacks.network import PrivateNetwork
 
-INGEST_EVENT = "s3:ObjectCreated:*"
-
 
 class Ingestion(Construct):
-    """The ingest function, its least-privilege grants, and the raw bucket trigger."""
+    """The ingest function, its least-privilege grants, and its subscription to new raw objects."""
 
     # (zone, prefix, actions): the object-level access the function needs, and nothing else.
     OBJECT_ACCESS = (
@@ -34,8 +33,6 @@ class Ingestion(Construct):
                  network: PrivateNetwork | None, bundle: bool, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, id_)
         settings = config.ingest
-        # The raw bucket is addressed by its deterministic name, not a reference: the bucket's
-        # notification depends on this function, so a reference back would be a cycle.
         self.raw_bucket_name = DataLake.bucket_name(config, "raw")
         self.secure = SecureFunction(
             self, "Ingest", name="ingest", config=config, key=lake.key, network=network, bundle=bundle,
@@ -43,7 +40,7 @@ class Ingestion(Construct):
             runbook="docs/runbooks/ingestion.md#dead-letter-queue",
             description="Validates raw objects into curated parquet; quarantines bad rows; writes a manifest",
             environment=function_environment(
-                curated_bucket=lake.curated.bucket_name, quarantine_bucket=self.raw_bucket_name,
+                curated_bucket=DataLake.bucket_name(config, "curated"), quarantine_bucket=self.raw_bucket_name,
                 max_object_mb=settings.max_object_mb, metrics_namespace=config.resource_prefix(),
                 phi_policies=settings.phi_policy, phi_key_parameter=settings.phi_key_parameter),
             memory_mb=settings.memory_mb, timeout_seconds=settings.timeout_seconds,
@@ -51,14 +48,15 @@ class Ingestion(Construct):
             max_event_age_hours=settings.max_event_age_hours)
         self.function, self.failure_alarm = self.secure.function, self.secure.failure_alarm
         self._grant(config, lake)
-        self._subscribe_to_raw_bucket(lake.raw)
+        self._subscribe(lake.raw_objects)
 
     def _grant(self, config: EnvironmentConfig, lake: DataLake) -> None:
         self.secure.grant(
             *(iam.PolicyStatement(actions=list(actions), resources=[DataLake.object_arn(config, zone, prefix)])
               for zone, prefix, actions in self.OBJECT_ACCESS),
             # Without ListBucket a missing manifest reads as 403 instead of 404 (idempotency check).
-            iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"], resources=[lake.curated.bucket_arn]),
+            iam.PolicyStatement(sid="ListCurated", actions=["s3:ListBucket"],
+                                resources=[DataLake.bucket_arn(config, "curated")]),
             key_through("UseLakeKeyThroughS3", lake.key, "s3"),
         )
         if config.ingest.phi_key_parameter:
@@ -73,22 +71,17 @@ class Ingestion(Construct):
                         f"Object-level access limited to the {prefix} prefix of the {zone} bucket; object keys "
                         "are data-driven, so a prefix wildcard is the narrowest expressible scope")
 
-    def _subscribe_to_raw_bucket(self, raw: s3.Bucket) -> None:
-        """ObjectCreated under raw/ invokes the function (set on the L1 bucket: no custom resource)."""
-        self.function.add_permission(
-            "InvokeFromRawBucket",
-            principal=iam.ServicePrincipal("s3.amazonaws.com"),
-            source_arn=f"arn:{cdk.Aws.PARTITION}:s3:::{self.raw_bucket_name}",
-            source_account=cdk.Aws.ACCOUNT_ID,
-        )
-        cfn_bucket: s3.CfnBucket = raw.node.default_child
-        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            lambda_configurations=[s3.CfnBucket.LambdaConfigurationProperty(
-                event=INGEST_EVENT,
-                function=self.function.function_arn,
-                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=RAW_PREFIX)])),
-            )],
-        )
-        # S3 checks it may invoke the function when the notification is created.
-        cfn_bucket.add_resource_dependency(self.function.node.find_child("InvokeFromRawBucket"))
+    def _subscribe(self, raw_objects: sns.ITopic) -> None:
+        """The data stack's raw-object topic invokes the function (async: its retries and dead-letter queue
+        apply); a delivery SNS itself cannot make lands in the same dead-letter queue."""
+        self.function.add_permission("InvokeFromRawObjects", principal=iam.ServicePrincipal("sns.amazonaws.com"),
+                                     source_arn=raw_objects.topic_arn)
+        self.secure.failures.add_to_resource_policy(iam.PolicyStatement(
+            sid="UndeliverableRawObjectEvents", principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+            actions=["sqs:SendMessage"], resources=[self.secure.failures.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": raw_objects.topic_arn}}))
+        subscription = sns.CfnSubscription(
+            self, "RawObjectsSubscription", topic_arn=raw_objects.topic_arn, protocol="lambda",
+            endpoint=self.function.function_arn,
+            redrive_policy={"deadLetterTargetArn": self.secure.failures.queue_arn})
+        subscription.add_resource_dependency(self.function.node.find_child("InvokeFromRawObjects"))

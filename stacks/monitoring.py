@@ -73,8 +73,8 @@ class Monitoring(Construct):
             runbook="docs/runbooks/monitoring.md#function-errors",
             memory_mb=1024, timeout_seconds=300, reserved_concurrency=1,
             description=f"Drift of the {settings.stage} model's captured traffic vs its training baseline",
-            environment=drift_environment(config, artifacts_bucket=lake.buckets["artifacts"].bucket_name,
-                                          capture_bucket=lake.buckets["capture"].bucket_name))
+            environment=drift_environment(config, artifacts_bucket=DataLake.bucket_name(config, "artifacts"),
+                                          capture_bucket=DataLake.bucket_name(config, "capture")))
         self._grant_drift(lake)
         events.Rule(self, "DriftSchedule", description="One drift run per period (each run is one alarm datapoint)",
                     schedule=events.Schedule.rate(period), targets=[function_target(self.drift)])
@@ -94,8 +94,9 @@ class Monitoring(Construct):
             description="Drift alarm -> training pipeline on the latest curated data (in-flight guard, cooldown)",
             environment=retrain_environment(
                 config, pipeline_name=training.pipeline.pipeline_name,
-                dataset=get_recipe(config.training.recipe).dataset, curated_bucket=lake.curated.bucket_name,
-                record_bucket=lake.buckets["artifacts"].bucket_name))
+                dataset=get_recipe(config.training.recipe).dataset,
+                curated_bucket=DataLake.bucket_name(config, "curated"),
+                record_bucket=DataLake.bucket_name(config, "artifacts")))
         self._grant_retrain(lake, training)
         self.retrain_rule = events.Rule(
             self, "RetrainRule", description="A drift alarm entered ALARM: retrain (guarded)",
@@ -171,14 +172,13 @@ class Monitoring(Construct):
         ]
 
     def _function_alarms(self, name: str, secure: SecureFunction) -> list[cloudwatch.Alarm]:
-        function = secure.function
         title = name.title().replace("-", "")
         return [
             self._alarm(f"{title}ErrorsAlarm", f"{self.prefix}-{name}-errors",
-                        function.metric_errors(period=OPERATIONAL_PERIOD, statistic="Sum"), threshold=1,
+                        secure.metric("Errors", period=OPERATIONAL_PERIOD, statistic="Sum"), threshold=1,
                         anchor="function-errors", what=f"The {name} function raised errors", periods=1, datapoints=1),
             self._alarm(f"{title}ThrottlesAlarm", f"{self.prefix}-{name}-throttles",
-                        function.metric_throttles(period=OPERATIONAL_PERIOD, statistic="Sum"), threshold=1,
+                        secure.metric("Throttles", period=OPERATIONAL_PERIOD, statistic="Sum"), threshold=1,
                         anchor="function-throttles",
                         what=f"The {name} function was throttled (reserved concurrency used up)",
                         periods=1, datapoints=1),
@@ -208,7 +208,7 @@ class Monitoring(Construct):
                 metric for stage, api in serving.items() for metric in (
                     api.api.metric_client_error(period=OPERATIONAL_PERIOD, statistic="Sum", label=f"{stage} 4xx"),
                     api.api.metric_server_error(period=OPERATIONAL_PERIOD, statistic="Sum", label=f"{stage} 5xx"))],
-                right=[secure.function.metric_errors(period=OPERATIONAL_PERIOD, statistic="Sum", label=name)
+                right=[secure.metric("Errors", period=OPERATIONAL_PERIOD, statistic="Sum", label=name)
                        for name, secure in functions.items()]),
         )
         dashboard.add_widgets(
@@ -249,7 +249,7 @@ class Monitoring(Construct):
                                 resources=[arn("ssm", f"parameter{pointer}")]),
             iam.PolicyStatement(sid="ReadBaselines", actions=["s3:GetObject"], resources=[served]),
             iam.PolicyStatement(sid="ListCapture", actions=["s3:ListBucket"],
-                                resources=[lake.buckets["capture"].bucket_arn],
+                                resources=[DataLake.bucket_arn(self.config, "capture")],
                                 conditions={"StringLike": {"s3:prefix": [f"{CAPTURE_PREFIX}*"]}}),
             iam.PolicyStatement(sid="ReadCapture", actions=["s3:GetObject"], resources=[capture]),
             iam.PolicyStatement(sid="WriteReports", actions=["s3:PutObject"], resources=[reports]),

@@ -32,8 +32,8 @@ Each rule, what it checks, and the AWS documentation it encodes:
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html,
   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
-- DP7: the reserved concurrency of a stack's functions leaves the 100 unreserved executions Lambda
-  keeps, within the environment's stated account quota.
+- DP7: the reserved concurrency of an environment's functions (all its stacks) leaves the 100
+  unreserved executions Lambda keeps, within the environment's stated account quota.
   https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
 
 The account quota comes from the stack's `account_concurrency_quota` attribute (stacks/stage.py sets
@@ -59,6 +59,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from cdk_nag import NagRuleCompliance
+from constructs import IConstruct
 
 # Struct-typed L1 properties resolve with camelCase keys (as cdk-nag's own rules read them);
 # JSON-typed ones (policy documents, the pipeline definition) keep CloudFormation's keys.
@@ -107,9 +108,16 @@ def _function_permissions_exist_at_create(node: cdk.CfnResource) -> NagRuleCompl
 
 # --- DP2 ---------------------------------------------------------------------------------------
 
+def _environment_nodes(stack: cdk.Stack) -> list[IConstruct]:
+    """Every construct of the stack's environment (its Stage): its stacks reference each other's resources."""
+    return (cdk.Stage.of(stack) or stack).node.find_all()
+
+
 def _alarm_topic_ids(stack: cdk.Stack) -> set[str]:
+    """Logical ids of this stack's topics that any alarm of the environment notifies: resolved in the topic's
+    stack, another stack's reference to it reads as a Ref (it is an import only in the alarm's own stack)."""
     topics = set()
-    for alarm in stack.node.find_all():
+    for alarm in _environment_nodes(stack):
         if isinstance(alarm, cloudwatch.CfnAlarm):
             for actions in (alarm.alarm_actions, alarm.ok_actions, alarm.insufficient_data_actions):
                 topics |= {ref["Ref"] for ref in as_list(stack.resolve(actions))
@@ -291,8 +299,8 @@ def _reserved_concurrency_fits(node: cdk.CfnResource) -> NagRuleCompliance:
         return NOT_APPLICABLE
     stack = cdk.Stack.of(node)
     quota = getattr(stack, "account_concurrency_quota", None) or DEFAULT_CONCURRENCY_QUOTA
-    reserved = sum(int(stack.resolve(function.reserved_concurrent_executions) or 0)
-                   for function in stack.node.find_all() if isinstance(function, lambda_.CfnFunction))
+    reserved = sum(int(cdk.Stack.of(function).resolve(function.reserved_concurrent_executions) or 0)
+                   for function in _environment_nodes(stack) if isinstance(function, lambda_.CfnFunction))
     return _verdict(reserved <= quota - UNRESERVED_MINIMUM)
 
 

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -34,7 +35,6 @@ class ModelRegistry(Construct):
                  network: PrivateNetwork | None, bundle: bool, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, id_)
         self.config = config
-        self.audit_bucket = self._audit_bucket(lake, removal_policy)
         self.topic = sns.Topic(self, "Deployments", topic_name=f"{config.resource_prefix()}-deployments",
                                display_name=f"mlstack {config.name} deployments", master_key=lake.key,
                                enforce_ssl=True)
@@ -45,8 +45,8 @@ class ModelRegistry(Construct):
             runbook="docs/runbooks/deployment.md#dead-letter-queue",
             description="Approved model versions -> staging; rejected live versions -> rollback; audited",
             environment=function_environment(
-                serving_bucket=lake.buckets["artifacts"].bucket_name,
-                parameter_prefix=config.serving_parameter_prefix(), audit_bucket=self.audit_bucket.bucket_name,
+                serving_bucket=DataLake.bucket_name(config, "artifacts"),
+                parameter_prefix=config.serving_parameter_prefix(), audit_bucket=DataLake.bucket_name(config, "audit"),
                 audit_topic_arn=self.topic.topic_arn, resource_prefix=config.resource_prefix(),
                 canary_percent=deployment.canary_percent,
                 canary_bake_minutes=deployment.canary_bake_minutes, model_card_key_arn=lake.key.key_arn,
@@ -75,22 +75,6 @@ class ModelRegistry(Construct):
         events.Rule(self, "CanaryAlarmRule", description="A stage's canary alarm changed state",
                     event_pattern=cdk_event_pattern(canary_alarm_event_pattern(self.canary_alarms)),
                     targets=[function_target(self.deployer)])
-
-    def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
-        retention = self.config.deployment.audit_retention_days
-        bucket = s3.Bucket(
-            self, "Audit", bucket_name=DataLake.bucket_name(self.config, "audit"),
-            encryption=s3.BucketEncryption.KMS, encryption_key=lake.key, bucket_key_enabled=True,
-            enforce_ssl=True, minimum_tls_version=1.2, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, versioned=True,
-            object_lock_enabled=True,
-            object_lock_default_retention=s3.ObjectLockRetention.governance(cdk.Duration.days(retention)),
-            server_access_logs_bucket=lake.access_logs, server_access_logs_prefix="audit/",
-            removal_policy=removal_policy)
-        for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
-            acknowledge(bucket, finding, "Cross-region replication is a per-organisation DR decision; Object Lock "
-                                         "and versioning keep every record within the region")
-        return bucket
 
     def _grant(self, lake: DataLake, training: Training) -> None:
         group = self.config.model_package_group_name()
@@ -140,3 +124,49 @@ class ModelRegistry(Construct):
         for finding, reason in reasons.items():
             acknowledge(self.deployer.policy, f"AwsSolutions-IAM5[{finding}]", reason)
 
+
+class RegistryStore(Construct):
+    """The registry's state (data stack): the model package group, whose versions and approvals outlive any
+    deployer, and the audit bucket."""
+
+    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, lake: DataLake,
+                 removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, id_)
+        self.config = config
+        self.group = sagemaker.CfnModelPackageGroup(
+            self, "ModelPackageGroup", model_package_group_name=config.model_package_group_name(),
+            model_package_group_description=f"{config.resource_prefix()}: model versions awaiting approval",
+            model_package_group_policy=self._cross_account_policy())
+        self.group.apply_removal_policy(removal_policy)
+        self.audit_bucket = self._audit_bucket(lake, removal_policy)
+
+    def _cross_account_policy(self) -> dict | None:
+        """Read access for the configured deployment accounts (explicit principals only), else no policy."""
+        accounts = self.config.deployment.cross_account_ids
+        if not accounts:
+            return None
+        group = self.config.model_package_group_name()
+        return {"Version": "2012-10-17", "Statement": [{
+            "Sid": "DeploymentAccountsReadVersions", "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:{cdk.Aws.PARTITION}:iam::{account}:root" for account in accounts]},
+            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+            "Resource": [arn("sagemaker", f"model-package/{group}/*"),
+                         arn("sagemaker", f"model-package-group/{group}")],
+        }]}
+
+    def _audit_bucket(self, lake: DataLake, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
+        """Append-only audit records: Object Lock (governance) for deployment.audit_retention_days."""
+        retention = self.config.deployment.audit_retention_days
+        bucket = s3.Bucket(
+            self, "Audit", bucket_name=DataLake.bucket_name(self.config, "audit"),
+            encryption=s3.BucketEncryption.KMS, encryption_key=lake.key, bucket_key_enabled=True,
+            enforce_ssl=True, minimum_tls_version=1.2, block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, versioned=True,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.governance(cdk.Duration.days(retention)),
+            server_access_logs_bucket=lake.access_logs, server_access_logs_prefix="audit/",
+            removal_policy=removal_policy)
+        for finding in ("HIPAA.Security-S3BucketReplicationEnabled", "NIST.800.53.R5-S3BucketReplicationEnabled"):
+            acknowledge(bucket, finding, "Cross-region replication is a per-organisation DR decision; Object Lock "
+                                         "and versioning keep every record within the region")
+        return bucket

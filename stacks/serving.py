@@ -96,9 +96,9 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
 
 
 def api_gateway_account(scope: Construct) -> apigw.CfnAccount:
-    """API Gateway's account-wide logging role (AWS::ApiGateway::Account): one, not one per REST API.
-
-    The setting is per account and region, so one resource per API would overwrite the other's."""
+    """API Gateway's account-wide logging role (AWS::ApiGateway::Account): one per account and region, in the
+    shared stack of the environment with serving.manage_api_gateway_account (mlstack/config.py checks there
+    is one per account), not one per REST API: each would overwrite the other's."""
     role = iam.Role(scope, "ApiGatewayLogsRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
                     description="API Gateway writes execution and access logs to CloudWatch Logs",
                     managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
@@ -108,6 +108,9 @@ def api_gateway_account(scope: Construct) -> apigw.CfnAccount:
                 "The AWS-managed role API Gateway needs (account-wide) to write execution logs to CloudWatch")
     account = apigw.CfnAccount(scope, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
     account.node.add_dependency(role)
+    # Other environments' APIs in this account log through it: deleting this stack must not take it away.
+    for resource in (role.node.default_child, account):
+        resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
     return account
 
 
@@ -116,17 +119,18 @@ class ServingApi(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, stage: str, lake: DataLake,
                  network: PrivateNetwork | None, firewall: ServingFirewall | None, bundle: bool,
-                 removal_policy: cdk.RemovalPolicy, logging_account: apigw.CfnAccount) -> None:
+                 removal_policy: cdk.RemovalPolicy, logging_account: apigw.CfnAccount | None) -> None:
         super().__init__(scope, id_)
         self.config, self.stage, settings = config, stage, config.serving
         self.pointer = pointer_name(config.serving_parameter_prefix(), stage)
         self.secure = SecureFunction(
-            self, "Inference", name="inference", config=config, key=lake.key, network=network, bundle=bundle,
+            self, "Inference", name="inference", function_name=f"{config.resource_prefix()}-{stage}-inference",
+            config=config, key=lake.key, network=network, bundle=bundle,
             removal_policy=removal_policy,
             runbook="docs/runbooks/monitoring.md#function-errors",
             description=f"Inference API ({stage}): the live ONNX model or endpoint",
             environment=function_environment(
-                stage=stage, serving_parameter=self.pointer, capture_bucket=lake.buckets["capture"].bucket_name,
+                stage=stage, serving_parameter=self.pointer, capture_bucket=DataLake.bucket_name(config, "capture"),
                 capture_sample_rate=settings.capture_sample_rate, max_instances=settings.max_instances,
                 max_body_bytes=settings.max_body_bytes, metrics_namespace=config.resource_prefix()),
             memory_mb=settings.memory_mb, timeout_seconds=15, reserved_concurrency=settings.reserved_concurrency)
@@ -136,7 +140,8 @@ class ServingApi(Construct):
         self.access_logs = encrypted_log_group(self, "AccessLogs", key=lake.key,
                                                retention_days=config.log_retention_days, removal_policy=removal_policy)
         self.api = self._rest_api()
-        self.api.deployment_stage.node.add_dependency(logging_account)  # the stage logs: the role must be set first
+        if logging_account:  # the stage logs: the role must be set first
+            self.api.deployment_stage.node.add_dependency(logging_account)
         self._routes()
         if settings.auth == "api_key":
             self._usage_plan()

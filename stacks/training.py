@@ -1,4 +1,6 @@
-"""The training pipeline as deployed: CfnPipeline (rendered definition), its role, code, registry."""
+"""The training pipeline as deployed: CfnPipeline (rendered definition), its role, code and image repository.
+
+The model package group it registers into is stateful and lives in the data stack (stacks/registry.py)."""
 
 from __future__ import annotations
 
@@ -29,17 +31,12 @@ def image_repository_name(config: EnvironmentConfig) -> str:
 
 
 class Training(Construct):
-    """Model package group, code assets, a scoped SageMaker role, the pipeline, an optional schedule."""
+    """Code assets, a scoped SageMaker role, the job image repository, the pipeline, an optional schedule."""
 
     def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, lake: DataLake,
                  removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, id_)
         self.config = config
-        self.model_package_group = sagemaker.CfnModelPackageGroup(
-            self, "ModelPackageGroup", model_package_group_name=config.model_package_group_name(),
-            model_package_group_description=f"{config.resource_prefix()}: model versions awaiting approval",
-            model_package_group_policy=self._cross_account_policy())
-        self.model_package_group.apply_removal_policy(removal_policy)
         self.image_repository = self._image_repository(removal_policy)
         self.image_uri = config.training.image_uri or self.image_repository.repository_uri_for_tag(image_tag())
         self.code_bundle = s3_assets.Asset(self, "CodeBundle", path=str(write_code_bundle(BUNDLE)))
@@ -55,8 +52,8 @@ class Training(Construct):
             pipeline_description="preprocess -> train -> evaluate (ONNX parity, drift baseline) -> gate -> register",
             role_arn=self.role.role_arn,
             pipeline_definition={"PipelineDefinitionBody": cdk.Fn.sub(DEFINITION.read_text(), {
-                "ArtifactsBucket": lake.buckets["artifacts"].bucket_name,
-                "CuratedBucket": lake.curated.bucket_name,
+                "ArtifactsBucket": DataLake.bucket_name(config, "artifacts"),
+                "CuratedBucket": DataLake.bucket_name(config, "curated"),
                 "KmsKeyArn": lake.key.key_arn,
                 "RoleName": self.role.role_name,
                 "ImageUri": self.image_uri,
@@ -80,20 +77,6 @@ class Training(Construct):
             lifecycle_rules=[ecr.LifecycleRule(description="keep the 20 newest images", max_image_count=20)])
         return repository
 
-    def _cross_account_policy(self) -> dict | None:
-        """Read access for the configured deployment accounts (explicit principals only), else no policy."""
-        accounts = self.config.deployment.cross_account_ids
-        if not accounts:
-            return None
-        group = self.config.model_package_group_name()
-        return {"Version": "2012-10-17", "Statement": [{
-            "Sid": "DeploymentAccountsReadVersions", "Effect": "Allow",
-            "Principal": {"AWS": [f"arn:{cdk.Aws.PARTITION}:iam::{account}:root" for account in accounts]},
-            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
-            "Resource": [arn("sagemaker", f"model-package/{group}/*"),
-                         arn("sagemaker", f"model-package-group/{group}")],
-        }]}
-
     def _pipeline_arn(self) -> str:
         return arn("sagemaker", f"pipeline/{self.pipeline.pipeline_name}")
 
@@ -106,7 +89,8 @@ class Training(Construct):
             iam.PolicyStatement(sid="ReadWriteRunArtifacts", actions=["s3:GetObject", "s3:PutObject"],
                                 resources=[DataLake.object_arn(self.config, "artifacts", RUNS_PREFIX)]),
             iam.PolicyStatement(sid="ListLakePrefixes", actions=["s3:ListBucket"],
-                                resources=[lake.curated.bucket_arn, lake.buckets["artifacts"].bucket_arn]),
+                                resources=[DataLake.bucket_arn(self.config, "curated"),
+                                           DataLake.bucket_arn(self.config, "artifacts")]),
             # SageMaker lists every S3Prefix input, the code in the CDK assets bucket included (MlStack.Deploy-DP5).
             iam.PolicyStatement(sid="ListCodeAssets", actions=["s3:ListBucket"],
                                 resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{self.code_bundle.s3_bucket_name}"],

@@ -1,5 +1,9 @@
 """S3 ObjectCreated (raw/) -> validated ingestion. Parses the event, calls Ingestor, logs counts.
 
+S3 notifies the data stack's raw-object topic, which invokes this function: the S3 notification is
+the SNS message (S3's own format, keys URL-encoded). A notification invoked directly (a replay from
+the dead-letter queue, tests) is accepted too. S3's configuration test message holds no records.
+
 Data problems never raise (they become a recorded `rejected`/`partial` outcome), so a bad
 file cannot cause a retry loop. AWS faults are retried by botocore with backoff, then raise:
 Lambda retries the async event (bounded) and finally sends it to the on-failure destination.
@@ -7,6 +11,7 @@ Lambda retries the async event (bounded) and finally sends it to the on-failure 
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from functools import cache
@@ -15,7 +20,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
@@ -27,8 +32,6 @@ logger = guard(Logger(service="ingest"))  # no payload field ever reaches a log 
 tracer = Tracer(service="ingest")
 metrics = Metrics(service="ingest")
 
-# The S3 request id that created the object ties these logs to CloudTrail and S3 access logs.
-S3_REQUEST_ID_PATH = 'Records[0].responseElements."x-amz-request-id"'
 AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=60)
 
 
@@ -51,6 +54,17 @@ def _source(record: Any) -> SourceObject:
                         etag=obj.etag or "", size=obj.size or 0, event_time=datetime.fromisoformat(record.event_time))
 
 
+def s3_notification(event: dict[str, Any]) -> S3Event:
+    """The S3 records of an event: unwrapped from the topic's SNS envelope, or the notification itself."""
+    records: list[dict[str, Any]] = []
+    for record in event.get("Records", []):
+        if record.get("EventSource") == "aws:sns":
+            records += json.loads(record["Sns"]["Message"]).get("Records", [])  # s3:TestEvent: none
+        else:
+            records.append(record)
+    return S3Event({"Records": records})
+
+
 def _record_metrics(manifest: Manifest) -> None:
     metrics.add_metric(name="RowsIn", unit=MetricUnit.Count, value=manifest.rows_in)
     metrics.add_metric(name="RowsValid", unit=MetricUnit.Count, value=manifest.rows_valid)
@@ -58,13 +72,14 @@ def _record_metrics(manifest: Manifest) -> None:
     metrics.add_metric(name="FilesRejected", unit=MetricUnit.Count, value=int(manifest.outcome == "rejected"))
 
 
-@logger.inject_lambda_context(correlation_id_path=S3_REQUEST_ID_PATH, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_source(data_class=S3Event)
-def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     results = []
-    for record in event.records:
+    for record in s3_notification(event).records:
+        # The S3 request id that created the object ties these logs to CloudTrail and S3 access logs.
+        logger.set_correlation_id(record.response_elements.get("x-amz-request-id"))
         source = _source(record)
         manifest = ingestor().ingest(source)
         _record_metrics(manifest)

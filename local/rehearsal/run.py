@@ -28,10 +28,10 @@ from typing import Any
 import boto3
 
 from local.api import proxy_event
-from local.cfn import Template, stack_templates
+from local.cfn import Template, environment_templates
 from local.embedded_aws import moto_server, role_documents
 from local.iam import CallChecker, Facts
-from local.lambda_runtime import LOCAL_ACCOUNT, s3_object_created_event, scheduled_event
+from local.lambda_runtime import LOCAL_ACCOUNT, s3_object_created_event, scheduled_event, sns_delivery
 from local.provision import FAILED, Provisioner, ProvisionReport
 from local.registry import set_approval
 from local.rehearsal.jobs import job_images, run_pipeline
@@ -99,14 +99,14 @@ def deploy_rule_acknowledgments(assembly: Path) -> int:
 # --- the deployed stack -----------------------------------------------------------------------
 
 class Deployment:
-    """One stack's template, provisioned in the embedded AWS, and what runs against it."""
+    """An environment's stacks, provisioned in the embedded AWS as one deployment, and what runs against it."""
 
     def __init__(self, template: Template, endpoint: str) -> None:
         self.template, self.endpoint = template, endpoint
         self.session = boto3.Session(region_name=template.region, aws_access_key_id="admin",
                                      aws_secret_access_key="admin")  # noqa: S106 - the emulator's
         self.provisioner = Provisioner(template, self.client)
-        self.assembly = template.path.parent  # asset paths are relative to the stack's own assembly
+        self.assembly = template.path.parent  # asset paths are relative to the environment's nested assembly
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint)
@@ -218,13 +218,29 @@ class Lifecycle:
                     self.template.of_type("AWS::S3::Bucket").items()
                     if path_fragment in resource["Metadata"]["aws:cdk:path"])
 
+    def _subscribed_raw_topic(self, bucket: str, function_path: str) -> str | None:
+        """The topic the raw bucket's ObjectCreated notification goes to, if the function subscribes to it."""
+        [bucket_id] = [logical_id for logical_id in self.template.of_type("AWS::S3::Bucket")
+                       if self.template.physical[logical_id] == bucket]
+        function_arn = self.template.attributes[self.functions[function_path]]["Arn"]
+        configured = self.template.properties(bucket_id).get("NotificationConfiguration", {})
+        for topic in (item["Topic"] for item in configured.get("TopicConfigurations", [])):
+            if any(self.template.properties(subscription_id).get("TopicArn") == topic
+                   and self.template.properties(subscription_id).get("Endpoint") == function_arn
+                   for subscription_id in self.template.of_type("AWS::SNS::Subscription")):
+                return topic
+        return None
+
     def ingest(self) -> None:
         sample = breast_cancer_files()[0]
         bucket, key = self._bucket("/Lake/Raw/"), f"raw/breast_cancer/{sample.name}"
         put = self.deployment.client("s3").put_object(Bucket=bucket, Key=key, Body=sample.content)
-        event = s3_object_created_event(bucket, key, size=len(sample.content), etag=put["ETag"],
-                                        version_id=put.get("VersionId"), region=self.template.region)
-        invocation = self._invoke("Ingestion/Ingest", [event])[0]
+        notification = s3_object_created_event(bucket, key, size=len(sample.content), etag=put["ETag"],
+                                               version_id=put.get("VersionId"), region=self.template.region)
+        topic = self._subscribed_raw_topic(bucket, "Ingestion/Ingest")
+        self.outcome.check("ingest: the raw bucket notifies a topic the ingest function subscribes to",
+                           topic is not None, topic or "no such topic and subscription in the templates")
+        invocation = self._invoke("Ingestion/Ingest", [sns_delivery(topic or "", notification)])[0]
         result = (invocation.get("response") or {}).get("results", [{}])[0]
         self.outcome.check("ingest: a clean sample file is curated", result.get("rows_valid") == sample.rows,
                            invocation.get("error") or f"{result.get('outcome')}: {result.get('rows_valid')} of "
@@ -365,11 +381,11 @@ def report(outcome: Outcome) -> str:
 def rehearse_environment(env: str, say: Callable[[str], None] = print) -> Outcome:
     """The lifecycle of one environment on its template from the last synth (ASSEMBLY)."""
     outcome = Outcome(deploy_rule_acknowledgments=deploy_rule_acknowledgments(ASSEMBLY))
-    template_path = next(path for path in stack_templates(ASSEMBLY) if path.parent.name == f"assembly-{env}")
+    paths = environment_templates(ASSEMBLY, env)
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="rehearse-") as work:
-        template = Template.from_file(template_path, LOCAL_ACCOUNT, REGION)
+        template = Template.from_files(paths, LOCAL_ACCOUNT, REGION, load_environments()[env].resource_prefix())
         deployment = Deployment(template, endpoint)
-        say(f"rehearse: {template.stack_name}: {len(template.resources)} resources into the embedded AWS ...")
+        say(f"rehearse: {env}: {len(paths)} stacks, {len(template.resources)} resources into the embedded AWS ...")
         outcome.provision = deployment.deploy()
         lifecycle = Lifecycle(deployment, outcome, Path(work), say, load_environments()[env])
         for stage in (lifecycle.ingest, lifecycle.train, lifecycle.deploy, lifecycle.serve, lifecycle.promote,
