@@ -84,6 +84,7 @@ scan: synth $(CHECKOV_STAMP)
 # cloud assembly is for review, not for deploy. `make deploy` bundles.
 synth: install
 	$(CDK) synth --quiet -c mlstack:bundle=false
+	$(BIN)/python -m stacks.inventory cdk.out
 
 deploy: install
 	$(CDK) deploy -c env=$(ENV) --all --require-approval broadening

@@ -20,13 +20,13 @@ BOXES = [
     ("catalog", "Glue catalog + Athena\ncurated & capture tables", "DataLake", 3, 0),
     ("kms", "KMS key (rotation)\nencrypts every zone", "DataLake", 5, 0),
     ("pipeline", "SageMaker Pipeline\npreprocess-train-evaluate\n-gate-register", "Training", 2, 1),
-    ("registry", "Model Registry\nPendingManualApproval", "Training", 3, 1),
+    ("registry", "Model Registry\nPendingManualApproval", "RegistryStore", 3, 1),
     ("studio", "a person approves\nin SageMaker Studio", "", 4, 1),
     ("deployer", "deployer function\ncanary, rollback, promote;\naudit (Object Lock), model cards",
      "ModelRegistry", 5, 1),
     ("api", "API Gateway per stage\nIAM / API keys, throttling,\nvalidation, WAF (prod)",
      "ServingApi + ServingFirewall", 3, 2),
-    ("inference", "inference function\nONNX (or SageMaker endpoint)", "ServingApi", 4, 2),
+    ("inference", "inference function\nthe ONNX model, canary share", "ServingApi", 4, 2),
     ("pointer", "SSM serving pointer\nserving/<stage>/v<N>/", "ModelRegistry", 5, 2),
     ("capture", "S3 capture/\nsampled, de-identified", "DataLake", 4, 3),
     ("network", "VPC (prod): isolated subnets,\nS3 gateway + interface endpoints", "PrivateNetwork", 0, 3),
@@ -40,6 +40,10 @@ EDGES = [("raw", "ingest"), ("ingest", "curated"), ("curated", "catalog"), ("cur
          ("api", "inference"), ("pointer", "inference"), ("inference", "capture"), ("capture", "drift"),
          ("drift", "metrics"), ("metrics", "sns"), ("metrics", "retrain"), ("retrain", "pipeline")]
 WIDTH, HEIGHT = 2.6, 0.9
+# The stack (stacks/stage.py, `<prefix>-<suffix>`) that holds each construct.
+STACK_OF = {"DataLake": "data", "RegistryStore": "data", "OpsAlerts": "shared", "PrivateNetwork": "shared",
+            "ServingFirewall": "shared", "Ingestion": "ingestion", "Training": "training", "ModelRegistry": "deployer",
+            "ServingApi": "serving-<stage>", "Monitoring": "monitoring"}
 
 
 def constructs() -> set[str]:
@@ -77,8 +81,9 @@ def draw() -> str:
                                       edgecolor="#34495e"))
         axis.text(x + WIDTH / 2, y + HEIGHT / 2 + 0.08, label, ha="center", va="center", fontsize=8.5)
         if construct:
-            axis.text(x + WIDTH / 2, y - 0.02, f"stacks: {construct}", ha="center", va="top", fontsize=7,
-                      color="#7f8c8d")
+            stacks = " + ".join(dict.fromkeys(STACK_OF[name] for name in construct.split(" + ")))
+            axis.text(x + WIDTH / 2, y - 0.02, f"{construct} ({stacks} stack)", ha="center", va="top",
+                      fontsize=7, color="#7f8c8d")
     for source, target in EDGES:
         start, end = _anchors(corners[source], corners[target])
         axis.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, shrinkA=2, shrinkB=2,

@@ -59,7 +59,8 @@ class AlarmDefinition:
     metric: dict[str, Any] | None
 
     @classmethod
-    def from_resource(cls, properties: dict[str, Any], topics: dict[str, str]) -> AlarmDefinition:
+    def from_resource(cls, properties: dict[str, Any], topics: dict[str, str],
+                      exports: dict[str, Any]) -> AlarmDefinition:
         metric = None
         if "MetricName" in properties:
             dimensions = [{"Name": d["Name"], "Value": _local_value(d["Value"])}
@@ -72,9 +73,18 @@ class AlarmDefinition:
                    threshold=float(properties["Threshold"]), comparison=properties["ComparisonOperator"],
                    evaluation_periods=periods, datapoints_to_alarm=int(properties.get("DatapointsToAlarm", periods)),
                    treat_missing_data=properties.get("TreatMissingData", "missing"),
-                   action_topics=tuple(topics[a["Ref"]] for a in properties.get("AlarmActions", [])
-                                       if isinstance(a, dict) and a.get("Ref") in topics),
+                   action_topics=tuple(topics[ref] for ref in (_ref(action, exports)
+                                                               for action in properties.get("AlarmActions", []))
+                                       if ref in topics),
                    metric=metric)
+
+
+def _ref(value: Any, exports: dict[str, Any]) -> str | None:
+    """The logical id a Ref names, directly or through another stack's export (an alarm's topic is in the
+    shared stack)."""
+    if isinstance(value, dict) and "Fn::ImportValue" in value:
+        value = exports.get(value["Fn::ImportValue"])
+    return value.get("Ref") if isinstance(value, dict) else None
 
 
 def _local_value(value: Any) -> str:
@@ -92,7 +102,9 @@ def alarm_definitions(template: dict[str, Any]) -> list[AlarmDefinition]:
     resources = template["Resources"]
     topics = {logical_id: resource["Properties"]["TopicName"] for logical_id, resource in resources.items()
               if resource["Type"] == "AWS::SNS::Topic" and "TopicName" in resource["Properties"]}
-    return [AlarmDefinition.from_resource(resource["Properties"], topics) for resource in resources.values()
+    exports = {output["Export"]["Name"]: output["Value"] for output in template.get("Outputs", {}).values()
+               if "Export" in output}
+    return [AlarmDefinition.from_resource(resource["Properties"], topics, exports) for resource in resources.values()
             if resource["Type"] == "AWS::CloudWatch::Alarm" and "AlarmName" in resource["Properties"]]
 
 

@@ -29,12 +29,12 @@ class Finding:
     message: str
 
 
-def templates(assembly: Path) -> dict[str, Path]:
-    """{environment: template path} from the nested assemblies (assembly-<env>/<stack>.template.json)."""
-    found = {}
+def templates(assembly: Path) -> list[tuple[str, Path]]:
+    """(environment, template path) of every stack, from the nested assemblies (assembly-<env>/*.template.json)."""
+    found = []
     for nested in sorted(assembly.glob("assembly-*")):
-        for template in nested.glob("*.template.json"):
-            found[nested.name.removeprefix("assembly-")] = template
+        environment = nested.name.removeprefix("assembly-")
+        found += [(environment, template) for template in sorted(nested.glob("*.template.json"))]
     if not found:
         raise SystemExit(f"no templates under {assembly}: run `make synth` first")
     return found
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     skips = json.loads(SKIPS_FILE.read_text())["skips"]
     found = templates(args.assembly)
     findings: list[Finding] = []
-    for environment, template in found.items():
+    for environment, template in found:
         findings += cfn_lint(environment, template, args.cfn_lint) + checkov(environment, template, args.checkov)
     unexplained, stale = judge(findings, skips)
     by_tool = {tool: sum(f.tool == tool for f in findings) for tool in ("cfn-lint", "checkov")}

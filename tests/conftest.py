@@ -32,6 +32,29 @@ def cdk_context(**overrides: Any) -> dict[str, Any]:
     return {**context, "mlstack:bundle": False, **overrides}
 
 
+def environment_template(stage: Any) -> dict[str, Any]:
+    """All stacks of an environment's Stage as one template (Resources, Outputs, Parameters merged; cross-stack
+    references stay Fn::ImportValue), for assertions about the environment as a whole."""
+    assembly = stage.synth()
+    merged: dict[str, Any] = {"Resources": {}, "Outputs": {}, "Parameters": {}}
+    for stack in stage.stacks.values():
+        template = assembly.get_stack_artifact(stack.artifact_id).template
+        for section, values in merged.items():
+            values.update(template.get(section, {}))
+    return merged
+
+
+def refers_to(template: dict[str, Any], value: Any, logical_id: str) -> bool:
+    """Whether a property value is a Ref to the resource, directly or through another stack's export of it."""
+    if value == {"Ref": logical_id}:
+        return True
+    if isinstance(value, dict) and "Fn::ImportValue" in value:
+        exported = [output["Value"] for output in template.get("Outputs", {}).values()
+                    if output.get("Export", {}).get("Name") == value["Fn::ImportValue"]]
+        return exported == [{"Ref": logical_id}]
+    return False
+
+
 @pytest.fixture(autouse=True)
 def _restore_environment():
     """Local-mode helpers set a function's environment as a cold start would; undo it per test."""

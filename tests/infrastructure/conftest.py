@@ -7,7 +7,7 @@ from aws_cdk.assertions import Template
 
 from stacks.app import build_app
 from stacks.stage import MlStackStage
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, environment_template
 
 
 @pytest.fixture(scope="session")
@@ -19,9 +19,4 @@ def stages(tmp_path_factory) -> dict[str, MlStackStage]:
 
 @pytest.fixture(scope="session")
 def templates(stages) -> dict[str, Template]:
-    result = {}
-    for name, stage in stages.items():
-        assembly = stage.synth()
-        stack = stage.data_lake
-        result[name] = Template.from_json(assembly.get_stack_artifact(stack.artifact_id).template)
-    return result
+    return {name: Template.from_json(environment_template(stage)) for name, stage in stages.items()}

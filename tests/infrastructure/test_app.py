@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 import aws_cdk.cx_api as cxapi
 import pytest
@@ -9,6 +11,7 @@ from aws_cdk import aws_s3 as s3
 
 from mlstack.config import ConfigError
 from stacks.app import build_app
+from stacks.inventory import render, summaries
 from stacks.nag import acknowledge, add_nag_packs, unacknowledged_findings
 from tests.conftest import cdk_context
 
@@ -62,8 +65,26 @@ def test_destroy_flag_is_refused_for_protected_environments():
 def test_destroy_flag_sets_delete_policies_with_a_warning():
     app = build_app(cdk_context(env="dev", **{"mlstack:destroy-data-on-removal": True}))
     stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
-    template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id)
+    template = stage.synth().get_stack_artifact(stage.stacks["data"].artifact_id)
     buckets = [r for r in template.template["Resources"].values() if r["Type"] == "AWS::S3::Bucket"]
     assert {b["DeletionPolicy"] for b in buckets} == {"Delete"}
     warnings = [m for m in template.messages if m.level == cxapi.SynthesisMessageLevel.WARNING]
     assert any("DESTROYED" in str(m.entry.data) for m in warnings)
+
+
+def test_make_synth_lists_each_environments_stacks_in_deploy_order_with_what_they_hold(stages):
+    listed = summaries(Path(stages["dev"].synth().directory).parent)
+    for env in ("dev", "prod"):
+        stacks = {s.name: s for s in listed if s.environment == env}
+        order = list(stacks)
+        assert order[:2] == [f"mlstack-{env}-data", f"mlstack-{env}-shared"]
+        assert set(order) == {f"mlstack-{env}-{suffix}" for suffix in (
+            "data", "shared", "ingestion", "training", "deployer", "serving-staging", "serving-prod", "monitoring")}
+        data = stacks[f"mlstack-{env}-data"]
+        assert "(stateful)" in data.description and not data.imports and not data.depends_on
+        assert data.termination_protection is (env == "prod")  # protected environments
+        for name, stack in stacks.items():
+            # Cross-stack references are few and point one way: stateless stacks read the data and shared stacks.
+            assert {i.split(":")[0] for i in stack.imports} <= {f"mlstack-{env}-data", f"mlstack-{env}-shared"}, name
+            assert all(order.index(d) < order.index(name) for d in stack.depends_on), name
+    assert "mlstack-dev-data" in render(listed)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from mlstack.config import load_environments
 from stacks.app import build_app
 from stacks.budget import always_on
-from tests.conftest import cdk_context
+from stacks.stage import MlStackStage
+from tests.conftest import cdk_context, environment_template
 
 
 def _template(templates, name):
@@ -28,6 +29,5 @@ def test_the_guard_sees_an_opt_in_when_dev_asks_for_a_vpc(tmp_path):
     context = cdk_context(env="dev")
     context["mlstack:environments"]["dev"]["lambda_in_vpc"] = True
     app = build_app(context, outdir=str(tmp_path))
-    assembly = app.synth()
-    [stack] = [s for s in assembly.stacks_recursively if s.stack_name == "mlstack-dev-data-lake"]
-    assert {kind for _, kind, _ in always_on(stack.template)} == {"AWS::EC2::VPCEndpoint"}
+    [stage] = [child for child in app.node.children if isinstance(child, MlStackStage)]
+    assert {kind for _, kind, _ in always_on(environment_template(stage))} == {"AWS::EC2::VPCEndpoint"}

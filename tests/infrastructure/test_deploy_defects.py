@@ -42,11 +42,14 @@ def test_the_ops_topic_lets_this_accounts_alarms_publish(templates, env):
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_key_statements_for_cloudwatch_and_eventbridge_carry_no_condition_they_never_send(templates, env):
+def test_key_statements_for_publishing_services_carry_no_condition_they_never_send(templates, env):
     [key] = _resources(templates[env], "AWS::KMS::Key").values()
     [statement] = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
-                   if s.get("Sid") == "CloudWatchAndEventBridgeUseEncryptedTopicsAndQueues"]
+                   if s.get("Sid") == "ServicesPublishToEncryptedTopicsAndQueues"]
     assert "Condition" not in statement
+    # S3 publishes to the encrypted raw-object topic; SNS redrives to the encrypted dead-letter queue.
+    assert {f"{service}.amazonaws.com" for service in ("cloudwatch", "events", "s3", "sns")} == set(
+        statement["Principal"]["Service"])
 
 
 def test_the_prod_waf_counts_the_8_kb_body_rule_instead_of_blocking(templates):
@@ -91,13 +94,15 @@ def test_jobs_run_the_projects_image_from_the_stacks_own_repository_in_its_regio
     assert pull["Resource"] == {"Fn::GetAtt": [repository_id, "Arn"]}
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_one_api_gateway_account_setting_that_every_stage_waits_for(templates, env):
-    template = templates[env]
-    [(account_id, account)] = _resources(template, "AWS::ApiGateway::Account").items()
-    assert "CloudWatchRoleArn" in account["Properties"]
-    stages = _resources(template, "AWS::ApiGateway::Stage")
-    assert len(stages) == 2 and all(account_id in stage.get("DependsOn", []) for stage in stages.values())
+def test_one_api_gateway_account_setting_per_account_that_every_stage_waits_for(stages, templates):
+    # dev and prod share an (unnamed) account in cdk.json: dev's shared stack manages the setting, prod's does not.
+    [(account_id, account)] = _resources(templates["dev"], "AWS::ApiGateway::Account").items()
+    assert "CloudWatchRoleArn" in account["Properties"] and account["DeletionPolicy"] == "Retain"
+    assert not _resources(templates["prod"], "AWS::ApiGateway::Account")
+    dev = stages["dev"]
+    shared = dev.synth().get_stack_artifact(dev.stacks["shared"].artifact_id).template
+    assert account_id in shared["Resources"] and all(  # every serving stack deploys after it
+        dev.stacks["shared"] in dev.stacks[f"serving-{stage}"].dependencies for stage in ("staging", "prod"))
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

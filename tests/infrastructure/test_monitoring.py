@@ -13,7 +13,7 @@ from lambdas.drift.settings import DriftEnvironment
 from lambdas.retrain.settings import RetrainEnvironment
 from mlstack.config import load_environments
 from mlstack.monitoring import retrain_event_pattern
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, refers_to
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -69,7 +69,7 @@ def test_every_named_alarm_notifies_people_and_links_an_existing_runbook_section
     names = []
     for logical_id, alarm in _resources(template, "AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
-        assert {"Ref": topic} in props["AlarmActions"]
+        assert any(refers_to(template.to_json(), action, topic) for action in props["AlarmActions"]), logical_id
         assert props["TreatMissingData"] == "notBreaching"
         path, anchor = props["AlarmDescription"].split("Runbook: ")[1].split("#")
         headings = [line[3:] for line in (REPO_ROOT / path).read_text().splitlines() if line.startswith("## ")]

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from lambdas.inference.settings import InferenceEnvironment
 from pipelines.recipes import get_recipe
 from stacks.app import build_app
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, environment_template
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -135,8 +135,8 @@ def api_key_template(tmp_path_factory):
                                                                   "quota_per_day": 5000}}}
     app = build_app(context, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     app.synth()  # nag runs here too
-    [stage] = [child for child in app.node.children if hasattr(child, "data_lake")]
-    return Template.from_stack(stage.data_lake)
+    [stage] = [child for child in app.node.children if hasattr(child, "stacks")]
+    return Template.from_json(environment_template(stage))
 
 
 def test_the_api_key_option_requires_keys_and_meters_them_with_a_usage_plan(api_key_template):

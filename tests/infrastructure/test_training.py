@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.definition import DEFINITION_PATH, PLACEHOLDERS
 from stacks.app import build_app
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, environment_template
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -72,7 +72,7 @@ def test_a_configured_schedule_starts_the_pipeline_with_the_recipe():
     context["mlstack:environments"]["dev"]["training"] = {"schedule": "rate(7 days)", "recipe": "text"}
     app = build_app(context)
     stage = next(child for child in app.node.children if isinstance(child, cdk.Stage))
-    template = stage.synth().get_stack_artifact(stage.data_lake.artifact_id).template
+    template = environment_template(stage)
     [rule] = _pipeline_schedules(r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule")
     assert rule["Properties"]["ScheduleExpression"] == "rate(7 days)"
     target = rule["Properties"]["Targets"][0]

@@ -27,7 +27,7 @@ def test_invalid_settings_fail_with_the_key_named(settings, named_key):
 
 
 def test_environment_selection_rejects_unknown_names():
-    environments = parse_environments({"dev": {}, "prod": {}})
+    environments = parse_environments({"dev": {}, "prod": {"serving": {"manage_api_gateway_account": False}}})
     assert [env.name for env in select_environments(environments, None)] == ["dev", "prod"]
     assert [env.name for env in select_environments(environments, "prod")] == ["prod"]
     with pytest.raises(ConfigError, match="unknown environment"):
@@ -45,3 +45,12 @@ def test_a_removed_serving_backend_is_refused_by_name():
     # docs/decisions/serving-backend.md: the sagemaker backend was removed, not silently ignored.
     with pytest.raises(ConfigError, match=r"dev\.deployment\.backend"):
         parse_environments({"dev": {"deployment": {"backend": "sagemaker"}}})
+
+
+def test_one_environment_per_account_and_region_manages_the_api_gateway_logging_role():
+    with pytest.raises(ConfigError, match=r"prod\.serving\.manage_api_gateway_account: 'dev' already manages"):
+        parse_environments({"dev": {}, "prod": {}})  # no account ids: the same account
+    separate = parse_environments({"dev": {"account": "111111111111"}, "prod": {"account": "222222222222"}})
+    assert all(config.serving.manage_api_gateway_account for config in separate.values())
+    regions = parse_environments({"dev": {}, "prod": {"region": "us-west-2"}})  # one setting per region
+    assert len(regions) == 2
