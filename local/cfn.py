@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacks.inventory import stack_templates
+
 # The property that names a resource, per type (CloudFormation's Ref returns it for most).
 NAME_PROPERTIES = {
     "AWS::S3::Bucket": "BucketName", "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName",
@@ -208,10 +210,5 @@ def _stack_name(path: Path) -> str:
 
 
 def environment_templates(assembly: Path, environment: str) -> list[Path]:
-    """The stack templates of one environment (its Stage's nested assembly)."""
-    return sorted((assembly / f"assembly-{environment}").glob("*.template.json"))
-
-
-def stack_templates(assembly: Path) -> list[Path]:
-    """Every stack template in a cloud assembly (one nested assembly per Stage)."""
-    return sorted(assembly.glob("assembly-*/*.template.json")) + sorted(assembly.glob("*.template.json"))
+    """The stack templates of one environment (its Stage's nested assembly), as its manifest lists them."""
+    return [path for _, path in stack_templates(assembly, environment)]

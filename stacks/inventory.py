@@ -26,18 +26,33 @@ class StackSummary:
     imports: tuple[str, ...]  # export names this stack reads from another
 
 
-def summaries(assembly: Path) -> list[StackSummary]:
+def _stack_artifacts(assembly: Path) -> list[tuple[str, Path, dict[str, dict]]]:
+    """(environment, nested assembly folder, its stack artifacts by id), from the manifests: files a previous
+    synth left behind are not stacks of this one."""
     found = []
     for manifest_path in sorted(assembly.glob("assembly-*/manifest.json")):
-        environment = manifest_path.parent.name.removeprefix("assembly-")
         artifacts = json.loads(manifest_path.read_text()).get("artifacts", {})
-        stacks = {artifact_id: artifact for artifact_id, artifact in artifacts.items()
-                  if artifact.get("type") == "aws:cloudformation:stack"}
+        found.append((manifest_path.parent.name.removeprefix("assembly-"), manifest_path.parent,
+                      {artifact_id: artifact for artifact_id, artifact in artifacts.items()
+                       if artifact.get("type") == "aws:cloudformation:stack"}))
+    return found
+
+
+def stack_templates(assembly: Path, environment: str | None = None) -> list[tuple[str, Path]]:
+    """(environment, template path) of every stack the assembly's manifests list (or one environment's)."""
+    return [(env, folder / artifact["properties"]["templateFile"])
+            for env, folder, stacks in _stack_artifacts(assembly) if environment in (None, env)
+            for artifact in stacks.values()]
+
+
+def summaries(assembly: Path) -> list[StackSummary]:
+    found = []
+    for environment, folder, stacks in _stack_artifacts(assembly):
         names = {artifact_id: artifact["properties"].get("stackName", artifact_id)
                  for artifact_id, artifact in stacks.items()}
         for artifact_id, artifact in stacks.items():
             properties = artifact["properties"]
-            text = (manifest_path.parent / properties["templateFile"]).read_text()
+            text = (folder / properties["templateFile"]).read_text()
             template = json.loads(text)
             found.append(StackSummary(
                 environment=environment, name=names[artifact_id], description=template.get("Description", ""),

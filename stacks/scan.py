@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacks.inventory import stack_templates
+
 SKIPS_FILE = Path(__file__).resolve().parent / "scanner_skips.json"
 
 
@@ -27,17 +29,6 @@ class Finding:
     environment: str
     resource: str  # logical id
     message: str
-
-
-def templates(assembly: Path) -> list[tuple[str, Path]]:
-    """(environment, template path) of every stack, from the nested assemblies (assembly-<env>/*.template.json)."""
-    found = []
-    for nested in sorted(assembly.glob("assembly-*")):
-        environment = nested.name.removeprefix("assembly-")
-        found += [(environment, template) for template in sorted(nested.glob("*.template.json"))]
-    if not found:
-        raise SystemExit(f"no templates under {assembly}: run `make synth` first")
-    return found
 
 
 def cfn_lint(environment: str, template: Path, executable: str) -> list[Finding]:
@@ -83,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkov", required=True, help="the checkov executable (its own virtual environment)")
     args = parser.parse_args(argv)
     skips = json.loads(SKIPS_FILE.read_text())["skips"]
-    found = templates(args.assembly)
+    found = stack_templates(args.assembly)
+    if not found:
+        raise SystemExit(f"no templates under {args.assembly}: run `make synth` first")
     findings: list[Finding] = []
     for environment, template in found:
         findings += cfn_lint(environment, template, args.cfn_lint) + checkov(environment, template, args.checkov)
