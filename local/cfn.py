@@ -67,6 +67,7 @@ class Template:
         stack_of: dict[str, str] = {}
         for path in paths:
             stack, template = _stack_name(path), json.loads(path.read_text())
+            template["Resources"].pop("CDKMetadata", None)  # the CLI's usage metadata, one per stack: not deployed
             for section, merged in body.items():
                 repeated = set(merged) & set(template.get(section, {})) - {"BootstrapVersion"}
                 if repeated:
