@@ -231,20 +231,30 @@ def _statement_applies(statement: dict[str, Any], request: Request, unevaluated:
     return True
 
 
+def _account_of(arn: str) -> str:
+    return arn.split(":")[4] if arn.count(":") >= 4 else ""
+
+
 def _principal_matches(statement: dict[str, Any], principal_arn: str) -> bool:
+    """The statement names the principal, `*`, or its account (`arn:...:iam::<id>:root` or the bare id: every
+    principal of that account, as far as the statement's conditions let)."""
     principal = statement.get("Principal")
     if principal == "*":
         return True
     values = [str(v) for v in _as_list(principal.get("AWS"))] if isinstance(principal, dict) else []
-    return "*" in values or principal_arn in values
+    account = _account_of(principal_arn)
+    return "*" in values or principal_arn in values or any(
+        value in (account, f"arn:aws:iam::{account}:root") for value in values)
 
 
 def evaluate(identity: list[dict[str, Any]], resource_policy: dict[str, Any] | None, request: Request,
-             principal_arn: str) -> Decision:
-    """AWS's single-account evaluation: explicit Deny, then Allow (identity or resource policy), else deny."""
+             principal_arn: str, *, resource_account: str | None = None) -> Decision:
+    """AWS's evaluation: explicit Deny, then Allow (identity or resource policy), else deny. When the resource
+    is in another account than the principal (`resource_account`), both must allow: the principal's identity
+    policy and the resource's policy."""
     unevaluated: set[str] = set()
     context = {"aws:SecureTransport": "true", "aws:PrincipalArn": principal_arn,
-               "aws:PrincipalAccount": principal_arn.split(":")[4] if principal_arn.count(":") >= 4 else "",
+               "aws:PrincipalAccount": _account_of(principal_arn),
                **request.context}
     request = Request(request.action, request.resource, context)
     resource_statements = [s for s in _as_list((resource_policy or {}).get("Statement"))
@@ -252,9 +262,20 @@ def evaluate(identity: list[dict[str, Any]], resource_policy: dict[str, Any] | N
     for statement in identity + resource_statements:
         if statement.get("Effect") == "Deny" and _statement_applies(statement, request, unevaluated, deny=True):
             return Decision(False, f"explicitly denied by {statement.get('Sid', 'a statement')}", unevaluated)
-    for statement in identity + resource_statements:
-        if statement.get("Effect") == "Allow" and _statement_applies(statement, request, unevaluated, deny=False):
-            return Decision(True, f"allowed by {statement.get('Sid', 'a statement')}", unevaluated)
+    def allowing(statements: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return next((s for s in statements if s.get("Effect") == "Allow"
+                     and _statement_applies(s, request, unevaluated, deny=False)), None)
+
+    if resource_account and resource_account != context["aws:PrincipalAccount"]:
+        by_identity, by_resource = allowing(identity), allowing(resource_statements)
+        if by_identity and by_resource:
+            return Decision(True, f"allowed across accounts by {by_identity.get('Sid', 'a statement')} and the "
+                                  f"resource policy's {by_resource.get('Sid', 'statement')}", unevaluated)
+        missing = "the resource policy" if by_identity else "the identity policy"
+        return Decision(False, f"across accounts {missing} allows nothing (both must)", unevaluated)
+    statement = allowing(identity + resource_statements)
+    if statement:
+        return Decision(True, f"allowed by {statement.get('Sid', 'a statement')}", unevaluated)
     return Decision(False, "no statement allows it (implicit deny)", unevaluated)
 
 

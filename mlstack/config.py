@@ -107,6 +107,17 @@ class TrainingSettings(_Strict):
     recipe: Literal["tabular", "text"] = "tabular"
 
 
+ENVIRONMENT_NAME = r"^[a-z][a-z0-9]{1,11}$"
+ACCOUNT_ID = r"^\d{12}$"
+
+
+class RegistrySource(_Strict):
+    """The environment, in another account, whose registry approves the versions this environment deploys."""
+
+    account: str = Field(pattern=ACCOUNT_ID)
+    environment: str = Field(pattern=ENVIRONMENT_NAME)
+
+
 class DeploymentSettings(_Strict):
     """How approved versions reach staging and prod, and the gate in between."""
 
@@ -124,16 +135,21 @@ class DeploymentSettings(_Strict):
     canary_bake_minutes: float = Field(30, ge=0, le=1440)
     # Audit records cannot be altered or deleted for this long (S3 Object Lock, governance mode).
     audit_retention_days: int = Field(2557, ge=1)
-    # Accounts allowed to read this group's model versions (cross-account deployment); none by default.
-    cross_account_ids: tuple[str, ...] = ()
+    # Registry side: environments in other accounts that deploy this registry's approved versions, name ->
+    # account id. Their deployer and promoter roles (named <project>-<name>-deployer / -promoter) may read the
+    # group's versions and the runs' artifacts, and approvals are forwarded to their event bus.
+    consumers: dict[str, str] = {}
+    # Consumer side: deploy versions approved in that environment's registry (another account), not this one's.
+    registry: RegistrySource | None = None
 
-    @field_validator("cross_account_ids")
+    @field_validator("consumers")
     @classmethod
-    def _accounts(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [account for account in ids if not re.fullmatch(r"\d{12}", account)]
+    def _consumers(cls, consumers: dict[str, str]) -> dict[str, str]:
+        bad = {name: account for name, account in consumers.items()
+               if not (re.fullmatch(ENVIRONMENT_NAME, name) and re.fullmatch(ACCOUNT_ID, account))}
         if bad:
-            raise ValueError(f"not 12-digit account ids: {bad}")
-        return ids
+            raise ValueError(f"expected environment name -> 12-digit account id, got {bad}")
+        return consumers
 
 
 class ServingSettings(_Strict):
@@ -193,9 +209,9 @@ class MonitoringSettings(_Strict):
 class EnvironmentConfig(_Strict):
     """Everything that differs between dev, prod and other environments."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9]{1,11}$")
+    name: str = Field(pattern=ENVIRONMENT_NAME)
     project: str = Field("mlstack", pattern=r"^[a-z][a-z0-9-]{1,15}$")
-    account: str | None = Field(None, pattern=r"^\d{12}$")
+    account: str | None = Field(None, pattern=ACCOUNT_ID)
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     # Protected environments refuse the destroy-data flag.
     protected: bool = False
@@ -241,8 +257,42 @@ class EnvironmentConfig(_Strict):
             raise ValueError(f"unknown dataset(s) {unknown}; schema files exist for {sorted(known)}")
         return names
 
+    @model_validator(mode="after")
+    def _one_registry(self) -> EnvironmentConfig:
+        source = self.deployment.registry
+        if source is None:
+            return self
+        if self.deployment.consumers:
+            raise ValueError("deployment: an environment either has consumers (it is a registry) or a registry "
+                             "(it consumes one), not both")
+        if source.account == self.account:
+            raise ValueError("deployment.registry.account is this environment's own account; a registry in the "
+                             "same account needs no cross-account setup")
+        if self.monitoring.retrain_on_drift:
+            raise ValueError("monitoring.retrain_on_drift: retraining runs where the registry is "
+                             f"({source.environment}); set it false in an environment that consumes a registry")
+        return self
+
     def resource_prefix(self) -> str:
         return f"{self.project}-{self.name}"
+
+    def role_name(self, function: str) -> str:
+        """Fixed names for the roles other accounts' policies name: <project>-<env>-deployer, -promoter."""
+        return f"{self.resource_prefix()}-{function}"
+
+    def source_registry(self) -> tuple[str | None, str]:
+        """(account id or None for this one, model package group name) of the registry this environment deploys."""
+        source = self.deployment.registry
+        if source is None:
+            return None, self.model_package_group_name()
+        return source.account, f"{self.project}-{source.environment}-models"
+
+    def source_artifacts_bucket(self, region: str) -> str:
+        """The artifacts bucket holding the pipeline runs of the versions this environment deploys."""
+        source = self.deployment.registry
+        if source is None:
+            raise ValueError("this environment's own artifacts bucket depends on the deploying account")
+        return f"{self.project}-{source.environment}-artifacts-{source.account}-{region}"
 
     def bucket_name(self, zone: Zone, account: str, region: str) -> str:
         """Globally unique bucket name; account/region may be CDK tokens or concrete values."""

@@ -30,6 +30,7 @@ class SecureFunction(Construct):
     def __init__(self, scope: Construct, id_: str, *, name: str, description: str, config: EnvironmentConfig,
                  key: kms.IKey, network: PrivateNetwork | None, bundle: bool, removal_policy: cdk.RemovalPolicy,
                  environment: dict[str, str], runbook: str, function_name: str | None = None,
+                 role_name: str | None = None,
                  memory_mb: int = 512, timeout_seconds: int = 60,
                  reserved_concurrency: int = 2, retry_attempts: int = 2, max_event_age_hours: int = 6) -> None:
         super().__init__(scope, id_)
@@ -39,7 +40,7 @@ class SecureFunction(Construct):
         self.log_group = encrypted_log_group(self, "Logs", key=key, retention_days=config.log_retention_days,
                                              removal_policy=removal_policy)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                             description=f"{name} function")
+                             description=f"{name} function", role_name=role_name)
         self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role],
                                         description=f"{name} function: every permission it has, and no more")
         self.function = lambda_.Function(

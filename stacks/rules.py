@@ -13,7 +13,8 @@ from stacks.functions import SecureFunction
 
 def cdk_event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
     """The EventBridge JSON pattern (as local mode matches it) as a CDK EventPattern."""
-    return events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"])
+    return events.EventPattern(source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern["detail"],
+                               account=pattern.get("account"))
 
 
 def function_target(secure: SecureFunction) -> targets.LambdaFunction:

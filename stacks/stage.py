@@ -109,7 +109,7 @@ class MlStackStage(cdk.Stage):
         functions = {**common, "lake": lake, "network": network, "bundle": bundle}
         self.ingestion = Ingestion(stacks["ingestion"], "Ingestion", **functions)
         self.training = Training(stacks["training"], "Training", lake=lake, **common)
-        self.registry = ModelRegistry(stacks["deployer"], "Registry", training=self.training, **functions)
+        self.registry = ModelRegistry(stacks["deployer"], "Registry", **functions)
         self.serving = {stage: ServingApi(stacks[f"serving-{stage}"], f"{stage.title()}Api", stage=stage,
                                           firewall=self.firewall, logging_account=self.logging_account, **functions)
                         for stage in MODEL_STAGES}
