@@ -65,6 +65,7 @@ serve: $(PY_STAMP)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/actionlint deploy/github/*.yml
 
 test: install lint
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/pytest
