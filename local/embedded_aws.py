@@ -12,9 +12,11 @@ the function's role from the template: local/iam.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import urllib.request
@@ -30,9 +32,12 @@ from local.cfn import Template, environment_templates
 from local.iam import CallChecker, Facts
 from local.lambda_runtime import LOCAL_ACCOUNT
 from local.provision import Provisioner, ProvisionReport
-from mlstack.config import CDK_JSON, ENVIRONMENTS_KEY, ZONES, EnvironmentConfig
+from mlstack.config import CDK_JSON, ENVIRONMENTS_KEY, REPO_ROOT, ZONES, EnvironmentConfig
 
 _LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+SYNTH_CACHE = REPO_ROOT / ".mlstack" / "synth"
+SYNTH_CACHE_KEPT = 24  # more than the configs one process (a test session) synthesizes
+SYNTH_INPUTS = tuple(REPO_ROOT / name for name in ("app.py", "cdk.json", "stacks", "mlstack", "lambdas", "pipelines"))
 _TEMPLATES: dict[str, list[Path]] = {}  # config JSON -> synthesized templates (one synth per process)
 
 
@@ -97,20 +102,44 @@ def moto_server() -> Iterator[str]:
 def synthesized_templates(config: EnvironmentConfig, out_dir: Path | None = None) -> list[Path]:
     """This environment's stack templates, synthesized offline (bundling off) as `make synth` does.
 
-    Once per process and config: the templates depend only on the code and the config."""
-    cache_key = config.model_dump_json()
-    if cache_key not in _TEMPLATES:
-        os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # as the Makefile sets it
-        from stacks.app import BUNDLE_FLAG_KEY, build_app
+    The templates depend only on the code and the config: once per process, and kept on disk under
+    .mlstack/synth/<hash of both> (a synth costs ~20 s of CDK start-up; `mlstack ingest` runs often)."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # as the Makefile sets it
+    from stacks.app import BUNDLE_FLAG_KEY, build_app
 
-        # This config, not cdk.json's (a caller may have changed it), synthesized as the CLI does it.
-        context = {**json.loads(CDK_JSON.read_text())["context"], "env": config.name, BUNDLE_FLAG_KEY: False,
-                   ENVIRONMENTS_KEY: {config.name: config.model_dump(mode="json", exclude={"name"})},
-                   "aws:cdk:enable-path-metadata": True}
-        outdir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="mlstack-synth-"))
-        build_app(context, outdir=str(outdir)).synth()
-        _TEMPLATES[cache_key] = environment_templates(outdir, config.name)
+    # This config, not cdk.json's (a caller may have changed it), synthesized as the CLI does it.
+    context = {**json.loads(CDK_JSON.read_text())["context"], "env": config.name, BUNDLE_FLAG_KEY: False,
+               ENVIRONMENTS_KEY: {config.name: config.model_dump(mode="json", exclude={"name"})},
+               "aws:cdk:enable-path-metadata": True}
+    if out_dir is not None:
+        build_app(context, outdir=str(out_dir)).synth()
+        return environment_templates(Path(out_dir), config.name)
+    cache_key = hashlib.sha256(json.dumps(context, sort_keys=True).encode() + _code_digest()).hexdigest()[:24]
+    if cache_key not in _TEMPLATES:
+        cached = SYNTH_CACHE / cache_key
+        if not (cached / "manifest.json").is_file():
+            SYNTH_CACHE.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=f"{cache_key}-", dir=SYNTH_CACHE))
+            build_app(context, outdir=str(building)).synth()
+            try:
+                building.rename(cached)
+            except OSError:  # another process cached the same synth meanwhile
+                shutil.rmtree(building, ignore_errors=True)
+            for stale in sorted(SYNTH_CACHE.iterdir(), key=lambda p: p.stat().st_mtime)[:-SYNTH_CACHE_KEPT]:
+                shutil.rmtree(stale, ignore_errors=True)  # synths of code that has changed since
+        _TEMPLATES[cache_key] = environment_templates(cached, config.name)
     return _TEMPLATES[cache_key]
+
+
+def _code_digest() -> bytes:
+    """Every source the templates are built from (the app, its stacks, and what they read)."""
+    digest = hashlib.sha256()
+    for root in SYNTH_INPUTS:
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()
+                                                      and "__pycache__" not in p.parts)
+        for path in paths:
+            digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.digest()
 
 
 def provision_lake(config: EnvironmentConfig, *, region: str | None = None,

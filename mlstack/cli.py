@@ -22,6 +22,12 @@ def _serve(args: argparse.Namespace) -> int:
                  demo_dir=Path(args.demo_dir))
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    from local.ingest_file import main
+
+    return main(args.file, args.dataset, args.key, args.json, args.env)
+
+
 def _sample_data(args: argparse.Namespace) -> int:
     from mlstack.datasets.samples import write_samples
 
@@ -206,6 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--env", action="append", help="environment to rehearse, repeatable (default: all)")
     rehearse.add_argument("--no-synth", action="store_true", help="reuse the last rehearsal's cloud assembly")
     rehearse.set_defaults(func=_rehearse)
+
+    ingest = commands.add_parser(
+        "ingest", help="check a data file before uploading it: the real ingest handler on an embedded AWS, as an "
+                       "upload to raw/<DATASET>/ would run it; prints the manifest (exit 0 whenever the file was "
+                       "handled, accepted, partial or rejected; 1 if the handler failed)")
+    ingest.add_argument("file", help="the CSV or JSON Lines file (optionally .gz)")
+    ingest.add_argument("--dataset", required=True, help="the data set (its schema validates the file)")
+    ingest.add_argument("--key", help="object key under raw/<DATASET>/ (default: the file's name; its suffix "
+                                      "decides the format)")
+    ingest.add_argument("--json", action="store_true", help="print the manifest as one JSON object")
+    ingest.add_argument("--env", default="dev", help="environment config from cdk.json (default: %(default)s)")
+    ingest.set_defaults(func=_ingest)
 
     samples = commands.add_parser("sample-data", help="write the sample data sets (clean and corrupted) to a folder")
     samples.add_argument("--out", default=".mlstack/sample-data", help="output folder (default: %(default)s)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from functools import cache, cached_property
 from pathlib import Path
@@ -85,6 +86,7 @@ class Column(BaseModel):
 
 
 _INT64 = range(-(2**63), 2**63)
+_INT64_DIGITS = len(str(2**63))
 # The accepted text forms of numbers (after trimming whitespace): ASCII decimal only, so no
 # "1_000", "0x10" or non-ASCII digits. Shared with the vectorized CSV validator (RE2-compatible).
 INTEGER_PATTERN = r"[+-]?[0-9]+"
@@ -100,6 +102,8 @@ def _to_integer(raw: Any) -> int:
     integer_text = isinstance(raw, str) and _INTEGER_TEXT.fullmatch(raw.strip())
     if not (isinstance(raw, int) or integral_float or integer_text):
         raise InvalidValueError("expected an integer")
+    if integer_text and len(raw.strip().lstrip("+-").lstrip("0")) > _INT64_DIGITS:
+        raise InvalidValueError("integer outside the 64-bit range")  # before int(): no digit-limit error
     value = int(raw)
     if value not in _INT64:
         raise InvalidValueError("integer outside the 64-bit range")
@@ -181,26 +185,31 @@ class DatasetSchema(BaseModel):
         return frozenset(self.column_names)
 
     def header_problems(self, header: list[str]) -> list[str]:
-        """File-level problems with a CSV header: missing required, unknown, repeated columns."""
-        declared = set(self.column_names)
-        required = {column.name for column in self.columns if column.required}
+        """File-level problems with a CSV header: missing required, unknown, repeated columns. Linear in the
+        header's length; names only what the schema declares and positions of the rest: a header that is
+        really a data row (a headerless export) must not put a patient's values into a reason."""
+        counts = Counter(header)
         problems = []
-        repeated = sorted({name for name in header if header.count(name) > 1})
+        repeated = [position for position, name in enumerate(header, 1)
+                    if counts[name] > 1 and name in self._declared]
         if repeated:
-            problems.append(f"repeated columns {repeated}")
-        missing = sorted(required - set(header))
+            problems.append(f"repeated declared columns at positions {_positions(repeated)}")
+        missing = [column.name for column in self.columns if column.required and column.name not in counts]
         if missing:
             problems.append(f"missing required columns {missing}")
-        unknown = sorted(set(header) - declared)
+        unknown = [position for position, name in enumerate(header, 1) if name not in self._declared]
         if unknown:
-            problems.append(f"unknown columns {unknown} (schema {self.name} v{self.version})")
+            problems.append(f"{len(unknown)} of {len(header)} header fields are not columns of schema "
+                            f"{self.name} v{self.version} (positions {_positions(unknown)})")
         return problems
 
     def validate_record(self, record: Mapping[str, Any]) -> dict[str, Value]:
-        """Typed row for a raw record, or RecordError naming the first bad column."""
-        unknown = [key for key in record if key not in self._declared]
+        """Typed row for a raw record, or RecordError naming the first bad column (an undeclared key by its
+        position only: keys come from the file)."""
+        unknown = [position for position, key in enumerate(record, 1) if key not in self._declared]
         if unknown:
-            raise RecordError(str(unknown[0]), "not a declared column")
+            raise RecordError(None, f"{len(unknown)} of {len(record)} keys are not declared columns "
+                                    f"(positions {_positions(unknown)})")
         row = {}
         for column in self.columns:
             try:
@@ -208,6 +217,12 @@ class DatasetSchema(BaseModel):
             except InvalidValueError as error:
                 raise RecordError(column.name, str(error)) from None
         return row
+
+
+def _positions(positions: list[int], shown: int = 10) -> str:
+    """Positions for a reason: the first few, and how many more (a reason stays short)."""
+    listed = ", ".join(map(str, positions[:shown]))
+    return listed + (f" and {len(positions) - shown} more" if len(positions) > shown else "")
 
 
 @cache

@@ -16,6 +16,7 @@ import os
 from datetime import datetime
 from functools import cache
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -49,8 +50,10 @@ def ingestor() -> Ingestor:
 
 
 def _source(record: Any) -> SourceObject:
+    """The object a record names. S3 URL-encodes keys in notifications ("notes 2025.csv" arrives as
+    "notes+2025.csv", "résumé" as "r%C3%A9sum%C3%A9"); the API calls need the key itself."""
     obj = record.s3.get_object
-    return SourceObject(bucket=record.s3.bucket.name, key=obj.key, version_id=obj.version_id,
+    return SourceObject(bucket=record.s3.bucket.name, key=unquote_plus(obj.key), version_id=obj.version_id,
                         etag=obj.etag or "", size=obj.size or 0, event_time=datetime.fromisoformat(record.event_time))
 
 
@@ -82,7 +85,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.set_correlation_id(record.response_elements.get("x-amz-request-id"))
         source = _source(record)
         manifest = ingestor().ingest(source)
-        _record_metrics(manifest)
+        if not manifest.duplicate:  # a redelivered event was counted the first time
+            _record_metrics(manifest)
         # Ids and counts only: never row contents (they may hold PHI).
         logger.info("ingested", extra={
             "source_key": source.key, "source_version_id": source.version_id, "dataset": manifest.dataset,

@@ -217,6 +217,8 @@ class Ingestor:
             quarantine_key = self._key(QUARANTINE_PREFIX, dataset, source, ".jsonl")
             self._put(self.settings.quarantine_bucket, quarantine_key, quarantine_lines(parsed))
         valid, bad = parsed.table.num_rows, len(parsed.quarantined)
+        if parsed.rows_in != valid + bad:  # counted as read: a row neither curated nor quarantined is lost
+            raise RuntimeError(f"{parsed.rows_in} rows read but {valid} valid + {bad} quarantined: not reconciled")
         outcome: Outcome = "accepted" if not bad else "partial" if valid else "rejected"
         manifest = self._manifest(
             source, dataset, schema.version, outcome,

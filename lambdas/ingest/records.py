@@ -14,6 +14,7 @@ import csv
 import json
 import math
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +46,9 @@ class ParsedFile:
     table: pa.Table
     quarantined: list[Quarantined] = field(default_factory=list)
     blank_lines: int = 0
-
-    @property
-    def rows_in(self) -> int:
-        return self.table.num_rows + len(self.quarantined)
+    # The records the file holds, counted as they are read (not derived from the outcome): the manifest's
+    # rows_in, which must equal valid + quarantined (Ingestor checks it).
+    rows_in: int = 0
 
 
 def arrow_schema(schema: DatasetSchema, metadata: dict[str, str] | None = None) -> pa.Schema:
@@ -56,18 +56,30 @@ def arrow_schema(schema: DatasetSchema, metadata: dict[str, str] | None = None) 
                      metadata=metadata)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def decompress(body: bytes, limit: int) -> bytes:
-    """gunzip with a cap on the output (no zip bombs) and a clear error on truncation."""
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise FileRejectedError(f"not a valid gzip stream ({error})") from None
-    if len(data) > limit:
-        raise FileRejectedError(f"decompressed size exceeds the limit of {limit} bytes")
-    if not inflater.eof:
-        raise FileRejectedError("truncated gzip stream (the upload is incomplete)")
-    return data
+    """gunzip every member (`cat a.gz b.gz` is one valid gzip file) with a cap on the total output (no zip
+    bombs), and a clear error on truncation or on bytes after the last member."""
+    parts, size, remaining, member = [], 0, body, 0
+    while remaining:
+        member += 1
+        if not remaining.startswith(GZIP_MAGIC):
+            raise FileRejectedError(f"{len(remaining)} byte(s) after gzip member {member - 1} are not gzip data")
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            data = inflater.decompress(remaining, limit + 1 - size)
+        except zlib.error as error:
+            raise FileRejectedError(f"gzip member {member} is not a valid gzip stream ({error})") from None
+        size += len(data)
+        if size > limit:
+            raise FileRejectedError(f"decompressed size exceeds the limit of {limit} bytes")
+        if not inflater.eof:
+            raise FileRejectedError(f"truncated gzip stream in member {member} (the upload is incomplete)")
+        parts.append(data)
+        remaining = inflater.unused_data
+    return b"".join(parts)
 
 
 def decode(body: bytes) -> str:
@@ -76,9 +88,7 @@ def decode(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise FileRejectedError(
-            f"not valid UTF-8: byte 0x{body[error.start]:02x} at offset {error.start}; re-export the file as UTF-8"
-        ) from None
+        raise FileRejectedError(f"not valid UTF-8 at byte offset {error.start}; re-export the file as UTF-8") from None
 
 
 def parse_and_validate(text: str, fmt: str, schema: DatasetSchema) -> ParsedFile:
@@ -103,42 +113,98 @@ def lines(text: str) -> Iterator[str]:
         start = stop
 
 
-def _csv_reader(text: str, schema: DatasetSchema) -> tuple[Any, list[str]]:
-    reader = csv.reader(lines(text), strict=True)
+class _ReplayableLines:
+    """The lines of a text, remembering those of the record being read, so that after a malformed record
+    reading resumes on the line after its first: one bad quote costs one row, not the rest of the file."""
+
+    def __init__(self, text: str) -> None:
+        self._source, self._replay = lines(text), deque[str]()
+        self.record: list[str] = []
+
+    def __iter__(self) -> _ReplayableLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._replay.popleft() if self._replay else next(self._source)
+        self.record.append(line)
+        return line
+
+    def start_record(self) -> None:
+        self.record = []
+
+    def skip_first_line_of_record(self) -> str:
+        """Drop the failed record's first line; its other lines are read again as the next records."""
+        first, rest = self.record[0], self.record[1:]
+        self._replay.extendleft(reversed(rest))
+        self.record = []
+        return first
+
+
+def _csv_reader(lines_: _ReplayableLines, schema: DatasetSchema) -> list[str]:
     try:
-        header = [name.strip() for name in next(reader)]
+        header = [name.strip() for name in next(csv.reader(lines_, strict=True))]
     except csv.Error as error:
         raise FileRejectedError(f"unreadable CSV header: {error}") from None
     problems = schema.header_problems(header)
     if problems:
         raise FileRejectedError("CSV header does not match the schema: " + "; ".join(problems))
-    return reader, header
+    return header
 
 
-def _csv_chunks(reader: Any, header: list[str], parsed: ParsedFile) -> Iterator[tuple[list[list[str]], list[int]]]:
-    """Well-formed rows with their 1-based numbers, a chunk at a time; malformed rows go to quarantine."""
-    rows, numbers, row_number = [], [], 0
+def _csv_records(lines_: _ReplayableLines, width: int, parsed: ParsedFile) -> Iterator[list[str]]:
+    """Each record's fields. A malformed one (a misquote, a lone CR, a field over the size limit), or one
+    that spans lines and looks like an unclosed quote that swallowed the rows after it (the wrong number of
+    fields, or a later line that is a complete row on its own), is quarantined as its first line, and
+    reading resumes on the next line: every later row is still read and counted."""
     while True:
+        reader = csv.reader(lines_, strict=True)
         try:
-            fields = next(reader)
+            while True:
+                lines_.start_record()
+                fields = next(reader)
+                if len(lines_.record) > 1 and _swallowed_rows(fields, lines_.record, width):
+                    raise csv.Error("an unclosed quote (a quoted field runs over lines that are rows)")
+                yield fields
         except StopIteration:
-            break
+            return
         except csv.Error as error:
-            # The csv module cannot resynchronise after a broken quote: keep the rest as one record.
-            parsed.quarantined.append(Quarantined(row_number + 1, f"malformed CSV: {error}", None,
-                                                  {"from_line": reader.line_num}))
-            break
+            parsed.rows_in += 1
+            first_line = lines_.skip_first_line_of_record()
+            parsed.quarantined.append(Quarantined(parsed.rows_in, f"malformed CSV: {error}", None,
+                                                  {"line": first_line}))
+
+
+def _swallowed_rows(fields: list[str], record: list[str], width: int) -> bool:
+    """A multi-line record that is really a broken row plus rows after it: a well-formed note with line
+    breaks has the right number of fields, and its continuation lines are not rows by themselves."""
+    if len(fields) != width:
+        return True
+    for line in record[1:]:
+        try:
+            alone = next(csv.reader([line], strict=True), [])
+        except csv.Error:
+            continue
+        if len(alone) == width:
+            return True
+    return False
+
+
+def _csv_chunks(lines_: _ReplayableLines, header: list[str], parsed: ParsedFile
+                ) -> Iterator[tuple[list[list[str]], list[int]]]:
+    """Well-formed rows with their 1-based numbers, a chunk at a time; malformed rows go to quarantine."""
+    rows, numbers = [], []
+    for fields in _csv_records(lines_, len(header), parsed):
         if not fields:
             parsed.blank_lines += 1
             continue
-        row_number += 1
+        parsed.rows_in += 1
         if len(fields) != len(header):
             parsed.quarantined.append(Quarantined(
-                row_number, f"expected {len(header)} fields, got {len(fields)} (truncated or misquoted row)",
+                parsed.rows_in, f"expected {len(header)} fields, got {len(fields)} (truncated or misquoted row)",
                 None, fields))
             continue
         rows.append(fields)
-        numbers.append(row_number)
+        numbers.append(parsed.rows_in)
         if len(rows) == CSV_CHUNK_ROWS:
             yield rows, numbers
             rows, numbers = [], []
@@ -146,10 +212,11 @@ def _csv_chunks(reader: Any, header: list[str], parsed: ParsedFile) -> Iterator[
 
 
 def _parse_csv(text: str, schema: DatasetSchema) -> ParsedFile:
-    reader, header = _csv_reader(text, schema)
+    lines_ = _ReplayableLines(text)
+    header = _csv_reader(lines_, schema)
     parsed = ParsedFile(table=pa.table({}))
     tables = [_validate_csv_chunk(rows, numbers, header, schema, parsed)
-              for rows, numbers in _csv_chunks(reader, header, parsed)]
+              for rows, numbers in _csv_chunks(lines_, header, parsed)]
     parsed.table = pa.concat_tables(tables)  # chunked: parquet writes it without another copy
     return parsed
 
@@ -253,17 +320,24 @@ def _reference(column: Column, raw: tuple[Any, ...]) -> tuple[pa.Array, dict[int
 def _parse_jsonl(text: str, schema: DatasetSchema) -> ParsedFile:
     parsed = ParsedFile(table=pa.table({}))
     valid_rows = []
-    row_number = 0
     for line in lines(text):
         if not line.strip():
             parsed.blank_lines += 1
             continue
-        row_number += 1
+        parsed.rows_in += 1
+        row_number = parsed.rows_in
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             parsed.quarantined.append(Quarantined(
                 row_number, f"invalid JSON (truncated or malformed) at char {error.pos}", None, line))
+            continue
+        except ValueError:  # an integer over Python's digit limit
+            parsed.quarantined.append(Quarantined(row_number, "invalid JSON: a number with too many digits", None,
+                                                  line))
+            continue
+        except RecursionError:
+            parsed.quarantined.append(Quarantined(row_number, "invalid JSON: nested too deeply", None, line))
             continue
         if not isinstance(record, dict):
             parsed.quarantined.append(Quarantined(row_number, "a JSON Lines record must be an object", None, line))

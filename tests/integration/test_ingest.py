@@ -113,7 +113,7 @@ REJECTIONS = {
         [c for c in COLUMNS if c != "mean_radius"]), "missing required columns ['mean_radius']"),
     "extra column": ("breast_cancer", "extra.csv", to_csv(
         [{**r, "patient_name": "x"} for r in breast_cancer_rows()[:5]], [*COLUMNS, "patient_name"]),
-        "unknown columns ['patient_name']"),
+        "1 of 32 header fields are not columns of schema breast_cancer v1 (positions 32)"),
     "unsupported type": ("breast_cancer", "data.xlsx", b"PK\x03\x04", "unsupported file type"),
     "unknown dataset": ("genomes", "a.csv", b"x\n1\n", "unknown dataset 'genomes'"),
 }
