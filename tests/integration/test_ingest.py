@@ -183,11 +183,12 @@ def test_gzipped_json_lines_with_a_bom_and_blank_lines_are_accepted(lake_env, in
     assert (result["outcome"], result["rows_valid"]) == ("accepted", 20)
 
 
-def test_an_unterminated_quote_quarantines_the_rest_of_the_file_as_one_record(lake_env, ingestion):
+def test_an_unterminated_quote_costs_its_row_and_every_later_row_is_still_read(lake_env, ingestion):
     _, lake, s3 = lake_env
-    text = to_csv(breast_cancer_rows()[:10], COLUMNS).decode() + '1.0,"unterminated\n'
+    rows = to_csv(breast_cancer_rows()[:20], COLUMNS).decode().splitlines(keepends=True)
+    text = "".join(rows[:11]) + '1.0,"unterminated\n' + "".join(rows[11:])
     result = ingestion.ingest("breast_cancer", "quote.csv", text.encode())
-    assert (result["rows_valid"], result["rows_quarantined"]) == (10, 1)
+    assert (result["rows_in"], result["rows_valid"], result["rows_quarantined"]) == (20, 19, 1)
     assert "malformed CSV" in _quarantined(s3, lake, "breast_cancer")[0]["reason"]
 
 
