@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from urllib.parse import parse_qs, quote_plus
+from urllib.parse import parse_qs
 
 import boto3
 import pytest
