@@ -9,6 +9,7 @@ sizes, the model version and timings.
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 from functools import cache
 from typing import Any
@@ -115,7 +116,10 @@ def _request_body() -> bytes:
     if content_type.split(";")[0].strip().lower() != JSON:
         raise RequestError(415, "unsupported_media_type", "Content-Type must be application/json")
     body = event.body or ""
-    raw = base64.b64decode(body) if event.is_base64_encoded else body.encode()
+    try:
+        raw = base64.b64decode(body, validate=True) if event.is_base64_encoded else body.encode()
+    except binascii.Error:
+        raise RequestError(400, "invalid_body", "the body is not valid base64 (isBase64Encoded is true)") from None
     if len(raw) > settings().MAX_BODY_BYTES:
         raise RequestError(413, "payload_too_large", f"the body is larger than {settings().MAX_BODY_BYTES} bytes")
     return raw
@@ -175,6 +179,25 @@ def unexpected(error: Exception) -> Response:
 @tracer.capture_lambda_handler(capture_response=False)  # responses hold predictions: never into traces
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    problem = not_a_proxy_request(event)
+    if problem:  # a direct invoke API Gateway would never send: answered like any bad request
+        logger.info("refused", extra={"status": 400, "code": "invalid_event"})
+        return {"statusCode": 400, "headers": {"Content-Type": JSON}, "isBase64Encoded": False,
+                "body": orjson.dumps({"error": {"code": "invalid_event", "message": problem}}).decode()}
     # The API Gateway request id as correlation id, read directly (a JMESPath query costs ~13 us a call).
     logger.set_correlation_id((event.get("requestContext") or {}).get("requestId"))
     return app.resolve(event, context)
+
+
+PROXY_FIELDS = {"httpMethod": (str,), "path": (str,), "body": (str, type(None)), "headers": (dict, type(None)),
+                "isBase64Encoded": (bool, type(None)), "requestContext": (dict, type(None))}
+
+
+def not_a_proxy_request(event: Any) -> str | None:
+    """Why an event is not an API Gateway REST proxy request (only a direct invoke can send one), or None."""
+    if not isinstance(event, dict):
+        return "the event is not an API Gateway proxy request (a JSON object)"
+    for name, types in PROXY_FIELDS.items():
+        if not isinstance(event.get(name), types):
+            return f"the event's {name!r} is missing or has the wrong type for an API Gateway proxy request"
+    return None

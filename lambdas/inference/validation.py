@@ -23,6 +23,7 @@ import orjson
 from mlstack.schema import Column, InvalidValueError
 from mlstack.signature import ModelSignature
 
+MAX_ECHOED_KEY = 64  # characters of a caller's key echoed back in an error's `field` (and its log line)
 _NUMBERS = frozenset((int, float))  # exact types: bool is a subclass of int and must not pass
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
@@ -33,7 +34,8 @@ class RequestError(Exception):
     def __init__(self, status: int, code: str, message: str, field: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.field = status, code, message, field
+        self.status, self.code, self.message = status, code, message
+        self.field = echoable(field, 2 * MAX_ECHOED_KEY) if field is not None else None
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
@@ -41,6 +43,13 @@ class RequestError(Exception):
         if self.field:
             error["field"] = self.field
         return {"error": error}
+
+
+def echoable(key: str, limit: int = MAX_ECHOED_KEY) -> str:
+    """A caller's key as an error echoes it: printable characters only, at most `limit` of them (a 900 KB key
+    must not become a 900 KB response and log line)."""
+    shown = "".join(c if c.isprintable() else "?" for c in key[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def invalid(message: str, field: str | None = None) -> RequestError:
@@ -86,7 +95,7 @@ class InstanceValidator:
             raise invalid("the body must be a JSON object with an 'instances' array")
         extra = sorted(set(document) - {"instances"})
         if extra:
-            raise invalid("unknown top-level field (only 'instances' is accepted)", extra[0])
+            raise invalid("unknown top-level field (only 'instances' is accepted)", echoable(extra[0]))
         instances = document.get("instances")
         if type(instances) is not list:
             raise invalid("'instances' must be an array of objects", "instances")
@@ -118,7 +127,7 @@ class InstanceValidator:
             raise invalid("each instance must be a JSON object", where)
         unknown = sorted(set(instance) - self._keys)
         if unknown:
-            raise invalid("not an input of this model (see GET /v1/schema)", f"{where}.{unknown[0]}")
+            raise invalid("not an input of this model (see GET /v1/schema)", f"{where}.{echoable(unknown[0])}")
         missing = sorted(self._required - set(instance))
         if missing:
             raise invalid("required input is missing", f"{where}.{missing[0]}")

@@ -83,3 +83,43 @@ def test_no_method_path_or_header_combination_causes_a_5xx(handler, headers, met
     status, payload = _call(module, method, path, headers, orjson.dumps({"instances": sample.instances[:1]}))
     assert status < 500
     assert "error" in payload or status == 200
+
+
+def test_an_unknown_key_is_echoed_capped_and_printable(handler):
+    module, sample = handler
+    long_key = "k\x00\n" + "x" * 900_000
+    instance = {**sample.instances[0], long_key: 1}
+    status, body = _call(module, "POST", "/v1/predict", {"content-type": "application/json"},
+                         orjson.dumps({"instances": [instance]}))
+    assert status == 400
+    field = body["error"]["field"]
+    assert field.startswith("instances[0].k??x") and field.endswith("...") and len(field) <= 128
+    status, body = _call(module, "POST", "/v1/predict", {"content-type": "application/json"},
+                         orjson.dumps({"instances": [sample.instances[0]], long_key: 1}))
+    assert status == 400 and len(body["error"]["field"]) <= 64
+
+
+DIRECT_INVOKES = {
+    "invalid base64": {"isBase64Encoded": True, "body": "not base64 !!!"},
+    "a non-string body": {"body": {"instances": []}},
+    "no httpMethod": {"httpMethod": None},
+    "no path": {"path": None},
+    "headers not an object": {"headers": ["content-type"]},
+}
+
+
+@pytest.mark.parametrize("case", DIRECT_INVOKES, ids=list(DIRECT_INVOKES))
+def test_events_only_a_direct_invoke_can_send_get_a_400_not_a_500(handler, case):
+    module, sample = handler
+    event = proxy_event("POST", "/v1/predict", {"content-type": "application/json"},
+                        orjson.dumps({"instances": sample.instances[:1]}))
+    event.update(DIRECT_INVOKES[case])
+    response = module.handler({k: v for k, v in event.items() if v is not None}, LocalLambdaContext("inference"))
+    assert response["statusCode"] == 400, response
+    assert json.loads(response["body"])["error"]["code"] in ("invalid_event", "invalid_body")
+
+
+def test_a_non_object_event_gets_a_400(handler):
+    module, _ = handler
+    for event in ([], "GET /v1/health", None, 7):
+        assert module.handler(event, LocalLambdaContext("inference"))["statusCode"] == 400
