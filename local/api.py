@@ -17,11 +17,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from lambdas.inference.settings import function_environment
+from lambdas.inference.validation import echoable
 from local.embedded_aws import LocalLake
 from local.lambda_runtime import LOCAL_ACCOUNT, cold_start, invoke
 from mlstack.config import EnvironmentConfig
@@ -76,6 +78,7 @@ class LocalApi:
             max_instances=serving.max_instances, max_body_bytes=serving.max_body_bytes,
             metrics_namespace=config.resource_prefix(), recheck_seconds=0), config.region)
         self.checker = lake.checker("inference", stage)
+        self.max_body_bytes = serving.max_body_bytes  # what the function would refuse: refused before reading
         self.lock = threading.Lock()  # one request at a time, as one Lambda execution environment
 
     def call(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> ApiResponse:
@@ -105,22 +108,67 @@ def _gateway_error(status: int, code: str, message: str) -> ApiResponse:
     return ApiResponse(status, {"Content-Type": "application/json"}, body)
 
 
+# What http.server itself refuses (a bad request line, too many or too long headers, an unknown method),
+# answered in the API's JSON error contract instead of its HTML pages.
+SERVER_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 411: "length_required",
+                      413: "payload_too_large", 414: "uri_too_long", 431: "headers_too_large",
+                      501: "not_implemented", 505: "http_version_not_supported"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: LocalApi
     server_version = "mlstack-local-api"
+    protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._declared_length()
+        if length is None:
+            return  # refused by its declared length, before any of the body was read
         body = self.rfile.read(length) if length else b""
-        response = self.api.call(self.command, self.path, dict(self.headers.items()), body)
+        self._respond(self.api.call(self.command, self.path, dict(self.headers.items()), body))
+
+    def _declared_length(self) -> int | None:
+        """The body's length from Content-Length, or None after answering: a non-numeric or negative length
+        (400), chunked bodies (411: API Gateway's REST APIs need a length), a body over the limit (413)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.send_error(411, "a Content-Length is required (chunked bodies are not accepted)")
+            return None
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not declared.isdigit():
+            self.send_error(400, "Content-Length must be a non-negative integer")
+            return None
+        if int(declared) > self.api.max_body_bytes:
+            self.send_error(413, f"the body is larger than {self.api.max_body_bytes} bytes")
+            return None
+        return int(declared)
+
+    def _respond(self, response: ApiResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        self.wfile.write(response.body)
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's naming
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every refusal in the JSON error contract; the connection closes (a refused body stays unread)."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # an unparsable request line: answer with a status line anyway
+            self.request_version = "HTTP/1.1"
+        # http.server's own messages quote the request line or method: echoed capped and printable.
+        body = json.dumps({"error": {"code": SERVER_ERROR_CODES.get(code, "bad_request"),
+                                     "message": echoable(message or HTTPStatus(code).phrase, 200)}}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
+    # Every method reaches the route table (404 for what it does not hold), as API Gateway's does.
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:
         return

@@ -285,3 +285,50 @@ def test_a_canary_that_fails_to_load_gets_no_traffic_and_is_reported(world, tabu
     versions = {_predict(api, tabular.instances[:1])[1]["model_version"] for _ in range(20)}
     assert versions == {"v1"}
     assert reported and set(reported) == {"load"}  # re-reported at every pointer re-check while the canary is set
+
+
+def _raw_exchange(url: str, request: bytes, timeout: float = 10) -> tuple[int, dict, bytes]:
+    """One raw HTTP exchange with the local server, read until it closes: (status, headers, body)."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as connection:
+        connection.sendall(request)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+HOSTILE_REQUESTS = {
+    "an unknown method": (b"BREW /v1/predict HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+    "OPTIONS": (b"OPTIONS /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 404),
+    "a non-numeric Content-Length": (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400),
+    "a negative Content-Length": (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400),
+    "a 200 MB declared body": (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 209715200\r\n\r\n{", 413),
+    "a chunked body": (b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+    "an oversized header": (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    "too many headers": (b"GET /v1/health HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(120))
+                         + b"\r\n", 431),
+    "a garbled request line": (b"GARBAGE\r\n\r\n", 400),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_REQUESTS, ids=list(HOSTILE_REQUESTS))
+def test_every_local_server_refusal_follows_the_json_error_contract(api, case):
+    request, status = HOSTILE_REQUESTS[case]
+    with http_server(api) as url:
+        got, headers, body = _raw_exchange(url, request)
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"]
+
+
+def test_head_gets_the_status_and_headers_without_a_body(api):
+    with http_server(api) as url:
+        status, headers, body = _raw_exchange(url, b"HEAD /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status == 404 and headers["content-type"] == "application/json" and body == b""
