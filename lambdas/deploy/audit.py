@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Action = Literal["deploy", "promote", "rollback", "reject", "canary-complete", "canary-rollback"]
-Outcome = Literal["succeeded", "canary-started", "refused", "no-op", "failed"]
+Action = Literal["deploy", "promote", "rollback", "reject", "canary-complete", "canary-rollback", "canary-replaced"]
+Outcome = Literal["succeeded", "canary-started", "refused", "no-op", "ignored", "failed"]
 
 
 class AuditRecord(BaseModel):

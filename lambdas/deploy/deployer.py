@@ -32,6 +32,10 @@ class PromotionRefusedError(RuntimeError):
     """The prod gate said no; the reasons are in the message and in the audit record."""
 
 
+class NoLongerApprovedError(RuntimeError):
+    """The version's registry status changed (rejected, say) after the decision to make it live."""
+
+
 @dataclass(frozen=True)
 class CanaryPolicy:
     percent: int
@@ -85,16 +89,23 @@ class Deployer:
 
     def _make_live(self, stage: str, version: ModelVersion, *, canary_beside: Live | None = None) -> None:
         """Publish the signature, drift baseline and model, then move the pointer (the one atomic step): all traffic,
-        or the canary share beside the stable version."""
+        or the canary share beside the stable version. The registry is asked again just before the pointer
+        moves: a rejection that raced this deployment wins (NoLongerApprovedError, nothing moved)."""
         signature_uri = self.artifacts.publish_signature(stage, version)
         self.artifacts.publish_baseline(stage, version)
         model_uri = self.backend.publish(stage, version)
+        self._still_approved(version)
         if canary_beside is None:
             self.pointer.move(stage, version, model_uri, signature_uri)
         else:
             assert self.canary is not None
             self.pointer.start_canary(stage, canary_beside, version, model_uri, signature_uri,
                                       weight=self.canary.percent / 100)
+
+    def _still_approved(self, version: ModelVersion) -> None:
+        status = self.registry.describe(version.arn).status
+        if status != "Approved":
+            raise NoLongerApprovedError(f"v{version.version} became {status} while it was being deployed")
 
     def handle_state_change(self, detail: dict[str, Any]) -> AuditRecord | None:
         """React to a registry state change; the registry (not the event) says the current status."""
@@ -109,14 +120,35 @@ class Deployer:
         return None  # pending: the rule never routes it; nothing to do if it arrives anyway
 
     def deploy(self, stage: str, version: ModelVersion, *, action: str, actor: str) -> AuditRecord:
+        """Make an approved version live on a stage, unless that would move the stage backwards: events arrive
+        out of order and are redelivered, so a version older than the one serving (or than the candidate of
+        a running canary) is recorded and ignored. Going back to an older version is a rollback: reject the
+        live version (the deployer then serves the newest other approved one)."""
         live = self.pointer.current(stage)
         if live and live.serves(version.arn):  # a redelivered event, or a repeated promotion
             return self._record(action, "no-op", stage, actor=actor, version=version,
                                 detail=f"v{version.version} is already live")
+        newest = max((v for v in (live, live and live.canary) if v), key=lambda v: v.version, default=None)
+        if newest and version.version < newest.version:
+            return self._record(action, "ignored", stage, actor=actor, version=version,
+                                detail=f"v{version.version} is older than v{newest.version} on {stage}; an older "
+                                       "version replaces a newer one only by a rollback (reject the newer one)")
+        try:
+            return self._deploy_newer(stage, version, live, action=action, actor=actor)
+        except NoLongerApprovedError as error:
+            return self._record(action, "refused", stage, actor=actor, version=version, detail=str(error))
+
+    def _deploy_newer(self, stage: str, version: ModelVersion, live: Live | None, *, action: str,
+                      actor: str) -> AuditRecord:
         if live and self.canary:
-            self._make_live(stage, version, canary_beside=live)
+            stable = live.stable()
+            self._make_live(stage, version, canary_beside=stable)
+            if live.canary:  # the candidate it replaces gets its own record: no canary ends unaudited
+                replaced = self.registry.describe(live.canary.model_package_arn)
+                self._record("canary-replaced", "succeeded", stage, actor=actor, version=replaced,
+                             detail=f"canary v{replaced.version} replaced by the newer v{version.version}")
             return self._record(action, "canary-started", stage, actor=actor, version=version,
-                                detail=f"v{version.version} takes {self.canary.percent}% beside v{live.version} "
+                                detail=f"v{version.version} takes {self.canary.percent}% beside v{stable.version} "
                                        f"for {self.canary.bake_minutes:g} min; rollback on {self.canary.alarm(stage)}")
         self._make_live(stage, version)
         previous = f"v{live.version}" if live else "nothing"
@@ -133,18 +165,22 @@ class Deployer:
             if live is None or live.canary is None:
                 continue
             alarm = self.canary.alarm(stage)
-            states = [a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]]
-            if "ALARM" in states:
+            candidate = self.registry.describe(live.canary.model_package_arn)
+            states = [a["StateValue"] for a in cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+                      if a["AlarmName"] == alarm]
+            # Fail safe: a canary completes only with its alarm present and quiet and the candidate still approved.
+            problem = ("ALARM" in states and f"{alarm} in ALARM") or (not states and f"{alarm} does not exist") or (
+                candidate.status != "Approved" and f"v{candidate.version} is {candidate.status}")
+            if problem:
                 self.pointer.write(stage, live.stable())
                 action = "canary-rollback"
-                detail = f"{alarm} in ALARM: v{live.canary.version} withdrawn, v{live.version} takes all"
+                detail = f"{problem}: v{live.canary.version} withdrawn, v{live.version} takes all"
             elif now - datetime.fromisoformat(live.canary.deployed_at) >= timedelta(minutes=self.canary.bake_minutes):
                 self.pointer.complete_canary(stage, live)
                 action = "canary-complete"
                 detail = f"v{live.version} -> v{live.canary.version} after {self.canary.bake_minutes:g} min"
             else:
                 continue  # still baking, alarm quiet
-            candidate = self.registry.describe(live.canary.model_package_arn)
             records.append(self._record(action, "succeeded", stage, actor="canary-check", version=candidate,
                                         detail=detail))
         return records
@@ -157,21 +193,31 @@ class Deployer:
         if not stages:
             return self._record("reject", "no-op", "-", actor=version.approver, version=version,
                                 detail="not live anywhere")
-        fallback = next((v for v in self.registry.approved_versions(version.group) if v.arn != version.arn), None)
+        fallbacks = [v for v in self.registry.approved_versions(version.group) if v.arn != version.arn]
         for stage in stages:
             live = lives[stage]
             if live.model_package_arn != version.arn:
                 self.pointer.write(stage, live.stable())
                 detail = f"canary v{version.version} withdrawn; v{live.version} takes all"
-            elif fallback is None:
+            elif (fallback := self._first_still_approved(stage, fallbacks)) is None:
                 self.pointer.clear(stage)
                 detail = f"v{version.version} withdrawn; no other approved version, {stage} serves nothing"
             else:
-                self._make_live(stage, fallback)
                 detail = f"v{version.version} -> v{fallback.version}"
             record = self._record("rollback", "succeeded", stage, actor=version.approver, version=version,
                                   detail=detail)
         return record
+
+    def _first_still_approved(self, stage: str, candidates: list[ModelVersion]) -> ModelVersion | None:
+        """Make the newest candidate live that is still approved when its pointer moves (a rejection racing
+        this rollback skips that one)."""
+        for candidate in candidates:
+            try:
+                self._make_live(stage, candidate)
+            except NoLongerApprovedError:
+                continue
+            return candidate
+        return None
 
     def promote(self, policy: PromotionPolicy, principal: str, cloudwatch: Any,
                 now: datetime | None = None) -> AuditRecord:
@@ -188,7 +234,10 @@ class Deployer:
         if reasons:
             self._record("promote", "refused", PROD, actor=principal, version=version, detail="; ".join(reasons))
             raise PromotionRefusedError("promotion refused: " + "; ".join(reasons))
-        return self.deploy(PROD, version, action="promote", actor=principal)
+        record = self.deploy(PROD, version, action="promote", actor=principal)
+        if record.outcome in ("refused", "ignored"):  # rejected meanwhile, or older than prod's version
+            raise PromotionRefusedError(f"promotion refused: {record.detail}")
+        return record
 
     @staticmethod
     def _refusals(policy: PromotionPolicy, *, principal: str, cloudwatch: Any, deployed_at: str,

@@ -227,3 +227,74 @@ def test_rejecting_a_canary_withdraws_only_the_canary(aws, canary_deployer):
 def test_the_first_version_of_a_stage_takes_all_traffic_at_once(aws, canary_deployer):
     record = _route(canary_deployer, set_approval(aws["sagemaker"], _register(aws, 0.95), "Approved", "v1"))
     assert (record.outcome, canary_deployer.pointer.current("staging").canary) == ("succeeded", None)
+
+
+# --- deployments that cannot go backwards ------------------------------------------------------
+
+def _audit_records(deploying) -> list[dict]:
+    s3 = deploying.audit.s3
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="audit", Prefix="audit/").get("Contents", [])]
+    return sorted((json.loads(s3.get_object(Bucket="audit", Key=k)["Body"].read()) for k in keys),
+                  key=lambda record: record["at"])
+
+
+def _approve(aws, deployer, arn, note="ok"):
+    return _route(deployer, set_approval(aws["sagemaker"], arn, "Approved", note))
+
+
+def test_a_promotion_racing_a_rejection_never_puts_the_rejected_version_in_prod(aws, deployer, monkeypatch):
+    arn = _register(aws, 0.95)
+    _approve(aws, deployer, arn)
+    publish = deployer.artifacts.publish_baseline
+
+    def rejected_while_publishing(stage, version):  # the ML lead rejects between the gate and the pointer
+        set_approval(aws["sagemaker"], arn, "Rejected", "leak found in the training data")
+        return publish(stage, version)
+
+    monkeypatch.setattr(deployer.artifacts, "publish_baseline", rejected_while_publishing)
+    with pytest.raises(PromotionRefusedError, match="became Rejected"):
+        deployer.promote(PromotionPolicy(0, False, "mlstack-dev-staging"), "arn:aws:sts::1:assumed-role/r/bob",
+                         aws["cloudwatch"], now=datetime.now(UTC) + timedelta(hours=1))
+    assert deployer.pointer.current("prod") is None
+    assert (_audit_records(deployer)[-1]["action"], _audit_records(deployer)[-1]["outcome"]) == ("promote", "refused")
+
+
+def test_an_older_approval_arriving_late_never_replaces_the_newer_live_version(aws, deployer):
+    older, newer = _register(aws, 0.95), _register(aws, 0.96)
+    set_approval(aws["sagemaker"], older, "Approved", "v1")
+    late_event = set_approval(aws["sagemaker"], older, "Approved", "v1 again")  # delivered after v2's
+    assert _approve(aws, deployer, newer).outcome == "succeeded"
+    record = _route(deployer, late_event)
+    assert (record.outcome, deployer.pointer.current("staging").model_package_arn) == ("ignored", newer)
+    assert "older than v2" in record.detail
+
+
+def test_during_a_canary_a_newer_version_replaces_the_candidate_with_an_audit_record_and_an_older_one_is_ignored(
+        aws, deployer):
+    deployer.canary = CanaryPolicy(percent=10, bake_minutes=30, resource_prefix="mlstack-dev")
+    first, second, third = (_register(aws, accuracy) for accuracy in (0.95, 0.96, 0.97))
+    _approve(aws, deployer, first)
+    assert _approve(aws, deployer, second).outcome == "canary-started"
+    assert _approve(aws, deployer, third).outcome == "canary-started"
+    live = deployer.pointer.current("staging")
+    assert (live.model_package_arn, live.canary.model_package_arn) == (first, third)
+    replaced = [r for r in _audit_records(deployer) if r["action"] == "canary-replaced"]
+    assert [r["model_package_arn"] for r in replaced] == [second]
+    assert _approve(aws, deployer, second, "redelivered").outcome == "ignored"
+    assert deployer.pointer.current("staging").canary.model_package_arn == third
+
+
+@pytest.mark.parametrize("cause", ["the canary alarm does not exist", "the candidate was rejected meanwhile"])
+def test_a_canary_fails_safe_instead_of_completing(aws, deployer, cause):
+    deployer.canary = CanaryPolicy(percent=10, bake_minutes=30, resource_prefix="mlstack-dev")
+    first, second = _register(aws, 0.95), _register(aws, 0.96)
+    _approve(aws, deployer, first)
+    _approve(aws, deployer, second)
+    if cause == "the candidate was rejected meanwhile":
+        _alarm(aws, "staging", "OK")
+        set_approval(aws["sagemaker"], second, "Rejected", "the rejection event was lost")  # not routed
+    [record] = deployer.check_canaries(aws["cloudwatch"], now=datetime.now(UTC) + timedelta(minutes=31))
+    assert record.action == "canary-rollback"
+    assert ("does not exist" if "alarm" in cause else "is Rejected") in record.detail
+    live = deployer.pointer.current("staging")
+    assert (live.model_package_arn, live.canary) == (first, None)
