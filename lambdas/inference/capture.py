@@ -1,12 +1,13 @@
 """Sampled capture of predictions for drift monitoring, batched, scrubbed, never failing a request.
 
-A configurable share of requests is kept (features, prediction, model version, time) in memory
-and written as one JSON-lines object per batch to the capture zone; the PUT runs on a background
-thread, so the request that fills a batch does not wait for S3. Free-text features are never
-written as sent: they are de-identified first (mlstack/deid, redact: identifiers become [TYPE]
-tags), the same policy ingestion applies by default, so captured text compares with training
-text. A failed write is logged by count and dropped: capture never fails a prediction. Records
-still buffered when Lambda retires the environment are lost (capture is a sample; documented).
+A configurable share of requests is kept (features, prediction, model version, time) in memory and
+written as one JSON-lines object per batch to the capture zone. Free-text features are never written as
+sent: they are de-identified first (mlstack/deid, redact: identifiers become [TYPE] tags), the same
+policy ingestion applies by default, so captured text compares with training text. De-identification,
+serialization and the PUT all run on a background thread, never in the request that is answered: a
+request holding a megabyte of notes is not slowed by capturing it. A failed write is logged by count and
+dropped: capture never fails a prediction. Records still buffered when Lambda retires the environment are
+lost (capture is a sample; documented).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class CaptureBuffer:
         self.s3, self.bucket, self.sample_rate = s3, bucket, sample_rate
         self.batch_size, self.max_age_seconds = batch_size, max_age_seconds
         self.random_draw, self.clock, self.on_error = random_draw, clock, on_error
-        self.records: list[bytes] = []
+        self.records: list[tuple[str, dict[str, Any], Any]] = []  # (at, instance as sent, label): scrubbed later
+        self.text_columns: frozenset[str] = frozenset()
         self.key_parts: tuple[str, str] | None = None
         self.started = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="capture")
@@ -68,10 +70,9 @@ class CaptureBuffer:
         if not self.records:
             self.started = self.clock()
         self.key_parts = parts
+        self.text_columns = frozenset(column.name for column in signature.columns if column.type == "text")
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        text_columns = frozenset(column.name for column in signature.columns if column.type == "text")
-        self.records += [orjson.dumps({"at": at, "model_version": version, "features": scrub(text_columns, instance),
-                                       "prediction": prediction.get("label")})
+        self.records += [(at, instance, prediction.get("label"))
                          for instance, prediction in zip(instances, predictions, strict=True)]
         if len(self.records) >= self.batch_size or self.clock() - self.started >= self.max_age_seconds:
             self.flush()
@@ -81,13 +82,18 @@ class CaptureBuffer:
         if self.records and self.key_parts:
             dataset, version = self.key_parts
             key = capture_key(dataset, version, datetime.now(UTC).date().isoformat(), f"{uuid.uuid4().hex}.jsonl")
-            body, self.records = b"\n".join(self.records) + b"\n", []
-            self.pending = self._executor.submit(self._put, key, body)
+            records, self.records = self.records, []
+            self.pending = self._executor.submit(self._write, key, version, self.text_columns, records)
         if wait and self.pending is not None:
             self.pending.result()
 
-    def _put(self, key: str, body: bytes) -> None:
+    def _write(self, key: str, version: str, text_columns: frozenset[str],
+               records: list[tuple[str, dict[str, Any], Any]]) -> None:
+        """On the capture thread: scrub, serialize and PUT one batch; a failure drops it, counted."""
         try:
+            body = b"".join(orjson.dumps({"at": at, "model_version": version,
+                                          "features": scrub(text_columns, instance), "prediction": label}) + b"\n"
+                            for at, instance, label in records)
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
         except Exception as error:
-            self.on_error(error, body.count(b"\n"))
+            self.on_error(error, len(records))

@@ -8,6 +8,7 @@ Overlaps are resolved later (longest, then most specific, wins).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,8 +66,11 @@ _PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{
                     r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])", re.IGNORECASE)
 _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call(?:ed)?(?:\s+at)?)\.?:?\s*"
                         r"(\+?1?\d{10})\b", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+[^\s<>\"')\].,;:]", re.IGNORECASE)
+# Linear time (re backtracks): every repetition is bounded and starts only where a run of its characters
+# starts, so no position is scanned more than a constant number of times ("1." * 10000 took 0.68 s for
+# 20 KB with an unbounded local part; tests/unit/test_deid.py asserts the growth on such inputs).
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
+_URL = re.compile(r"(?<![\w./:%-])(?:https?://|www\.)[^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:]", re.IGNORECASE)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:[0-9a-f]{1,4}\b",
                    re.IGNORECASE)
@@ -301,11 +305,17 @@ PRIORITY = {kind: rank for rank, kind in enumerate(("EMAIL", "URL", "IP", "SSN",
 
 
 def detect(text: str) -> list[Span]:
-    """Non-overlapping spans, longest first, then by type priority."""
+    """Non-overlapping spans, longest first, then by type priority. Each candidate is checked against its
+    two neighbours among the spans kept (sorted by start), not against all of them: text with thousands
+    of identifiers stays fast."""
     candidates = sorted({span for recognizer in RECOGNIZERS for span in recognizer(text)},
                         key=lambda s: (-(s.end - s.start), PRIORITY[s.type], s.start))
+    starts: list[int] = []
     chosen: list[Span] = []
     for span in candidates:
-        if all(span.end <= kept.start or span.start >= kept.end for kept in chosen):
-            chosen.append(span)
-    return sorted(chosen)
+        index = bisect.bisect_right(starts, span.start)
+        if (index == 0 or chosen[index - 1].end <= span.start) and (
+                index == len(chosen) or chosen[index].start >= span.end):
+            starts.insert(index, span.start)
+            chosen.insert(index, span)
+    return chosen

@@ -12,6 +12,7 @@ from mlstack.cli import main as cli_main
 from mlstack.deid import Deidentifier, Policy, deidentify
 from mlstack.deid.corpus import build_corpus, load_corpus
 from mlstack.deid.evaluate import evaluate
+from mlstack.deid.recognizers import detect
 
 KEY = b"0123456789abcdef0123456789abcdef"
 
@@ -143,3 +144,22 @@ def test_the_cli_scores_the_corpus_and_names_missing_keys(tmp_path, monkeypatch,
     monkeypatch.delenv("MLSTACK_DEID_KEY", raising=False)
     assert cli_main(["deid", "--mode", "pseudonymize"]) == 2
     assert "MLSTACK_DEID_KEY" in capsys.readouterr().err
+
+
+# Inputs that made backtracking patterns quadratic (the email pattern on "1." * 10000: 0.68 s for 20 KB), and
+# runs of what each recognizer looks for. 8 times the text must cost about 8 times the time: quadratic work
+# would cost 64 times. The growth is asserted, not a time (machines are noisy).
+ADVERSARIAL = ["1.", "a.", "1-", "aa-", "A1-", "www.", "1.1.", "a@", "Aa ", "Aa, ", "Dr. Aa ", "Pt Aa Aa Aa ", "1 Jan ",
+               "lives in Aa ", "12/12/2021 ", "MRN A1234 ", "f:", "0:", "1 Aa St ", "pt a "]
+
+
+def _seconds(text: str) -> float:
+    import timeit
+
+    return min(timeit.repeat(lambda: detect(text), number=1, repeat=3))
+
+
+@pytest.mark.parametrize("unit", ADVERSARIAL)
+def test_detection_grows_linearly_on_adversarial_text(unit):
+    small, large = unit * (3000 // len(unit)), unit * (24000 // len(unit))
+    assert _seconds(large) / _seconds(small) < 24
