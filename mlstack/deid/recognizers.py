@@ -9,6 +9,7 @@ Overlaps are resolved later (longest, then most specific, wins).
 from __future__ import annotations
 
 import bisect
+import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,14 +48,29 @@ def cities() -> frozenset[str]:
     return _words("cities.txt")
 
 
+def regions() -> frozenset[str]:
+    """States and countries: not identifiers under Safe Harbor (a city or smaller place is)."""
+    return _words("regions.txt")
+
+
 # --- patterns ---------------------------------------------------------------------------------------
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
            r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _DAY = r"(?:[12][0-9]|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d{2}"
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+             "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+             "eighteenth", "nineteenth", "twentieth", "thirtieth")
+_ORDINAL = rf"(?:(?:twenty|thirty)[-\s](?:{'|'.join(_ORDINALS[:9])})|{'|'.join(_ORDINALS)})"
 _DATE = re.compile(
     rf"\b(?:\d{{1,2}}[/\-.]\d{{1,2}}[/\-.](?:\d{{4}}|\d{{2}})"  # 03/01/21, 3-1-2021, 3.1.21
+    rf"|\d{{1,2}}{_MONTHS}\d{{2,4}}"  # 03MAR2021
+    rf"|{_MONTHS}[-/]\d{{1,2}}[-/,]\s?(?:{_YEAR}|\d{{2}})"  # Mar-03-2021
+    rf"|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"  # 20210303
+    rf"|(?:the\s+)?{_ORDINAL}\s+(?:day\s+)?of\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # the third of March
+    rf"|{_MONTHS}\s+(?:the\s+)?{_ORDINAL}(?:,?\s+{_YEAR})?"  # March the third
+    rf"|(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/.])"  # 3/9 (no year)
     rf"|{_YEAR}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?"  # 2021-03-01, with a time
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
     rf"|{_DAY}(?:\s+of)?\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # 3 Jan 2021, 3rd of January
@@ -64,6 +80,7 @@ _YEAR_IN = re.compile(r"(?:19|20)\d{2}|(?<=[/\-.])\d{2}$")
 
 _PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
                     r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])", re.IGNORECASE)
+_PHONE_INTL = re.compile(r"(?<![\w+])\+(?:[2-9]\d{0,2})(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-])")
 _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call(?:ed)?(?:\s+at)?)\.?:?\s*"
                         r"(\+?1?\d{10})\b", re.IGNORECASE)
 # Linear time (re backtracks): every repetition is bounded and starts only where a run of its characters
@@ -71,23 +88,32 @@ _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call
 # 20 KB with an unbounded local part; tests/unit/test_deid.py asserts the growth on such inputs).
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
 _URL = re.compile(r"(?<![\w./:%-])(?:https?://|www\.)[^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:]", re.IGNORECASE)
+_TLDS = "com|org|net|edu|gov|mil|io|us|uk|ca|info|biz|health|care|app|co|me|ly|int|eu|au|de"
+_BARE_URL = re.compile(rf"(?<![\w./@:%-])(?:[a-z0-9][a-z0-9-]{{0,62}}\.){{1,5}}(?:{_TLDS})\b(?![.@-][\w])"
+                       r"(?:[/?#][^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:])?", re.IGNORECASE)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
-_IPV6 = re.compile(r"\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:[0-9a-f]{1,4}\b",
-                   re.IGNORECASE)
-_SSN = re.compile(r"\b(\d{3})[- ](\d{2})[- ](\d{4})\b")
-_SSN_CUE = re.compile(r"\b(?:SSN|social security(?: number| no\.?)?)\s*[:#]?\s*(\d{9})\b", re.IGNORECASE)
-_VALUE = r"(?-i:(?=[A-Z-]*\d)([A-Z0-9][A-Z0-9-]{3,19}[A-Z0-9]))\b"  # a digit somewhere, capitals as written
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.IGNORECASE)  # then validated
+_SSN = re.compile(r"\b(\d{3})([- .])(\d{2})\2(\d{4})\b")
+_SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s*[:#]?\s*"
+                      r"(\d{3}[-. ]?\d{2}[-. ]?\d{4})\b", re.IGNORECASE)
+_VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9-]{3,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
 _QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code))*"
 _CUED_IDS = (
     ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart)" + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
                        re.IGNORECASE)),
-    ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim)"
+    ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim|"
+                           r"medicare|medicaid|mbi|tricare|payer)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
     ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|cert\.?|badge|passport|vehicle|plate|"
-                      r"serial|device|implant|pacemaker|VIN)" + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
+                      r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration)" + _QUALIFIERS
+                      + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
                       re.IGNORECASE)),
 )
-_VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b")
+_VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b", re.IGNORECASE)
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_SPELLED_AGE = re.compile(  # Safe Harbor: ages over 89 (spelled: ninety and up)
+    rf"\b((?:ninety(?:[-\s](?:{_UNITS}))?|(?:a|one)\s+hundred(?:\s+and)?(?:[-\s](?:{_UNITS}|ten|eleven|twelve))?))"
+    r"(?=[-\s]+(?:years?|yrs?|y/?o)\b)", re.IGNORECASE)
 _AGE = re.compile(r"\b(\d{2,3})(?:\s?(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:[\s-]old)?\b|(?=\s*(?:M|F|male|female)\b))"
                   r"|\b(?:age[ds]?|aged)\s*[:]?\s*(\d{2,3})\b", re.IGNORECASE)
 _STREET = re.compile(
@@ -95,6 +121,10 @@ _STREET = re.compile(
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
     r"Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq)\b\.?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*\w+)?")
+_STREET_TYPED = re.compile(  # hurried typing: "12 elm street apt 3" (suffixes that are not also common words)
+    r"\b\d{1,6}\s+(?:[nsew]\.?\s+)?(?:[a-z]+\s+){1,3}"
+    r"(?:street|avenue|ave|road|boulevard|blvd|lane|drive|highway|hwy|parkway|pkwy|terrace)\b\.?"
+    r"(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*\w+)?", re.IGNORECASE)
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE)
 _STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
            "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC")
@@ -104,17 +134,23 @@ _CITY_STATE = re.compile(rf"\b((?:[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){{0,2}})),\s+(?
 _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|"
                        r"transferred from|city of)\s+((?:[A-Z][a-z]+)(?:[\s-][A-Z][a-z]+){0,2})")
 _NAME_TOKEN = r"(?:O'|D'|Mc|Mac)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"  # noqa: S105 - a regex, not a secret
-_INITIAL = r"[A-Z]\."
+_INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
 _RELATIONS = (r"(?:spouse|wife|husband|son|daughter|mother|father|brother|sister|guardian|caregiver|friend|"
               r"partner|niece|nephew|grandson|granddaughter)")
 _NAME_CUE = re.compile(
-    rf"(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed|Electronically signed by|"
+    rf"(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|Electronically signed by|"
     rf"Dictated by|Seen by|Referred by|Referring|Contact|PCP|cc|Provider|{_RELATIONS})\b\.?:?\s+)"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
     rf"(?-i:((?:{_NAME_TOKEN}|{_INITIAL})(?:,?\s+(?:{_NAME_TOKEN}|{_INITIAL})){{0,2}}))", re.IGNORECASE)
 _CAPITALIZED = re.compile(rf"\b{_NAME_TOKEN}\b")
 _LAST_FIRST = re.compile(rf"\b({_NAME_TOKEN}),\s+({_NAME_TOKEN})\b")
+# "Nguyen-Tran, Thuy was seen": a last-first pair that opens a line or sentence and is followed by a verb or
+# the line's end, whether or not either name is in a list.
+_LEADING_LAST_FIRST = re.compile(rf"(?:^|(?<=[.;:\n]\s)|(?<=\n))\s*({_NAME_TOKEN},\s+{_NAME_TOKEN}(?:\s+{_INITIAL})?)"
+                                 r"(?=\s*$|\s+(?:was|is|has|had|presents|presented|seen|returns|reports|denies|"
+                                 r"admitted|arrived|called|states|\(|[0-9]))", re.MULTILINE)
+_LOWER_PAIR = re.compile(r"\b([a-z]{2,})\s+([a-z][a-z'-]{1,})\b")
 _CREDENTIAL = re.compile(rf"\b((?:{_NAME_TOKEN}\s+){{1,2}}{_NAME_TOKEN}),?\s+(?:MD|M\.D\.|DO|RN|NP|PA-C|PhD)\b")
 
 # Words that look like names after a cue but are not ("Dr. Visit", "Patient Denies").
@@ -165,14 +201,30 @@ def find_ages(text: str) -> Iterator[Span]:
         group = 1 if match.group(1) else 2
         if int(match.group(group)) > 89:
             yield Span(match.start(group), match.end(group), "AGE")
+    yield from _groups(_SPELLED_AGE, text, "AGE")
+
+
+def _valid_ssn(area: str, group: str, serial: str) -> bool:
+    """SSA never issues area 000, 666 or 9xx, group 00 or serial 0000."""
+    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
 
 
 def find_ssns(text: str) -> Iterator[Span]:
     for match in _SSN.finditer(text):
-        area, group, serial = match.groups()
-        if area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000":
+        area, _, group, serial = match.groups()
+        if _valid_ssn(area, group, serial):
             yield Span(match.start(), match.end(), "SSN")
-    yield from _groups(_SSN_CUE, text, "SSN")
+    for match in _SSN_CUE.finditer(text):
+        digits = "".join(ch for ch in match.group(1) if ch.isdigit())
+        if _valid_ssn(digits[:3], digits[3:5], digits[5:]):
+            yield Span(match.start(1), match.end(1), "SSN")
+
+
+def find_international_phones(text: str) -> Iterator[Span]:
+    """+44 20 7946 0958: a country code and 8 to 15 digits in all (ITU E.164)."""
+    for match in _PHONE_INTL.finditer(text):
+        if 8 <= sum(ch.isdigit() for ch in match.group(0)) <= 15:
+            yield Span(match.start(), match.end(), "PHONE")
 
 
 def find_ips(text: str) -> Iterator[Span]:
@@ -180,7 +232,17 @@ def find_ips(text: str) -> Iterator[Span]:
         if all(int(octet) <= 255 for octet in match.group(0).split(".")):
             yield Span(match.start(), match.end(), "IP")
     for match in _IPV6.finditer(text):
-        yield Span(match.start(), match.end(), "IP")
+        value = match.group(0)
+        if value.count(":") >= 2 and any(ch.isdigit() or ch.lower() in "abcdef" for ch in value) and _is_ipv6(value):
+            yield Span(match.start(), match.end(), "IP")
+
+
+def _is_ipv6(value: str) -> bool:
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def find_cued_ids(text: str) -> Iterator[Span]:
@@ -195,7 +257,7 @@ def find_cued_ids(text: str) -> Iterator[Span]:
 
 
 def find_addresses(text: str) -> Iterator[Span]:
-    for pattern in (_STREET, _PO_BOX):
+    for pattern in (_STREET, _STREET_TYPED, _PO_BOX):
         for match in pattern.finditer(text):
             yield Span(match.start(), match.end(), "ADDRESS")
 
@@ -212,6 +274,8 @@ def find_locations(text: str) -> Iterator[Span]:
         # "from Springfield General": a place followed by more capitalized words is kept to the known city.
         for size in range(len(words), 0, -1):
             candidate = " ".join(words[:size])
+            if candidate in regions():
+                break  # a state or country: not an identifier under Safe Harbor
             if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES):
                 yield Span(match.start(1), match.start(1) + len(candidate), "LOCATION")
                 break
@@ -244,6 +308,11 @@ def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -
             yield Span(match.start(1), end, "NAME")
 
 
+# Lower-case words that are also given names or surnames in the lists ("will", "grace", "young"): a pair
+# starting with one is not taken for a name without a cue.
+_COMMON_LOWER = frozenset({"will", "grace", "hope", "joy", "faith", "mark", "bill", "june", "may", "rose", "dawn",
+                           "young", "wood", "brown", "white", "black", "green", "king", "long", "rich", "page"})
+
 _LOWER_STOP = frozenset({"is", "was", "has", "had", "called", "reports", "denies", "states", "with", "and", "to",
                          "in", "on", "at", "for", "the", "a", "presents", "seen", "returns"})
 
@@ -260,6 +329,7 @@ def find_names(text: str) -> Iterator[Span]:
         last, first = match.group(1), match.group(2)
         if last in lasts and first in firsts:
             yield Span(match.start(), match.end(), "NAME")
+    yield from _names_by_form(text, firsts, lasts)
     tokens = list(_CAPITALIZED.finditer(text))
     for index, token in enumerate(tokens):
         word = token.group(0)
@@ -273,8 +343,26 @@ def find_names(text: str) -> Iterator[Span]:
             yield Span(token.start(), following.end(), "NAME")  # an unlisted given name before a known surname
 
 
+def _names_by_form(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
+    """Names found by their form: a leading "Last, First" (listed or not), and lower-case pairs of known names."""
+    for match in _LEADING_LAST_FIRST.finditer(text):
+        last, first = (part.strip() for part in match.group(1).split(",", 1))
+        place = {last, first.split()[0]} & (cities() | regions())
+        if not place and last not in _NOT_NAMES and first.split()[0] not in _NOT_NAMES:
+            yield Span(match.start(1), match.end(1), "NAME")
+    for match in _LOWER_PAIR.finditer(text):  # "spoke with maria garcia": both halves are known names
+        first, last = match.group(1).title(), match.group(2).title()
+        if first in firsts and last in lasts and match.group(1) not in _LOWER_STOP | _COMMON_LOWER:
+            yield Span(match.start(), match.end(), "NAME")
+
+
 def _surname_like(word: str) -> bool:
     return word not in _NOT_NAMES and len(word) > 2 and word not in cities()
+
+
+# Titles and credentials are outside name spans (Safe Harbor removes the name, not "Dr.").
+_TITLE_WORDS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof", "Nurse", "RN", "NP", "PA", "MD",
+                          "DO", "PhD"})
 
 
 def _name_tokens(value: str, offset: int) -> Iterator[Span]:
@@ -286,7 +374,9 @@ def _name_tokens(value: str, offset: int) -> Iterator[Span]:
         position = begin + len(word)
         bare = word.rstrip(".,")
         followed = index + 1 < len(words) and words[index + 1][:1].isupper()
-        if word.lower() == word or (bare in _NOT_NAMES and not (bare in first_names() and followed)):
+        initial = re.fullmatch(_INITIAL, word.rstrip(",")) is not None
+        if word.lower() == word or bare in _TITLE_WORDS or (
+                not initial and bare in _NOT_NAMES and not (bare in first_names() and followed)):
             break
         end = position - (len(word) - len(word.rstrip(",")))
     if end:
@@ -294,8 +384,10 @@ def _name_tokens(value: str, offset: int) -> Iterator[Span]:
 
 
 RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
-    lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_URL, text, "URL", 0), find_ips,
+    lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_URL, text, "URL", 0),
+    lambda text: _groups(_BARE_URL, text, "URL", 0), find_ips,
     find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), lambda text: _groups(_PHONE_CUE, text, "PHONE"),
+    find_international_phones,
     find_cued_ids, find_dates, find_ages,
     find_addresses, find_locations, find_names,
 )
@@ -304,12 +396,53 @@ PRIORITY = {kind: rank for rank, kind in enumerate(("EMAIL", "URL", "IP", "SSN",
                                                      "DATE", "AGE", "ADDRESS", "ZIP", "NAME", "LOCATION"))}
 
 
+# Characters that hide an identifier from patterns without changing how it reads: zero-width and soft
+# hyphen characters (dropped), look-alike letters from other scripts and full-width forms (read as Latin).
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+_CONFUSABLE = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0501\u0410\u0412\u0415\u041a\u041c\u041d"
+    "\u041e\u0420\u0421\u0422\u0425\u0406\u03bf\u039f\u0391\u0392\u0395\u0397\u0399\u039a\u039c\u039d"
+    "\u03a1\u03a4\u03a7\u03a5\u0396",
+    "aeopcyxijdABEKMHOPCTXIoOABEHIKMNPTXYZ")
+# Upper-case writing read in title case: runs of two or more upper-case words ("JOHN SMITH", "ROBERT CHEN, MD"),
+# and one after a title ("Dr. MARTINEZ"). Words of one or two letters keep their case (MD, RN, state codes); a
+# lone acronym (MRN, COPD) is left alone.
+_CAPS = r"[A-Z]{2,}(?:[-'][A-Z]+)*"
+_AFTER_TITLE = "|".join(rf"(?<=\b{title}{dot} )" for title in ("Dr", "Mr", "Ms", "Mrs", "Prof") for dot in ("", "\\."))
+_ALL_CAPS_RUN = re.compile(rf"\b{_CAPS}(?:,?[ \t]+{_CAPS})+\b|(?:{_AFTER_TITLE})[A-Z]{{3,}}\b")
+_CAPS_WORD = re.compile(r"\b[A-Z]{3,}(?:[-'][A-Z]+)*\b")
+
+
+def _title_case_runs(text: str) -> str:
+    return _ALL_CAPS_RUN.sub(lambda run: _CAPS_WORD.sub(lambda word: word.group(0).title(), run.group(0)), text)
+_HIDDEN = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\uff01-\uff5e]")
+
+
+def reading_view(text: str) -> tuple[str, list[int]]:
+    """The text as a reader sees it, and for each of its characters the offset in the original (one
+    more entry: the end). Invisible characters are dropped, look-alikes mapped to Latin, full-width forms
+    to ASCII, and upper-case names read in title case ("PATIENT: JOHN SMITH"), so
+    the patterns and cues apply to them; spans found in the view map back to the original's offsets."""
+    if not _HIDDEN.search(text):  # the common case: one pass in C, offsets unchanged
+        return _title_case_runs(text.translate(_CONFUSABLE)), list(range(len(text) + 1))
+    kept, offsets = [], []
+    for index, char in enumerate(text):
+        if char in _INVISIBLE:
+            continue
+        kept.append(chr(ord(char) - 0xFEE0) if "\uff01" <= char <= "\uff5e" else char)
+        offsets.append(index)
+    offsets.append(len(text))
+    return _title_case_runs("".join(kept).translate(_CONFUSABLE)), offsets
+
+
 def detect(text: str) -> list[Span]:
-    """Non-overlapping spans, longest first, then by type priority. Each candidate is checked against its
-    two neighbours among the spans kept (sorted by start), not against all of them: text with thousands
-    of identifiers stays fast."""
-    candidates = sorted({span for recognizer in RECOGNIZERS for span in recognizer(text)},
-                        key=lambda s: (-(s.end - s.start), PRIORITY[s.type], s.start))
+    """Non-overlapping spans, longest first, then by type priority, found in the reading view of the text
+    (offsets are the original's). Each candidate is checked against its two neighbours among the spans
+    kept (sorted by start), not against all of them: text with thousands of identifiers stays fast."""
+    view, offsets = reading_view(text)
+    found = {Span(offsets[span.start], offsets[span.end - 1] + 1, span.type)
+             for recognizer in RECOGNIZERS for span in recognizer(view)}
+    candidates = sorted(found, key=lambda s: (-(s.end - s.start), PRIORITY[s.type], s.start))
     starts: list[int] = []
     chosen: list[Span] = []
     for span in candidates:

@@ -163,3 +163,53 @@ def _seconds(text: str) -> float:
 def test_detection_grows_linearly_on_adversarial_text(unit):
     small, large = unit * (3000 // len(unit)), unit * (24000 // len(unit))
     assert _seconds(large) / _seconds(small) < 24
+
+
+# Classes of identifiers the patterns missed (issue 17's probe, not a held-out corpus); each case is one
+# example of its class: upper-case names, initials, "Last, First" outside the lists, lower-case names, compact and
+# spelled-out dates, spelled-out ages over 89, typed addresses, compressed IPv6, scheme-less URLs, lower-case IDs,
+# international phones, dotted SSNs, and identifiers hidden by zero-width or look-alike characters.
+MISSED_BEFORE = [
+ ("Nguyen-Tran, Thuy was seen today.", "Nguyen-Tran, Thuy"),
+ ("Patient Anne-Marie Dubois-Leclerc reports pain.", "Anne-Marie Dubois-Leclerc"),
+ ("spoke with maria garcia about meds", "maria garcia"),
+ ("PATIENT: JOHN SMITH", "JOHN SMITH"),
+ ("Discussed with Dr. MARTINEZ today.", "MARTINEZ"),
+ ("signed by: ROBERT CHEN, MD", "ROBERT CHEN"),
+ ("accompanied by wife A. K. Patel", "A. K. Patel"),
+ ("Pt J.S. arrived late", "J.S."),
+ ("follow up on 3/9 in clinic", "3/9"),
+ ("she was seen the third of March for this", "the third of March"),
+ ("admitted 03MAR2021 for chf", "03MAR2021"),
+ ("admitted Mar-03-2021 for chf", "Mar-03-2021"),
+ ("specimen collected 20210303 per lab", "20210303"),
+ ("a ninety-two year old man presents", "ninety-two"),
+ ("lives at 12 elm street apt 3 alone", "12 elm street apt 3"),
+ ("from host fe80::1ff:fe23:4567:890a", "fe80::1ff:fe23:4567:890a"),
+ ("see mychart.example.org/p/123 for results", "mychart.example.org/p/123"),
+ ("mrn: ab12345", "ab12345"),
+ ("call +44 20 7946 0958 for the daughter", "+44 20 7946 0958"),
+ ("SS#: 123.45.6789 on file", "123.45.6789"),
+ ("device s/n: abc123456 implanted", "abc123456"),
+ ("car plate abc1234 in lot", "abc1234"),
+ ("vin 1hgcm82633a004352 noted", "1hgcm82633a004352"),
+ ("Medicare ID 1EG4-TE5-MK73 verified", "1EG4-TE5-MK73"),
+ ("Patient Ma\u200bria Garcia seen", "Ma\u200bria Garcia"),
+ ("Patient M\u0430ria Garcia seen", "M\u0430ria Garcia"),
+]
+NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family history in Mexico and Canada.",
+           "Born in 1950, smoker.", "A 45 year old woman.", "Seen by Dr. for COPD exacerbation."]
+
+
+@pytest.mark.parametrize(("text", "identifier"), MISSED_BEFORE, ids=[case[1] for case in MISSED_BEFORE])
+def test_identifier_classes_the_patterns_missed_are_found(text, identifier):
+    start = text.index(identifier)
+    end = start + len(identifier)
+    assert any(span.start < end and start < span.end for span in detect(text)), detect(text)
+
+
+@pytest.mark.parametrize("text", NOT_IDENTIFIERS)
+def test_states_countries_bare_years_younger_ages_and_titles_are_not_identifiers(text):
+    # Safe Harbor: states and countries, years alone and ages of 89 or less are not identifiers; "Dr." alone
+    # is a title, not a name.
+    assert detect(text) == []
