@@ -26,7 +26,8 @@ class LocalIngestion:
         self.handler = cold_start("ingest", function_environment(
             curated_bucket=lake.buckets["curated"], quarantine_bucket=lake.buckets["raw"],
             max_object_mb=config.ingest.max_object_mb, metrics_namespace=config.resource_prefix(),
-            phi_policies=config.ingest.phi_policy, phi_key_parameter=config.ingest.phi_key_parameter),
+            phi_policies=config.ingest.phi_policy, phi_key_parameter=config.ingest.phi_key_parameter,
+            phi_detectors=config.ingest.phi_detector),
             config.region, quiet=quiet)
         self.s3 = boto3.client("s3", region_name=config.region)
 

@@ -65,6 +65,8 @@ class LakeLifecycle(_Strict):
 
 
 PhiPolicy = Literal["redact", "pseudonymize", "refuse"]
+# Who finds the identifiers: the offline patterns, Amazon Comprehend Medical's DetectPHI (on AWS), or both.
+PhiDetector = Literal["builtin", "comprehend-medical", "both"]
 DEFAULT_PHI_POLICY: PhiPolicy = "redact"  # for data sets ingest.phi_policy does not list
 
 
@@ -81,11 +83,18 @@ class IngestSettings(_Strict):
     # curated/ (redact: [TYPE] tags; pseudonymize: keyed [TYPE-hash]; refuse: the whole file is
     # quarantined when any is found). Data sets not listed are redacted.
     phi_policy: dict[str, PhiPolicy] = {}
+    # Per data set: the PHI detector (default builtin). comprehend-medical and both call DetectPHI from the
+    # ingest function (IAM, and in a VPC an interface endpoint, are added; cost: docs/cost.md).
+    phi_detector: dict[str, PhiDetector] = {}
     # SSM SecureString holding the pseudonymization key (required when any data set pseudonymizes).
     phi_key_parameter: str | None = Field(None, pattern=r"^/[\w./-]+$")
 
     def policy_for(self, dataset: str) -> PhiPolicy:
         return self.phi_policy.get(dataset, DEFAULT_PHI_POLICY)
+
+    @property
+    def uses_comprehend_medical(self) -> bool:
+        return any(detector != "builtin" for detector in self.phi_detector.values())
 
     @model_validator(mode="after")
     def _key_when_pseudonymizing(self) -> IngestSettings:

@@ -101,8 +101,9 @@ class SecureFunction(Construct):
 
     def _acknowledge(self, network: PrivateNetwork | None) -> None:
         acknowledge(self.policy, "AwsSolutions-IAM5[Resource::*]",
-                    "X-Ray PutTraceSegments/PutTelemetryRecords (and, in a VPC, the ENI actions Lambda needs) "
-                    "support no resource-level permissions")
+                    "X-Ray PutTraceSegments/PutTelemetryRecords (and, in a VPC, the ENI actions Lambda needs; "
+                    "for ingestion with Comprehend Medical, comprehendmedical:DetectPHI) support no resource-level "
+                    "permissions")
         acknowledge(self.failures, "Serverless-SQSRedrivePolicy",
                     "This queue is the function's terminal dead-letter queue: 14-day retention, an alarm on its "
                     "depth, and a documented replay procedure; nothing consumes it automatically")

@@ -42,7 +42,8 @@ class Ingestion(Construct):
             environment=function_environment(
                 curated_bucket=DataLake.bucket_name(config, "curated"), quarantine_bucket=self.raw_bucket_name,
                 max_object_mb=settings.max_object_mb, metrics_namespace=config.resource_prefix(),
-                phi_policies=settings.phi_policy, phi_key_parameter=settings.phi_key_parameter),
+                phi_policies=settings.phi_policy, phi_key_parameter=settings.phi_key_parameter,
+                phi_detectors=settings.phi_detector),
             memory_mb=settings.memory_mb, timeout_seconds=settings.timeout_seconds,
             reserved_concurrency=settings.reserved_concurrency, retry_attempts=settings.retry_attempts,
             max_event_age_hours=settings.max_event_age_hours)
@@ -65,6 +66,9 @@ class Ingestion(Construct):
                                     resources=[arn("ssm", f"parameter{config.ingest.phi_key_parameter}")]),
                 # The SecureString is encrypted with the lake key (docs/deid.md: how to create it).
                 key_through("DecryptPseudonymKey", lake.key, "ssm", actions=("kms:Decrypt",)))
+        if config.ingest.uses_comprehend_medical:  # no resource-level permissions exist for DetectPHI
+            self.secure.grant(iam.PolicyStatement(sid="DetectPhi", actions=["comprehendmedical:DetectPHI"],
+                                                  resources=["*"]))
         for zone, prefix, _ in self.OBJECT_ACCESS:
             acknowledge(self.secure.policy,
                         f"AwsSolutions-IAM5[Resource::{nag_rendered(DataLake.object_arn(config, zone, prefix))}]",

@@ -25,6 +25,8 @@ INTERFACE_ENDPOINTS = {
     "SNS": "deployment announcements: deployer",
     "CLOUDWATCH_MONITORING": "drift metrics (PutMetricData), canary alarm state: drift, deployer",
 }
+# Only when a data set's ingest.phi_detector uses it.
+COMPREHEND_MEDICAL_ENDPOINT = {"COMPREHEND_MEDICAL": "DetectPHI: ingest (ingest.phi_detector)"}
 
 
 class PrivateNetwork(Construct):
@@ -68,7 +70,9 @@ class PrivateNetwork(Construct):
         self.endpoints = {name: self.vpc.add_interface_endpoint(
             name.title().replace("_", ""), service=getattr(ec2.InterfaceVpcEndpointAwsService, name),
             subnets=self.function_subnets, private_dns_enabled=True, open=False,
-            security_groups=[self.endpoint_security_group]) for name in INTERFACE_ENDPOINTS}
+            security_groups=[self.endpoint_security_group])
+            for name in {**INTERFACE_ENDPOINTS, **(COMPREHEND_MEDICAL_ENDPOINT if config.ingest.uses_comprehend_medical
+                                                   else {})}}
 
     @staticmethod
     def function_access_statement() -> iam.PolicyStatement:

@@ -45,8 +45,16 @@ def ingestor() -> Ingestor:
         ssm = boto3.client("ssm", config=AWS_RETRIES)
         key = ssm.get_parameter(Name=env.PHI_KEY_PARAMETER, WithDecryption=True)["Parameter"]["Value"].encode()
     settings = IngestSettings(curated_bucket=env.CURATED_BUCKET, quarantine_bucket=env.QUARANTINE_BUCKET,
-                              max_object_bytes=env.MAX_OBJECT_BYTES, phi_policies=env.PHI_POLICIES, phi_key=key)
-    return Ingestor(boto3.client("s3", config=AWS_RETRIES), settings)
+                              max_object_bytes=env.MAX_OBJECT_BYTES, phi_policies=env.PHI_POLICIES, phi_key=key,
+                              phi_detectors=env.PHI_DETECTORS)
+    return Ingestor(boto3.client("s3", config=AWS_RETRIES), settings, comprehend=comprehend_medical)
+
+
+@cache
+def comprehend_medical() -> Any:
+    """DetectPHI client, made only for data sets that use it; throttling is retried with backoff (adaptive)."""
+    return boto3.client("comprehendmedical", config=Config(retries={"mode": "adaptive", "max_attempts": 8},
+                                                           connect_timeout=5, read_timeout=30))
 
 
 def _source(record: Any) -> SourceObject:

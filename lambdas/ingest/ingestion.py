@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,7 +34,8 @@ from lambdas.ingest.records import (
     quarantine_lines,
 )
 from mlstack.config import DEFAULT_PHI_POLICY
-from mlstack.deid import Deidentifier, Policy
+from mlstack.deid import Backend, CombinedBackend, Deidentifier, PatternBackend, Policy
+from mlstack.deid.comprehend import ComprehendMedicalBackend
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, partition_key
 from mlstack.schema import DatasetSchema, available_datasets, load_schema
 
@@ -75,9 +76,13 @@ class IngestSettings:
     max_object_bytes: int
     phi_policies: Mapping[str, str] = field(default_factory=dict)  # dataset -> redact | pseudonymize | refuse
     phi_key: bytes = b""  # pseudonymization key (from SSM at cold start)
+    phi_detectors: Mapping[str, str] = field(default_factory=dict)  # dataset -> builtin | comprehend-medical | both
 
     def phi_policy(self, dataset: str) -> str:
         return self.phi_policies.get(dataset, DEFAULT_PHI_POLICY)
+
+    def phi_detector(self, dataset: str) -> str:
+        return self.phi_detectors.get(dataset, "builtin")
 
 
 class Manifest(BaseModel):
@@ -141,9 +146,19 @@ def to_parquet(table: pa.Table, schema: DatasetSchema, source: SourceObject) -> 
 class Ingestor:
     """Ingests raw object versions; the S3 client is injected (moto in tests, boto3 in Lambda)."""
 
-    def __init__(self, s3: Any, settings: IngestSettings) -> None:
+    def __init__(self, s3: Any, settings: IngestSettings, comprehend: Callable[[], Any] | None = None) -> None:
         self.s3 = s3
         self.settings = settings
+        self.comprehend = comprehend  # a comprehendmedical client factory, for data sets that use it
+
+    def _phi_backend(self, dataset: str) -> Backend:
+        detector = self.settings.phi_detector(dataset)
+        if detector == "builtin":
+            return PatternBackend()
+        if self.comprehend is None:
+            raise RuntimeError(f"data set {dataset} uses {detector} but the function has no Comprehend Medical client")
+        medical = ComprehendMedicalBackend(self.comprehend())
+        return medical if detector == "comprehend-medical" else CombinedBackend(PatternBackend(), medical)
 
     def ingest(self, source: SourceObject) -> Manifest:
         try:
@@ -169,7 +184,7 @@ class Ingestor:
             return {}
         policy = self.settings.phi_policy(schema.name)
         deidentifier = Deidentifier(Policy(mode="redact" if policy == "refuse" else policy,
-                                           key=self.settings.phi_key))
+                                           key=self.settings.phi_key), backend=self._phi_backend(schema.name))
         found: Counter[str] = Counter()
         table = parsed.table
         for name in columns:

@@ -25,7 +25,8 @@ from mlstack.deid.recognizers import PHI_TYPES, Span
 
 Mode = Literal["redact", "pseudonymize", "remove"]
 
-__all__ = ["PHI_TYPES", "Deidentified", "Deidentifier", "Policy", "Span"]
+__all__ = ["PHI_TYPES", "Backend", "CombinedBackend", "Deidentified", "Deidentifier", "PatternBackend", "Policy",
+           "Span"]
 
 
 class Backend(Protocol):
@@ -37,6 +38,17 @@ class PatternBackend:
 
     def detect(self, text: str) -> list[Span]:
         return recognizers.detect(text)
+
+
+class CombinedBackend:
+    """Every identifier any of the backends finds (e.g. the patterns and Comprehend Medical): recall of the
+    union, overlaps resolved as one backend resolves its own."""
+
+    def __init__(self, *backends: Backend) -> None:
+        self.backends = backends
+
+    def detect(self, text: str) -> list[Span]:
+        return recognizers.resolve_overlaps(span for backend in self.backends for span in backend.detect(text))
 
 
 @dataclass(frozen=True)

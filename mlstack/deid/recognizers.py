@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -440,9 +440,13 @@ def detect(text: str) -> list[Span]:
     (offsets are the original's). Each candidate is checked against its two neighbours among the spans
     kept (sorted by start), not against all of them: text with thousands of identifiers stays fast."""
     view, offsets = reading_view(text)
-    found = {Span(offsets[span.start], offsets[span.end - 1] + 1, span.type)
-             for recognizer in RECOGNIZERS for span in recognizer(view)}
-    candidates = sorted(found, key=lambda s: (-(s.end - s.start), PRIORITY[s.type], s.start))
+    return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type)
+                             for recognizer in RECOGNIZERS for span in recognizer(view)})
+
+
+def resolve_overlaps(found: Iterable[Span]) -> list[Span]:
+    """Non-overlapping spans, sorted: the longest first, then the more specific type (PRIORITY)."""
+    candidates = sorted(set(found), key=lambda s: (-(s.end - s.start), PRIORITY.get(s.type, len(PRIORITY)), s.start))
     starts: list[int] = []
     chosen: list[Span] = []
     for span in candidates:

@@ -113,3 +113,28 @@ def test_prod_functions_run_in_isolated_subnets_without_nat(templates):
     assert not prod.find_resources("AWS::EC2::InternetGateway")
     prod.has_resource_properties("AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway"})
     prod.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})
+
+
+def test_comprehend_medical_is_wired_only_where_a_data_set_uses_it(templates):
+    from stacks.app import build_app
+    from stacks.stage import MlStackStage
+    from tests.conftest import cdk_context, environment_template
+
+    context = cdk_context(env="prod")
+    prod = context["mlstack:environments"]["prod"]
+    prod["ingest"] = {**prod.get("ingest", {}), "phi_detector": {"clinical_notes": "both"}}
+    [stage] = [c for c in build_app(context).node.children if isinstance(c, MlStackStage)]
+    template = environment_template(stage)  # nag-clean, or it raises
+    [policy] = [p for p in template["Resources"].values() if p["Type"] == "AWS::IAM::ManagedPolicy"
+                and p["Properties"]["Description"].startswith("ingest function")]
+    [detect] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "DetectPhi"]
+    assert detect["Action"] == "comprehendmedical:DetectPHI"
+    endpoints = json.dumps([r["Properties"]["ServiceName"] for r in template["Resources"].values()
+                            if r["Type"] == "AWS::EC2::VPCEndpoint"])
+    assert "comprehendmedical" in endpoints
+    function = next(f for f in template["Resources"].values() if f["Type"] == "AWS::Lambda::Function"
+                    and f["Properties"]["Handler"] == "lambdas.ingest.handler.handler")
+    assert json.loads(function["Properties"]["Environment"]["Variables"]["PHI_DETECTORS"]) == {
+        "clinical_notes": "both"}
+    for name in ("dev", "prod"):  # the repository's config: builtin everywhere, so neither is granted
+        assert "comprehendmedical" not in json.dumps(templates[name].to_json())

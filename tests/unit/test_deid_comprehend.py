@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import boto3
 from botocore.stub import Stubber
 
 from mlstack.deid import Deidentifier, Policy
 from mlstack.deid.comprehend import ComprehendMedicalBackend, chunks
+from mlstack.schema import load_schema
 
 
 def _entity(begin: int, end: int, kind: str, score: float = 0.99) -> dict:
@@ -39,3 +42,45 @@ def test_long_text_is_sent_in_chunks_and_offsets_map_back():
             stub.add_response("detect_phi", {"Entities": entities, "ModelVersion": "1"}, {"Text": piece})
         spans = ComprehendMedicalBackend(client).detect(text)
     assert [(s.start, s.end) for s in spans] == [(len(text) - 5, len(text))]
+
+
+def _ingestor(detector: str, client):
+    from lambdas.ingest.ingestion import Ingestor, IngestSettings
+
+    settings = IngestSettings(curated_bucket="curated", quarantine_bucket="raw", max_object_bytes=10**6,
+                              phi_detectors={"clinical_notes": detector})
+    return Ingestor(s3=None, settings=settings, comprehend=lambda: client)
+
+
+def test_ingestion_uses_the_data_sets_detector_comprehend_medical_alone_or_with_the_patterns():
+    import pyarrow as pa
+
+    from lambdas.ingest.ingestion import SourceObject
+    from lambdas.ingest.records import ParsedFile
+
+    # "Quispe" is found by Comprehend Medical only, the MRN by the patterns only.
+    note = "Seen with Xochitl Quispe today. MRN 4471823."
+    source = SourceObject("raw", "raw/clinical_notes/n.jsonl", "v1", "e", 1, datetime.now(UTC))
+    schema = load_schema("clinical_notes")
+    for detector, expected in (("comprehend-medical", "Seen with [NAME] today. MRN 4471823."),
+                               ("both", "Seen with [NAME] today. MRN [MRN]."),
+                               ("builtin", "Seen with Xochitl Quispe today. MRN [MRN].")):
+        client = boto3.client("comprehendmedical", region_name="us-east-1")
+        parsed = ParsedFile(table=pa.table({"note_text": [note]}), rows_in=1)
+        with Stubber(client) as stub:
+            if detector != "builtin":
+                stub.add_response("detect_phi", {"Entities": [_entity(10, 24, "NAME")], "ModelVersion": "1"},
+                                  {"Text": note})
+            _ingestor(detector, client)._deidentify(parsed, schema, source)
+            stub.assert_no_pending_responses()
+        assert parsed.table.column("note_text").to_pylist() == [expected], detector
+
+
+def test_a_data_set_on_comprehend_medical_without_a_client_is_a_clear_fault():
+    import pytest
+
+    from lambdas.ingest.ingestion import Ingestor, IngestSettings
+
+    ingestor = Ingestor(None, IngestSettings("c", "r", 1, phi_detectors={"clinical_notes": "both"}))
+    with pytest.raises(RuntimeError, match="no Comprehend Medical client"):
+        ingestor._phi_backend("clinical_notes")
