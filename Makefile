@@ -31,7 +31,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export AWS_DEFAULT_REGION ?= us-east-1
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: help install demo serve test lint scan rehearse synth deploy promote bench lock pipeline image clean
+.PHONY: help install demo serve test lint scan rehearse synth deploy promote bench lock pipeline deid-model image clean
 
 help:
 	@sed -n '2,9p' Makefile
@@ -98,6 +98,10 @@ lock: $(PY_STAMP)
 # Re-render pipelines/definition.json after changing the pipeline (a test fails when it is stale).
 pipeline: $(PY_STAMP)
 	$(BIN)/python -m pipelines.definition
+
+# Retrains the de-identifier's tagger on generated notes (Faker, fixed seed) into mlstack/deid/data/tagger.npz.
+deid-model: $(PY_STAMP)
+	$(BIN)/python -m mlstack.deid.train
 
 # Gated promotion staging -> prod for ENV (needs AWS credentials; exit 2 when refused).
 promote: $(PY_STAMP)

@@ -440,8 +440,28 @@ def detect(text: str) -> list[Span]:
     (offsets are the original's). Each candidate is checked against its two neighbours among the spans
     kept (sorted by start), not against all of them: text with thousands of identifiers stays fast."""
     view, offsets = reading_view(text)
-    return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type)
-                             for recognizer in RECOGNIZERS for span in recognizer(view)})
+    found = resolve_overlaps({span for recognizer in RECOGNIZERS for span in recognizer(view)})
+    found += _tagged(view, found)
+    return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
+
+
+def _tagged(view: str, found: list[Span]) -> list[Span]:
+    """Names and places the learned tagger (mlstack/deid/tagger.py) finds where no pattern found anything:
+    patterns keep what they find (they are exact where they apply), the tagger adds what has no form."""
+    from mlstack.deid import tagger
+
+    model = tagger.shipped()
+    if model is None:
+        return []
+    starts = [span.start for span in found]
+    extra = []
+    for start, end, kind in model.spans(view):
+        if view[start:end] in regions():
+            continue  # a state or country is not an identifier, whoever finds it
+        index = bisect.bisect_left(starts, end)  # spans found are sorted and disjoint: check the neighbours
+        if not any(found[i].start < end and start < found[i].end for i in (index - 1, index) if 0 <= i < len(found)):
+            extra.append(Span(start, end, kind))
+    return extra
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:

@@ -188,7 +188,7 @@ def test_an_unterminated_quote_costs_its_row_and_every_later_row_is_still_read(l
     rows = to_csv(breast_cancer_rows()[:20], COLUMNS).decode().splitlines(keepends=True)
     text = "".join(rows[:11]) + '1.0,"unterminated\n' + "".join(rows[11:])
     result = ingestion.ingest("breast_cancer", "quote.csv", text.encode())
-    assert (result["rows_in"], result["rows_valid"], result["rows_quarantined"]) == (20, 19, 1)
+    assert (result["rows_in"], result["rows_valid"], result["rows_quarantined"]) == (21, 20, 1)  # 20 rows + the bad one
     assert "malformed CSV" in _quarantined(s3, lake, "breast_cancer")[0]["reason"]
 
 

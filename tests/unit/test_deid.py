@@ -119,10 +119,10 @@ def test_the_shipped_corpus_is_what_the_generator_makes_and_meets_the_goals():
     kinds = {span["type"] for document in corpus for span in document["spans"]}
     assert kinds == {"NAME", "DATE", "AGE", "PHONE", "EMAIL", "SSN", "MRN", "ACCOUNT", "ID", "URL", "IP", "ADDRESS",
                      "LOCATION", "ZIP"}
-    result = evaluate(Deidentifier(), corpus)
-    assert result["overall"]["recall"] >= 0.95
-    assert result["per_type"]["NAME"]["recall"] >= 0.90
-    assert result["overall"]["precision"] >= 0.85
+    result = evaluate(Deidentifier(), corpus)  # patterns + the tagger, which never trains on this corpus
+    assert result["overall"]["recall"] >= 0.985
+    assert result["per_type"]["NAME"]["recall"] >= 0.96
+    assert result["overall"]["precision"] >= 0.98
 
 
 def test_the_cli_reads_stdin_and_writes_text_or_json(monkeypatch, capsys):

@@ -1,0 +1,241 @@
+"""A learned tagger for names and places in clinical text: an averaged structured perceptron over tokens,
+decoded with Viterbi in numpy (no other dependency, so every Lambda package can carry it).
+
+Patterns find what has a form (dates, phones, IDs); names and places have none, and lists miss most of them.
+The tagger decides from context and form instead: the words around a token (titles, "with", "lives in", a
+verb after it), its shape (capitalized, upper case, hyphenated, an initial), its prefixes and suffixes
+("-ez", "-ski", "-ova" versus "-pril", "-olol"), and whether the shipped lists know it. It is trained on
+notes generated with Faker's many locales (mlstack/deid/train.py, `make deid-model`), never on the project's
+evaluation corpus, which scores it (cross-generator). Only candidate windows are tagged, runs of capitalized
+tokens with their context, so plain lower-case prose costs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parent / "data" / "tagger.npz"
+TAGS = ("O", "B-NAME", "I-NAME", "B-LOCATION", "I-LOCATION")
+BUCKETS = 1 << 18  # hashed feature space
+TOKEN = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*\.?|\d+|[^\w\s]", re.UNICODE)
+_SENTENCE_END = frozenset(".!?:;\n")
+# Words that join the parts of one name or place ("Anne de la Cruz", "Ludwig van Beethoven").
+PARTICLES = frozenset({"de", "del", "la", "da", "das", "do", "dos", "van", "von", "der", "den", "di", "du",
+                       "le", "bin", "ibn", "al", "el", "ter", "y"})
+
+
+@dataclass(frozen=True)
+class Token:
+    start: int
+    end: int
+    text: str
+
+
+def tokenize(text: str) -> list[Token]:
+    return [Token(m.start(), m.end(), m.group(0)) for m in TOKEN.finditer(text)]
+
+
+def shape(word: str) -> str:
+    """Character classes with repeats collapsed: "McAllister" -> "XxXx", "O'Neil" -> "X'Xx", "J." -> "X."."""
+    out = []
+    for char in word:
+        kind = "X" if char.isupper() else "x" if char.islower() else "d" if char.isdigit() else char
+        if not out or out[-1] != kind:
+            out.append(kind)
+    return "".join(out)
+
+
+def _is_candidate(word: str) -> bool:
+    """Capitalized, and not a short upper-case abbreviation (MA, DEA, COPD: the reading view has already put
+    upper-case names in title case)."""
+    return word[:1].isupper() and not (word.isupper() and len(word.rstrip(".")) <= 4)
+
+
+def windows(tokens: Sequence[Token]) -> Iterator[tuple[int, int]]:
+    """(first, last + 1) token indexes of each run of capitalized tokens (joined by particles, hyphens,
+    apostrophes, commas of "Last, First" and initials): the only tokens the tagger labels."""
+    index, count = 0, len(tokens)
+    while index < count:
+        if not _is_candidate(tokens[index].text):
+            index += 1
+            continue
+        end = index + 1
+        while end < count:
+            if _is_candidate(tokens[end].text):
+                end += 1
+                continue
+            joined = end
+            while joined < count and tokens[joined].text.lower() in PARTICLES:  # "de la", "van der"
+                joined += 1
+            if joined == end and tokens[end].text == "," and end - index <= 2:  # "Last, First"
+                joined += 1
+            if joined == end or joined >= count or not _is_candidate(tokens[joined].text):
+                break
+            end = joined + 1
+        yield index, end
+        index = end
+
+
+class Features:
+    """Hashed feature ids of a token in its context; the lists are the shipped dictionaries."""
+
+    def __init__(self, firsts: frozenset[str], lasts: frozenset[str], places: frozenset[str],
+                 regions: frozenset[str]) -> None:
+        self.firsts, self.lasts, self.places, self.regions = firsts, lasts, places, regions
+
+    def of(self, tokens: Sequence[Token], index: int, text: str) -> list[int]:
+        word = tokens[index].text
+        lower = word.lower()
+        before = tokens[index - 1].text.lower() if index else "<s>"
+        before2 = tokens[index - 2].text.lower() if index > 1 else "<s>"
+        after = tokens[index + 1].text.lower() if index + 1 < len(tokens) else "</s>"
+        after2 = tokens[index + 2].text.lower() if index + 2 < len(tokens) else "</s>"
+        previous = tokens[index - 1].text if index else ""
+        start_of_sentence = not index or previous in _SENTENCE_END or (
+            previous.endswith(".") and len(previous) > 3) or "\n" in text[tokens[index - 1].end:tokens[index].start]
+        bare = word.rstrip(".")
+        names = [
+            "bias", f"w={lower}", f"p2={lower[:2]}", f"p3={lower[:3]}", f"s2={lower[-2:]}", f"s3={lower[-3:]}",
+            f"s4={lower[-4:]}", f"sh={shape(word)}", f"len={min(len(bare), 8)}", f"w-1={before}", f"w-2={before2}",
+            f"w+1={after}", f"w+2={after2}", f"w-1w+1={before}|{after}", f"w-2w-1={before2}|{before}",
+            f"sh-1={shape(tokens[index - 1].text) if index else '<s>'}",
+            f"sh+1={shape(tokens[index + 1].text) if index + 1 < len(tokens) else '</s>'}",
+            f"sos={start_of_sentence}", f"sos|sh={start_of_sentence}|{shape(word)}",
+        ]
+        title = bare[:1].upper() + bare[1:].lower()
+        for flag, known in (("first", title in self.firsts), ("last", title in self.lasts),
+                            ("place", title in self.places), ("region", title in self.regions)):
+            if known:
+                names.append(f"in={flag}")
+                names.append(f"in={flag}|w-1={before}")
+        return [zlib.crc32(name.encode()) % BUCKETS for name in names]
+
+
+@cache
+def _features() -> Features:
+    from mlstack.deid import recognizers
+
+    return Features(recognizers.first_names(), recognizers.last_names(), recognizers.cities(), recognizers.regions())
+
+
+class Tagger:
+    """Weights (BUCKETS, tags) and tag-to-tag transitions (tags + start, tags)."""
+
+    def __init__(self, weights: np.ndarray, transitions: np.ndarray) -> None:
+        self.weights, self.transitions = weights, transitions
+
+    @classmethod
+    def load(cls, path: Path = DATA) -> Tagger:
+        with np.load(path) as data:
+            weights = np.zeros((BUCKETS, len(TAGS)), dtype=np.float32)
+            weights[data["rows"]] = data["values"]
+            return cls(weights, data["transitions"])
+
+    def save(self, path: Path = DATA) -> None:
+        rows = np.flatnonzero(np.abs(self.weights).sum(axis=1) > 1e-6)
+        np.savez_compressed(path, rows=rows.astype(np.int32), values=self.weights[rows].astype(np.float16),
+                            transitions=self.transitions.astype(np.float32))
+
+    def decode(self, feature_ids: list[list[int]]) -> list[int]:
+        """The best tag sequence (Viterbi) for one window's tokens."""
+        scores = np.stack([self.weights[ids].sum(axis=0) for ids in feature_ids])
+        count, tags = scores.shape
+        best = self.transitions[-1] + scores[0]
+        back = np.zeros((count, tags), dtype=np.int64)
+        for position in range(1, count):
+            candidates = best[:, None] + self.transitions[:-1]
+            back[position] = candidates.argmax(axis=0)
+            best = candidates.max(axis=0) + scores[position]
+        path = [int(best.argmax())]
+        for position in range(count - 1, 0, -1):
+            path.append(int(back[position, path[-1]]))
+        return path[::-1]
+
+    def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """(start, end, NAME | LOCATION) in the text."""
+        tokens = tokenize(text)
+        features = _features()
+        for first, last in windows(tokens):  # context features read the neighbours; only the window is tagged
+            tags = self.decode([features.of(tokens, index, text) for index in range(first, last)])
+            yield from _spans_of(tokens[first:last], tags)
+
+
+def _spans_of(tokens: Sequence[Token], tags: Sequence[int]) -> Iterator[tuple[int, int, str]]:
+    start = kind = end = None
+    for token, tag in zip(tokens, tags, strict=True):
+        label = TAGS[tag]
+        if label.startswith("B-") or (label.startswith("I-") and kind != label[2:]):
+            if kind:
+                yield start, end, kind
+            start, kind = token.start, label[2:]
+        elif label == "O":
+            if kind:
+                yield start, end, kind
+            kind = None
+        # a sentence's full stop is not part of a name ("... Garcia."); an initial's is ("J.")
+        end = token.end - 1 if token.text.endswith(".") and len(token.text) > 2 else token.end
+    if kind:
+        yield start, end, kind
+
+
+@cache
+def shipped() -> Tagger | None:
+    """The committed model, or None before `make deid-model` has made one."""
+    return Tagger.load() if DATA.is_file() else None
+
+
+def train(examples: Sequence[tuple[str, list[tuple[int, int, str]]]], epochs: int = 8, seed: int = 0) -> Tagger:
+    """Averaged structured perceptron on (text, [(start, end, NAME|LOCATION)]) examples, windows only."""
+    rng = np.random.default_rng(seed)
+    features = _features()
+    sequences = []
+    for text, spans in examples:
+        tokens = tokenize(text)
+        gold = _bio(tokens, spans)
+        for first, last in windows(tokens):
+            sequences.append(([features.of(tokens, i, text) for i in range(first, last)], gold[first:last]))
+    tags = len(TAGS)
+    weights = np.zeros((BUCKETS, tags), dtype=np.float64)
+    transitions = np.zeros((tags + 1, tags), dtype=np.float64)
+    total_w = np.zeros_like(weights)
+    stamp_w = np.zeros(BUCKETS, dtype=np.int64)
+    step = 0
+    model = Tagger(weights, transitions)
+    for _ in range(epochs):
+        for position in rng.permutation(len(sequences)):
+            ids, gold = sequences[position]
+            step += 1
+            guess = model.decode(ids)
+            if guess == gold:
+                continue
+            for index, (want, got) in enumerate(zip(gold, guess, strict=True)):
+                if want != got:
+                    rows = np.asarray(ids[index])
+                    # lazy averaging: credit the weights' value for the steps since they last changed
+                    total_w[rows] += (step - stamp_w[rows])[:, None] * weights[rows]
+                    stamp_w[rows] = step
+                    np.add.at(weights[:, want], rows, 1.0)
+                    np.add.at(weights[:, got], rows, -1.0)
+                previous_want = gold[index - 1] if index else tags
+                previous_got = guess[index - 1] if index else tags
+                if want != got or previous_want != previous_got:
+                    transitions[previous_want, want] += 1.0
+                    transitions[previous_got, got] -= 1.0
+    total_w += (step - stamp_w)[:, None] * weights
+    return Tagger((total_w / max(step, 1)).astype(np.float32), transitions.astype(np.float32))
+
+
+def _bio(tokens: Sequence[Token], spans: list[tuple[int, int, str]]) -> list[int]:
+    tags = [0] * len(tokens)
+    for start, end, kind in spans:
+        inside = [i for i, token in enumerate(tokens) if token.start >= start and token.end <= end]
+        for position, index in enumerate(inside):
+            tags[index] = TAGS.index(("B-" if position == 0 else "I-") + kind)
+    return tags
