@@ -80,5 +80,5 @@ def main(path: str, dataset: str, key: str | None, as_json: bool, env: str) -> i
     except Exception as error:  # the handler failed: in AWS, Lambda would retry, then dead-letter the event
         print(f"mlstack ingest: the ingest handler failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(manifest, indent=None if as_json else 2) if as_json else render(manifest))
+    print(json.dumps(manifest) if as_json else render(manifest))
     return 0

@@ -112,7 +112,7 @@ class Deployer:
         version = self.registry.describe(detail["ModelPackageArn"])
         if version.status == "Approved":
             record = self.deploy(STAGING, version, action="deploy", actor=version.approver)
-            if self.cards and record.outcome != "no-op":
+            if self.cards and record.outcome in ("succeeded", "canary-started"):
                 self.cards.publish(version)  # the approval record and evaluation, for auditors
             return record
         if version.status == "Rejected":
