@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "datasets" / "schemas"
 
-ColumnType = Literal["integer", "float", "boolean", "category", "text"]
-Value = int | float | bool | str | None
+ColumnType = Literal["integer", "float", "boolean", "category", "text", "entities"]
+# An entities value: labelled spans of another (text) column, [{"type", "start", "end"}], offsets into it.
+Entity = dict[str, Any]
+Value = int | float | bool | str | list[Entity] | None
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
@@ -47,6 +49,8 @@ class Column(BaseModel):
     max_length: int | None = Field(None, ge=1)
     # Free text that may carry protected health information (de-identified downstream).
     phi: bool = False
+    # entities only: the text column the spans point into (their types are `categories`).
+    text_column: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
@@ -55,8 +59,11 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name!r}: minimum/maximum only apply to integer/float")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"column {self.name!r}: minimum is greater than maximum")
-        if (self.type == "category") != bool(self.categories):
-            raise ValueError(f"column {self.name!r}: categories are required for, and only for, type 'category'")
+        if (self.type in ("category", "entities")) != bool(self.categories):
+            raise ValueError(f"column {self.name!r}: categories are required for, and only for, types 'category' "
+                             "and 'entities' (the entity types)")
+        if (self.type == "entities") != (self.text_column is not None):
+            raise ValueError(f"column {self.name!r}: text_column is required for, and only for, type 'entities'")
         if self.max_length is not None and self.type != "text":
             raise ValueError(f"column {self.name!r}: max_length only applies to text")
         if self.phi and self.type != "text":
@@ -69,6 +76,8 @@ class Column(BaseModel):
             if self.required:
                 raise InvalidValueError("required value is missing")
             return None
+        if self.type == "entities":
+            return _to_entities(raw, self.categories or ())
         value = _CONVERTERS[self.type](raw)
         self.check_bounds(value)
         return value
@@ -147,6 +156,28 @@ _CONVERTERS = {
 }
 
 
+def _to_entities(raw: Any, types: tuple[str, ...]) -> list[Entity]:
+    """Spans as [{"type", "start", "end"}] with integer offsets and a declared type, sorted by start and
+    non-overlapping; checked against their text by DatasetSchema.validate_record."""
+    if not isinstance(raw, list):
+        raise InvalidValueError("expected a list of spans")
+    spans, end = [], -1
+    for position, span in enumerate(raw, 1):
+        if not (isinstance(span, dict) and set(span) == {"type", "start", "end"}):
+            raise InvalidValueError(f"span {position} must be an object with exactly type, start and end")
+        start, stop = span["start"], span["end"]
+        if not (type(start) is int and type(stop) is int and 0 <= start < stop):
+            raise InvalidValueError(f"span {position}: start and end must be integers with 0 <= start < end")
+        if span["type"] not in types:
+            raise InvalidValueError(f"span {position}: not one of the entity types {list(types)}")
+        if start < end:
+            raise InvalidValueError(f"span {position} starts before span {position - 1} ends (spans must be sorted "
+                                    "and must not overlap)")
+        spans.append({"type": span["type"], "start": start, "end": stop})
+        end = stop
+    return spans
+
+
 class RecordError(ValueError):
     """A record that fails its schema; `field` names the first offending column."""
 
@@ -174,6 +205,10 @@ class DatasetSchema(BaseModel):
             raise ValueError(f"duplicate column names {duplicates}")
         if self.label not in names:
             raise ValueError(f"label {self.label!r} is not a declared column")
+        texts = {column.name for column in self.columns if column.type == "text"}
+        dangling = [c.name for c in self.columns if c.type == "entities" and c.text_column not in texts]
+        if dangling:
+            raise ValueError(f"entities columns {dangling} must name a text column as text_column")
         return self
 
     @cached_property
@@ -216,7 +251,16 @@ class DatasetSchema(BaseModel):
                 row[column.name] = column.parse(record.get(column.name))
             except InvalidValueError as error:
                 raise RecordError(column.name, str(error)) from None
+        for column in self.columns:
+            spans, text = row[column.name], row.get(column.text_column or "")
+            if column.type == "entities" and spans and (text is None or spans[-1]["end"] > len(text)):
+                raise RecordError(column.name, f"a span ends after the {column.text_column!r} text ends")
         return row
+
+    @cached_property
+    def csv_readable(self) -> bool:
+        """CSV cannot hold a list of spans: data sets with an entities column are JSON Lines only."""
+        return all(column.type != "entities" for column in self.columns)
 
 
 def _positions(positions: list[int], shown: int = 10) -> str:

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlstack.schema import Column, load_schema
 
 SIGNATURE_FILE = "signature.json"
-_JSON_TYPES = {"integer": "integer", "float": "number", "boolean": "boolean", "category": "string", "text": "string"}
+_JSON_TYPES = {"integer": "integer", "float": "number", "boolean": "boolean", "category": "string", "text": "string",
+               "entities": "array"}
 
 
 class ModelSignature(BaseModel):

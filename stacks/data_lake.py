@@ -24,7 +24,8 @@ from mlstack.lake import (
 from mlstack.schema import DatasetSchema, load_schema
 from stacks.nag import acknowledge
 
-GLUE_TYPES = {"integer": "bigint", "float": "double", "boolean": "boolean", "category": "string", "text": "string"}
+GLUE_TYPES = {"integer": "bigint", "float": "double", "boolean": "boolean", "category": "string", "text": "string",
+              "entities": "array<struct<type:string,start:bigint,end:bigint>>"}
 DATA_ZONES: tuple[Zone, ...] = ("raw", "curated", "artifacts", "capture")
 RAW_OBJECT_EVENT = "s3:ObjectCreated:*"
 

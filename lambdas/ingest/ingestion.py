@@ -34,7 +34,7 @@ from lambdas.ingest.records import (
     quarantine_lines,
 )
 from mlstack.config import DEFAULT_PHI_POLICY
-from mlstack.deid import Backend, CombinedBackend, Deidentifier, PatternBackend, Policy
+from mlstack.deid import Backend, CombinedBackend, Deidentified, Deidentifier, PatternBackend, Policy
 from mlstack.deid.comprehend import ComprehendMedicalBackend
 from mlstack.lake import CURATED_PREFIX, MANIFESTS_PREFIX, QUARANTINE_PREFIX, RAW_PREFIX, partition_key
 from mlstack.schema import DatasetSchema, available_datasets, load_schema
@@ -189,6 +189,8 @@ class Ingestor:
         table = parsed.table
         for name in columns:
             index = table.schema.get_field_index(name)
+            labels = [c.name for c in schema.columns if c.type == "entities" and c.text_column == name]
+            entities = {label: table.column(label).to_pylist() for label in labels}
             values = []
             for row, value in enumerate(table.column(name).to_pylist()):
                 if value is None:
@@ -197,10 +199,16 @@ class Ingestor:
                 result = deidentifier.deidentify(value, document_id=f"{source.source_id}/{row}")
                 found.update(span.type for span in result.spans)
                 values.append(result.text)
+                for spans in (entities[label][row] for label in labels if entities[label][row]):
+                    spans[:] = _moved_entities(spans, result)
             if policy == "refuse" and found:
                 raise FileRejectedError(f"column {name!r} holds {sum(found.values())} identifier(s) "
                                         f"({', '.join(sorted(found))}) and the {schema.name} PHI policy refuses them")
             table = table.set_column(index, table.schema.field(index), pa.array(values, type=pa.string()))
+            for label in labels:  # entity offsets follow the text they label
+                position = table.schema.get_field_index(label)
+                table = table.set_column(position, table.schema.field(position),
+                                         pa.array(entities[label], type=table.schema.field(position).type))
         parsed.table = table
         return dict(sorted(found.items()))
 
@@ -282,6 +290,12 @@ class Ingestor:
     @staticmethod
     def _key(prefix: str, dataset: str, source: SourceObject, suffix: str) -> str:
         return partition_key(prefix, dataset, source.ingest_date, f"{source.source_id}{suffix}")
+
+
+def _moved_entities(spans: list[dict[str, Any]], result: Deidentified) -> list[dict[str, Any]]:
+    """Labelled spans moved onto the de-identified text (a span that covered an identifier covers its tag)."""
+    return [{**span, "start": result.moved(span["start"]), "end": result.moved(span["end"], end=True)}
+            for span in spans]
 
 
 def _tag_safe(text: str) -> str:

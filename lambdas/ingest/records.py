@@ -25,8 +25,9 @@ import pyarrow.compute as pc
 
 from mlstack.schema import FLOAT_PATTERN, INTEGER_PATTERN, Column, DatasetSchema, InvalidValueError, RecordError
 
+ENTITY = pa.struct([("type", pa.string()), ("start", pa.int64()), ("end", pa.int64())])
 ARROW_TYPES = {"integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_(),
-               "category": pa.string(), "text": pa.string()}
+               "category": pa.string(), "text": pa.string(), "entities": pa.list_(ENTITY)}
 
 
 class FileRejectedError(Exception):
@@ -93,6 +94,8 @@ def decode(body: bytes) -> str:
 
 def parse_and_validate(text: str, fmt: str, schema: DatasetSchema) -> ParsedFile:
     """Split a decoded file into a typed table of valid rows and quarantined rows with reasons."""
+    if fmt == "csv" and not schema.csv_readable:
+        raise FileRejectedError(f"data set {schema.name} holds entity spans, which CSV cannot: upload JSON Lines")
     parsed = _parse_csv(text, schema) if fmt == "csv" else _parse_jsonl(text, schema)
     parsed.quarantined.sort(key=lambda item: item.row)
     return parsed

@@ -70,6 +70,20 @@ class Policy:
 class Deidentified:
     text: str
     spans: list[Span] = field(default_factory=list)
+    # (start, end) of each replacement in `text`, in the order of `spans`.
+    replaced: list[tuple[int, int]] = field(default_factory=list)
+
+    def moved(self, offset: int, *, end: bool = False) -> int:
+        """Where an offset of the original text is in the de-identified one; inside an identifier, the start
+        (or, for an `end` offset, the end) of its replacement: labelled spans keep covering what they covered."""
+        shift = 0
+        for span, (start, stop) in zip(self.spans, self.replaced, strict=True):
+            if offset <= span.start:
+                break
+            if offset < span.end:
+                return stop if end else start
+            shift = stop - span.end
+        return offset + shift
 
     def as_json(self) -> dict:
         return {"text": self.text, "spans": [{"type": s.type, "start": s.start, "end": s.end} for s in self.spans]}
@@ -82,12 +96,17 @@ class Deidentifier:
     def deidentify(self, text: str, *, document_id: str = "") -> Deidentified:
         """`document_id` scopes pseudonyms to one document (the same value elsewhere gets another one)."""
         spans = [span for span in self.backend.detect(text) if span.type in self.policy.types]
-        pieces, position = [], 0
+        pieces, position, length, replaced = [], 0, 0, []
         for span in spans:
-            pieces += [text[position:span.start], self._replacement(text[span.start:span.end], span.type, document_id)]
+            kept, replacement = text[position:span.start], self._replacement(text[span.start:span.end], span.type,
+                                                                            document_id)
+            pieces += [kept, replacement]
+            length += len(kept)
+            replaced.append((length, length + len(replacement)))
+            length += len(replacement)
             position = span.end
         pieces.append(text[position:])
-        return Deidentified("".join(pieces), spans)
+        return Deidentified("".join(pieces), spans, replaced)
 
     def _replacement(self, value: str, kind: str, document_id: str) -> str:
         policy = self.policy

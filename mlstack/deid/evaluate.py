@@ -16,6 +16,7 @@ from typing import Any
 
 from mlstack.deid import Deidentifier
 from mlstack.deid.recognizers import PHI_TYPES, Span
+from mlstack.ner_metrics import scores
 
 
 def _overlaps(a: Span, b: Span) -> bool:
@@ -45,21 +46,14 @@ def evaluate(deidentifier: Deidentifier, documents: Iterable[dict[str, Any]]) ->
             if not any(g.type == span.type and _overlaps(g, span) for g in gold):
                 false_positive[span.type] += 1
     seconds = time.perf_counter() - started
-    per_type = {kind: _scores(true_positive[kind], false_positive[kind], false_negative[kind])
+    per_type = {kind: scores(true_positive[kind], false_positive[kind], false_negative[kind])
                 for kind in PHI_TYPES if true_positive[kind] + false_positive[kind] + false_negative[kind]}
-    overall = _scores(sum(true_positive.values()), sum(false_positive.values()), sum(false_negative.values()))
+    overall = scores(sum(true_positive.values()), sum(false_positive.values()), sum(false_negative.values()))
     overall["recall_any_type"] = found_any / gold_total if gold_total else 1.0
     return {"documents": count, "identifiers": gold_total, "per_type": per_type, "overall": overall,
             "leaked_chars": leaked, "gold_chars": gold_chars, "seconds": seconds,
             "documents_per_s": count / seconds if seconds else None,
             "chars_per_s": characters / seconds if seconds else None}
-
-
-def _scores(tp: int, fp: int, fn: int) -> dict[str, Any]:
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
 
 
 def format_scores(result: dict[str, Any]) -> str:

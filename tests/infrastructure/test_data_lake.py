@@ -111,3 +111,18 @@ def test_athena_results_are_kms_encrypted_and_enforced(env):
         "ResultConfiguration": Match.object_like({
             "EncryptionConfiguration": Match.object_like({"EncryptionOption": "SSE_KMS"})}),
     })})
+
+
+def test_an_entities_data_set_is_catalogued_with_its_spans_as_an_array_of_structs():
+    from stacks.app import build_app
+    from stacks.stage import MlStackStage
+    from tests.conftest import cdk_context, environment_template
+
+    context = cdk_context(env="dev")
+    context["mlstack:environments"]["dev"]["datasets"] = ["clinical_entities"]
+    [stage] = [c for c in build_app(context).node.children if isinstance(c, MlStackStage)]
+    tables = [r["Properties"]["TableInput"] for r in environment_template(stage)["Resources"].values()
+              if r["Type"] == "AWS::Glue::Table"]
+    [curated] = [t for t in tables if t["Name"] == "clinical_entities"]
+    columns = {c["Name"]: c["Type"] for c in curated["StorageDescriptor"]["Columns"]}
+    assert columns["entities"] == "array<struct<type:string,start:bigint,end:bigint>>"

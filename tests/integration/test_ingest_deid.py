@@ -110,3 +110,21 @@ def test_pseudonymize_without_a_key_parameter_is_a_config_error():
 
     with pytest.raises(ValueError, match="phi_key_parameter is required"):
         IngestSettings(phi_policy={"clinical_notes": "pseudonymize"})
+
+
+def test_an_entities_data_set_is_curated_de_identified_with_its_spans_moved_onto_the_new_text(lake_env):
+    s3, _ = lake_env
+    config = load_environments()["dev"]
+    lake = provision_lake(config)
+    text = "Pt Maria Garcia seen 03/04/2021 for CHF; started Lasix."
+    record = {"note_id": "n1", "text": text, "entities": [
+        {"type": "NAME", "start": 3, "end": 15}, {"type": "PROBLEM", "start": 36, "end": 39},
+        {"type": "DRUG", "start": 49, "end": 54}]}
+    result = LocalIngestion(config, lake).ingest("clinical_entities", "labelled.jsonl",
+                                                 (json.dumps(record) + "\n").encode())
+    assert (result["outcome"], result["rows_valid"]) == ("accepted", 1)
+    [key] = [o["Key"] for o in s3.list_objects_v2(Bucket=lake.buckets["curated"], Prefix="curated/")["Contents"]]
+    table = pq.read_table(io.BytesIO(s3.get_object(Bucket=lake.buckets["curated"], Key=key)["Body"].read()))
+    [curated] = table.to_pylist()
+    assert "Garcia" not in curated["text"]
+    assert [curated["text"][e["start"]:e["end"]] for e in curated["entities"]] == ["[NAME]", "CHF", "Lasix"]
