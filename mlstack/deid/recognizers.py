@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -418,13 +418,13 @@ def _title_case_runs(text: str) -> str:
 _HIDDEN = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\uff01-\uff5e]")
 
 
-def reading_view(text: str) -> tuple[str, list[int]]:
+def reading_view(text: str) -> tuple[str, Sequence[int]]:
     """The text as a reader sees it, and for each of its characters the offset in the original (one
     more entry: the end). Invisible characters are dropped, look-alikes mapped to Latin, full-width forms
     to ASCII, and upper-case names read in title case ("PATIENT: JOHN SMITH"), so
     the patterns and cues apply to them; spans found in the view map back to the original's offsets."""
-    if not _HIDDEN.search(text):  # the common case: one pass in C, offsets unchanged
-        return _title_case_runs(text.translate(_CONFUSABLE)), list(range(len(text) + 1))
+    if not _HIDDEN.search(text):  # the common case: offsets unchanged (a range indexes like the list)
+        return _title_case_runs(text if text.isascii() else text.translate(_CONFUSABLE)), range(len(text) + 1)
     kept, offsets = [], []
     for index, char in enumerate(text):
         if char in _INVISIBLE:
@@ -454,14 +454,14 @@ def _tagged(view: str, found: list[Span]) -> list[Span]:
     if model is None:
         return []
     starts = [span.start for span in found]
-    extra = []
-    for start, end, kind in model.spans(view):
-        if view[start:end] in regions():
-            continue  # a state or country is not an identifier, whoever finds it
-        index = bisect.bisect_left(starts, end)  # spans found are sorted and disjoint: check the neighbours
-        if not any(found[i].start < end and start < found[i].end for i in (index - 1, index) if 0 <= i < len(found)):
-            extra.append(Span(start, end, kind))
-    return extra
+
+    def overlaps_found(start: int, end: int) -> bool:  # found spans are sorted and disjoint: check the neighbours
+        index = bisect.bisect_left(starts, end)
+        return any(found[i].start < end and start < found[i].end for i in (index - 1, index) if 0 <= i < len(found))
+
+    return [Span(start, end, kind) for start, end, kind in model.spans(view)
+            if not overlaps_found(start, end)
+            and view[start:end] not in regions()]  # a state or country is not an identifier, whoever finds it
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:

@@ -16,7 +16,7 @@ import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +92,6 @@ class Features:
 
     def of(self, tokens: Sequence[Token], index: int, text: str) -> list[int]:
         word = tokens[index].text
-        lower = word.lower()
         before = tokens[index - 1].text.lower() if index else "<s>"
         before2 = tokens[index - 2].text.lower() if index > 1 else "<s>"
         after = tokens[index + 1].text.lower() if index + 1 < len(tokens) else "</s>"
@@ -100,22 +99,32 @@ class Features:
         previous = tokens[index - 1].text if index else ""
         start_of_sentence = not index or previous in _SENTENCE_END or (
             previous.endswith(".") and len(previous) > 3) or "\n" in text[tokens[index - 1].end:tokens[index].start]
-        bare = word.rstrip(".")
+        own, flags = self._own(word)
         names = [
-            "bias", f"w={lower}", f"p2={lower[:2]}", f"p3={lower[:3]}", f"s2={lower[-2:]}", f"s3={lower[-3:]}",
-            f"s4={lower[-4:]}", f"sh={shape(word)}", f"len={min(len(bare), 8)}", f"w-1={before}", f"w-2={before2}",
-            f"w+1={after}", f"w+2={after2}", f"w-1w+1={before}|{after}", f"w-2w-1={before2}|{before}",
-            f"sh-1={shape(tokens[index - 1].text) if index else '<s>'}",
+            f"w-1={before}", f"w-2={before2}", f"w+1={after}", f"w+2={after2}", f"w-1w+1={before}|{after}",
+            f"w-2w-1={before2}|{before}", f"sh-1={shape(tokens[index - 1].text) if index else '<s>'}",
             f"sh+1={shape(tokens[index + 1].text) if index + 1 < len(tokens) else '</s>'}",
             f"sos={start_of_sentence}", f"sos|sh={start_of_sentence}|{shape(word)}",
+            *(f"in={flag}|w-1={before}" for flag in flags),
         ]
+        return own + [_hashed(name) for name in names]
+
+    @lru_cache(maxsize=1 << 16)  # noqa: B019 - one Features per process (cached _features)
+    def _own(self, word: str) -> tuple[list[int], tuple[str, ...]]:
+        """The features of the word itself (its context aside), and the lists it is in: computed once per word."""
+        lower, bare = word.lower(), word.rstrip(".")
         title = bare[:1].upper() + bare[1:].lower()
-        for flag, known in (("first", title in self.firsts), ("last", title in self.lasts),
-                            ("place", title in self.places), ("region", title in self.regions)):
-            if known:
-                names.append(f"in={flag}")
-                names.append(f"in={flag}|w-1={before}")
-        return [zlib.crc32(name.encode()) % BUCKETS for name in names]
+        flags = tuple(flag for flag, known in (("first", title in self.firsts), ("last", title in self.lasts),
+                                               ("place", title in self.places), ("region", title in self.regions))
+                      if known)
+        names = ["bias", f"w={lower}", f"p2={lower[:2]}", f"p3={lower[:3]}", f"s2={lower[-2:]}", f"s3={lower[-3:]}",
+                 f"s4={lower[-4:]}", f"sh={shape(word)}", f"len={min(len(bare), 8)}", *(f"in={f}" for f in flags)]
+        return [_hashed(name) for name in names], flags
+
+
+@lru_cache(maxsize=1 << 18)
+def _hashed(name: str) -> int:
+    return zlib.crc32(name.encode()) % BUCKETS
 
 
 @cache
