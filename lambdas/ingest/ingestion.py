@@ -174,7 +174,7 @@ class Ingestor:
             parsed = self._read(source, schema)
             found = self._deidentify(parsed, schema, source)
         except FileRejectedError as error:
-            return self._reject(source, dataset, schema.version, str(error))
+            return self._reject(source, dataset, schema.version, str(error), rows=error.rows)
         return self._commit(source, schema, parsed, manifest_key, found)
 
     def _deidentify(self, parsed: ParsedFile, schema: DatasetSchema, source: SourceObject) -> dict[str, int]:
@@ -203,7 +203,8 @@ class Ingestor:
                     spans[:] = _moved_entities(spans, result)
             if policy == "refuse" and found:
                 raise FileRejectedError(f"column {name!r} holds {sum(found.values())} identifier(s) "
-                                        f"({', '.join(sorted(found))}) and the {schema.name} PHI policy refuses them")
+                                        f"({', '.join(sorted(found))}) and the {schema.name} PHI policy refuses them",
+                                        rows=parsed.rows_in)
             table = table.set_column(index, table.schema.field(index), pa.array(values, type=pa.string()))
             for label in labels:  # entity offsets follow the text they label
                 position = table.schema.get_field_index(label)
@@ -256,8 +257,10 @@ class Ingestor:
         self._put(self.settings.curated_bucket, manifest_key, manifest.model_dump_json(indent=2).encode())
         return manifest
 
-    def _reject(self, source: SourceObject, dataset: str, schema_version: int | None, reason: str) -> Manifest:
-        """Quarantine the whole object (server-side copy) and record why."""
+    def _reject(self, source: SourceObject, dataset: str, schema_version: int | None, reason: str,
+                rows: int = 0) -> Manifest:
+        """Quarantine the whole object (server-side copy) and record why; its rows, when countable, are all
+        quarantined with it."""
         quarantine_key = f"{self._key(QUARANTINE_PREFIX, dataset, source, '')}/{source.file_name}"
         copy_source = {"Bucket": source.bucket, "Key": source.key}
         if source.version_id:
@@ -265,7 +268,7 @@ class Ingestor:
         self.s3.copy_object(Bucket=self.settings.quarantine_bucket, Key=quarantine_key, CopySource=copy_source,
                             Tagging=urlencode({"mlstack-reason": _tag_safe(reason)}), TaggingDirective="REPLACE")
         manifest = self._manifest(source, dataset, schema_version, "rejected", reason=reason,
-                                  quarantine_key=quarantine_key)
+                                  quarantine_key=quarantine_key, rows_in=rows, rows_quarantined=rows)
         self._put(self.settings.curated_bucket, self._key(MANIFESTS_PREFIX, dataset, source, ".json"),
                   manifest.model_dump_json(indent=2).encode())
         return manifest

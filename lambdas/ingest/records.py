@@ -31,7 +31,12 @@ ARROW_TYPES = {"integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_
 
 
 class FileRejectedError(Exception):
-    """A whole-file problem: the object is quarantined as is, with this reason."""
+    """A whole-file problem: the object is quarantined as is, with this reason; `rows`, when the records could
+    still be counted (a CSV whose header does not match), is how many it holds."""
+
+    def __init__(self, reason: str, rows: int = 0) -> None:
+        super().__init__(reason)
+        self.rows = rows
 
 
 @dataclass
@@ -149,8 +154,11 @@ def _csv_reader(lines_: _ReplayableLines, schema: DatasetSchema) -> list[str]:
     except csv.Error as error:
         raise FileRejectedError(f"unreadable CSV header: {error}") from None
     problems = schema.header_problems(header)
-    if problems:
-        raise FileRejectedError("CSV header does not match the schema: " + "; ".join(problems))
+    if problems:  # every record is quarantined with the file: count them, so the manifest says how many
+        counted = ParsedFile(table=pa.table({}))
+        for fields in _csv_records(lines_, len(header), counted):
+            counted.rows_in += bool(fields)
+        raise FileRejectedError("CSV header does not match the schema: " + "; ".join(problems), rows=counted.rows_in)
     return header
 
 

@@ -59,7 +59,7 @@ def test_a_headerless_notes_export_puts_no_patient_value_into_reason_log_manifes
         [result] = ingestion.deliver(ingestion.land("clinical_notes", "export.csv", body.encode()))["results"]
     finally:
         handler.stream = previous
-    assert result["outcome"] == "rejected"
+    assert (result["outcome"], result["rows_in"], result["rows_quarantined"]) == ("rejected", 3, 3)  # all counted
     [quarantined] = s3.list_objects_v2(Bucket=local_lake.buckets["raw"], Prefix="quarantine/")["Contents"]
     tag = s3.get_object_tagging(Bucket=local_lake.buckets["raw"], Key=quarantined["Key"])["TagSet"]
     manifests = s3.list_objects_v2(Bucket=local_lake.buckets["curated"], Prefix="manifests/")["Contents"]
