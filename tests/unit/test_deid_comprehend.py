@@ -58,13 +58,13 @@ def test_ingestion_uses_the_data_sets_detector_comprehend_medical_alone_or_with_
     from lambdas.ingest.ingestion import SourceObject
     from lambdas.ingest.records import ParsedFile
 
-    # "Quispe" is found by Comprehend Medical only, the MRN by the patterns only.
-    note = "Seen with Xochitl Quispe today. MRN 4471823."
+    # The lower-case name is found by Comprehend Medical only, the MRN by the patterns only.
+    note = "Seen with xochitl quispe today. MRN 4471823."
     source = SourceObject("raw", "raw/clinical_notes/n.jsonl", "v1", "e", 1, datetime.now(UTC))
     schema = load_schema("clinical_notes")
     for detector, expected in (("comprehend-medical", "Seen with [NAME] today. MRN 4471823."),
                                ("both", "Seen with [NAME] today. MRN [MRN]."),
-                               ("builtin", "Seen with Xochitl Quispe today. MRN [MRN].")):
+                               ("builtin", "Seen with xochitl quispe today. MRN [MRN].")):
         client = boto3.client("comprehendmedical", region_name="us-east-1")
         parsed = ParsedFile(table=pa.table({"note_text": [note]}), rows_in=1)
         with Stubber(client) as stub:
