@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,10 @@ class Template:
         return cls(body, name, account, region, paths[0].parent / f"{name}.template.json", stack_of=stack_of,
                    paths=tuple(paths))
 
-    @property
+    @cached_property
     def exports(self) -> dict[str, Any]:
         """Export name -> the exporting output's value (an expression of that stack)."""
-        return {output["Export"]["Name"]: output["Value"] for output in self.body.get("Outputs", {}).values()
-                if isinstance(output.get("Export", {}).get("Name"), str)}
+        return exports_of(self.body)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -200,14 +200,25 @@ class Template:
         return self.resolve(self.resources[logical_id].get("Properties", {}))
 
 
+def exports_of(body: dict[str, Any]) -> dict[str, Any]:
+    """Export name -> the exporting output's value, of a template body (several stacks' merged, too)."""
+    return {output["Export"]["Name"]: output["Value"] for output in body.get("Outputs", {}).values()
+            if isinstance(output.get("Export", {}).get("Name"), str)}
+
+
 def _stack_name(path: Path) -> str:
     """A template file's stack name, from its cloud assembly's manifest."""
-    manifest = path.parent / "manifest.json"
-    if manifest.is_file():
-        for artifact in json.loads(manifest.read_text()).get("artifacts", {}).values():
-            if artifact.get("properties", {}).get("templateFile") == path.name:
-                return artifact["properties"].get("stackName", path.name.split(".")[0])
-    return path.name.split(".")[0]
+    return _stack_names(path.parent / "manifest.json").get(path.name, path.name.split(".")[0])
+
+
+@cache
+def _stack_names(manifest: Path) -> dict[str, str]:
+    """Template file -> stack name, from one manifest (read once for all the stacks it lists)."""
+    if not manifest.is_file():
+        return {}
+    return {artifact["properties"]["templateFile"]: artifact["properties"].get("stackName", artifact_id)
+            for artifact_id, artifact in json.loads(manifest.read_text()).get("artifacts", {}).items()
+            if "templateFile" in artifact.get("properties", {})}
 
 
 def environment_templates(assembly: Path, environment: str) -> list[Path]:

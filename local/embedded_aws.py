@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,7 @@ def synthesized_templates(config: EnvironmentConfig, out_dir: Path | None = None
     return _TEMPLATES[cache_key]
 
 
+@cache
 def _code_digest() -> bytes:
     """Every source the templates are built from (the app, its stacks, and what they read)."""
     digest = hashlib.sha256()

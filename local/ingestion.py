@@ -40,7 +40,7 @@ class LocalIngestion:
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """Invoke the handler the way the deployed chain does (in-process): S3 -> the raw-object topic -> Lambda."""
-        topic = f"arn:aws:sns:{self.config.region}:{self.lake.account}:{self.config.resource_prefix()}-raw-objects"
+        topic = f"arn:aws:sns:{self.config.region}:{self.lake.account}:{self.config.raw_objects_topic_name()}"
         return invoke(self.handler, sns_delivery(topic, event), function_name="ingest", region=self.config.region,
                       checker=self.lake.checker("ingest"))
 

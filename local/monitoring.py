@@ -27,6 +27,7 @@ import boto3
 
 from lambdas.drift.settings import function_environment as drift_environment
 from lambdas.retrain.settings import function_environment as retrain_environment
+from local.cfn import exports_of
 from local.embedded_aws import LocalLake
 from local.lambda_runtime import LOCAL_ACCOUNT, cold_start, invoke, scheduled_event
 from mlstack.config import EnvironmentConfig
@@ -102,8 +103,7 @@ def alarm_definitions(template: dict[str, Any]) -> list[AlarmDefinition]:
     resources = template["Resources"]
     topics = {logical_id: resource["Properties"]["TopicName"] for logical_id, resource in resources.items()
               if resource["Type"] == "AWS::SNS::Topic" and "TopicName" in resource["Properties"]}
-    exports = {output["Export"]["Name"]: output["Value"] for output in template.get("Outputs", {}).values()
-               if "Export" in output}
+    exports = exports_of(template)
     return [AlarmDefinition.from_resource(resource["Properties"], topics, exports) for resource in resources.values()
             if resource["Type"] == "AWS::CloudWatch::Alarm" and "AlarmName" in resource["Properties"]]
 

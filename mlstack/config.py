@@ -311,6 +311,10 @@ class EnvironmentConfig(_Strict):
         """SSM path of the per-stage pointers to the live model version."""
         return f"/{self.project}/{self.name}/serving"
 
+    def raw_objects_topic_name(self) -> str:
+        """The topic S3 notifies of new raw objects (the ingest function subscribes to it)."""
+        return f"{self.resource_prefix()}-raw-objects"
+
     def model_package_group_name(self) -> str:
         return f"{self.resource_prefix()}-models"
 

@@ -155,7 +155,7 @@ class DataLake(Construct):
         A topic, not the function itself: the bucket's notification would otherwise name the ingest function,
         tying the stateful stack to a stateless one. Set on the L1 bucket: no custom resource."""
         raw_arn = self.bucket_arn(self.config, "raw")
-        topic = sns.Topic(self, "RawObjects", topic_name=f"{self.config.resource_prefix()}-raw-objects",
+        topic = sns.Topic(self, "RawObjects", topic_name=self.config.raw_objects_topic_name(),
                           display_name=f"mlstack {self.config.name}: new raw objects", master_key=self.key,
                           enforce_ssl=True)
         topic.add_to_resource_policy(iam.PolicyStatement(

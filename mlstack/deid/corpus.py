@@ -49,8 +49,9 @@ _FINDINGS = ["dyspnea on exertion", "bilateral lower extremity edema", "HbA1c of
              "troponin negative x2", "WBC 12.4", "tiotropium inhaler continued", "follow-up in 2 weeks"]
 
 
-class _Note:
-    """Text built piece by piece, recording each identifier's span as it is appended."""
+class LabelledNote:
+    """Text built piece by piece, recording each labelled span as it is appended (this corpus, and the
+    tagger's training notes: mlstack/deid/train.py)."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -64,6 +65,13 @@ class _Note:
     def phi(self, kind: str, value: str) -> None:
         self.spans.append({"type": kind, "start": self.length, "end": self.length + len(value)})
         self.text(value)
+
+    def add(self, value: str, kind: str | None = None) -> None:
+        """Plain text, or (with a kind) a labelled span."""
+        if kind:
+            self.phi(kind, value)
+        else:
+            self.text(value)
 
 
 def _name(rng: random.Random) -> tuple[str, str]:
@@ -98,14 +106,14 @@ class _Templates:
         self.doctor = rng.choice(_LISTED_LAST + _UNLISTED_LAST)
         self.city, self.state = rng.choice(_CITIES), rng.choice(_STATES)
 
-    def patient(self, n: _Note) -> None:
+    def patient(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Pt: ", "Patient: ", "Name: ", "Patient name: "]))
         n.phi("NAME", self.rng.choice([f"{self.first} {self.last}", f"{self.last}, {self.first}"]))
         n.text(f", {self.rng.randint(25, 88)} y/o, seen on ")
         n.phi("DATE", _date(self.rng))
         n.text(".")
 
-    def old_patient(self, n: _Note) -> None:
+    def old_patient(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Mrs. ", "Mr. ", "Ms. "]))
         n.phi("NAME", self.last)
         n.text(" is a ")
@@ -114,19 +122,19 @@ class _Templates:
         n.phi("DATE", _date(self.rng))
         n.text(".")
 
-    def doctor_sentence(self, n: _Note) -> None:
+    def doctor_sentence(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Discussed with Dr. ", "Seen by Dr. ", "Referred by Dr. ", "Attending: Dr. "]))
         n.phi("NAME", self.doctor)
         n.text(self.rng.choice([" today.", " in clinic.", "."]))
 
-    def signature(self, n: _Note) -> None:
+    def signature(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Electronically signed by ", "Dictated by "]))
         n.phi("NAME", f"{self.rng.choice(_LISTED_FIRST + _UNLISTED_FIRST)} {self.doctor}")
         n.text(", MD on ")
         n.phi("DATE", _date(self.rng))
         n.text(".")
 
-    def family(self, n: _Note) -> None:
+    def family(self, n: LabelledNote) -> None:
         relation = self.rng.choice(["wife", "husband", "daughter", "son", "sister"])
         n.text(f"Contact: {relation} ")
         n.phi("NAME", f"{self.rng.choice(_LISTED_FIRST + _UNLISTED_FIRST)} {self.last}")
@@ -134,7 +142,7 @@ class _Templates:
         n.phi("PHONE", _phone(self.rng))
         n.text(".")
 
-    def contact(self, n: _Note) -> None:
+    def contact(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Call back number ", "Phone: ", "Fax results to "]))
         n.phi("PHONE", _phone(self.rng))
         n.text("; email ")
@@ -142,26 +150,26 @@ class _Templates:
                        f"{self.rng.choice(['example.com', 'mail.example.org', 'clinic.test'])}")
         n.text(".")
 
-    def identifiers(self, n: _Note) -> None:
+    def identifiers(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["MRN ", "MRN: ", "Medical record number ", "MR# "]))
         n.phi("MRN", str(self.rng.randint(10**6, 10**8)))
         n.text(self.rng.choice([". SSN ", ". Social security number: "]))
         n.phi("SSN", f"{self.rng.randint(100, 665)}-{self.rng.randint(10, 99)}-{self.rng.randint(1000, 9999)}")
         n.text(".")
 
-    def insurance(self, n: _Note) -> None:
+    def insurance(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Member ID: ", "Health plan number ", "Account #", "Policy number: "]))
         n.phi("ACCOUNT", f"{self.rng.choice(['XJH', 'BCB', 'AET', ''])}{self.rng.randint(10**7, 10**9)}")
         n.text(".")
 
-    def device(self, n: _Note) -> None:
+    def device(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Pacemaker serial number ", "Device serial: ", "Driver license no. ", "DEA # ",
                            "Vehicle plate "]))
         n.phi("ID", self.rng.choice([f"PM-{self.rng.randint(10000, 99999)}-X", f"D{self.rng.randint(10**6, 10**7)}",
                                 f"AB{self.rng.randint(10**6, 10**7)}", f"7{self.rng.randint(10**4, 10**5)}KX"]))
         n.text(".")
 
-    def address(self, n: _Note) -> None:
+    def address(self, n: LabelledNote) -> None:
         n.text("Lives at ")
         n.phi("ADDRESS", f"{self.rng.randint(1, 9999)} {self.rng.choice(_STREETS)} {self.rng.choice(_SUFFIXES)}")
         n.text(", ")
@@ -170,12 +178,12 @@ class _Templates:
         n.phi("ZIP", f"{self.rng.randint(10000, 99999)}")
         n.text(".")
 
-    def town(self, n: _Note) -> None:
+    def town(self, n: LabelledNote) -> None:
         n.text(self.rng.choice(["Lives in ", "Transferred from ", "Resides in "]))
         n.phi("LOCATION", self.city)
         n.text(self.rng.choice([" with family.", "; independent in ADLs.", "."]))
 
-    def portal(self, n: _Note) -> None:
+    def portal(self, n: LabelledNote) -> None:
         n.text("Results shared via ")
         host = self.rng.choice(["example.org", "clinic.test"])
         n.phi("URL", f"https://portal.{host}/r/{self.rng.randint(1000, 99999)}")
@@ -183,29 +191,29 @@ class _Templates:
         n.phi("IP", f"10.{self.rng.randint(0, 255)}.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}")
         n.text(".")
 
-    def narrative(self, n: _Note) -> None:  # a name with no cue at all: only dictionaries and shape can find it
+    def narrative(self, n: LabelledNote) -> None:  # a name with no cue at all: only dictionaries and shape can find it
         other_first, other_last = _name(self.rng)
         n.phi("NAME", f"{other_first} {other_last}")
         n.text(self.rng.choice([" tolerated the procedure well.", " was counselled on diet.",
                            " declined the influenza vaccine."]))
 
-    def lowercase(self, n: _Note) -> None:  # hurried typing: cue present, no capitals
+    def lowercase(self, n: LabelledNote) -> None:  # hurried typing: cue present, no capitals
         n.text("pt ")
         n.phi("NAME", f"{self.first.lower()} {self.last.lower()}")
         n.text(" called, tel ")
         n.phi("PHONE", f"{self.rng.randint(201, 989)}{self.rng.randint(200, 999)}{self.rng.randint(1000, 9999)}")
         n.text(".")
 
-    def clinical(self, n: _Note) -> None:  # no identifiers: precision
+    def clinical(self, n: LabelledNote) -> None:  # no identifiers: precision
         n.text(f"Findings: {'; '.join(self.rng.sample(_FINDINGS, k=3))}.")
 
-    def common_words(self, n: _Note) -> None:  # names that are common words, used as words: precision
+    def common_words(self, n: LabelledNote) -> None:  # names that are common words, used as words: precision
         n.text(self.rng.choice(["Will follow up in two weeks.", "Grace period for the referral applies.",
                            "Mark the site before surgery.", "Hope to taper steroids.", "Rose from chair unaided.",
                            "May return to work on light duty."]))
 
 
-    def all(self) -> list[Callable[[_Note], None]]:
+    def all(self) -> list[Callable[[LabelledNote], None]]:
         """The patient sentence first, then every other template."""
         return [self.patient, self.old_patient, self.doctor_sentence, self.signature, self.family, self.contact,
                 self.identifiers, self.insurance, self.device, self.address, self.town, self.portal, self.narrative,
@@ -215,7 +223,7 @@ class _Templates:
 def build_document(rng: random.Random, index: int) -> dict[str, object]:
     sentences = _Templates(rng).all()
     chosen = [sentences[0], *rng.sample(sentences[1:], k=rng.randint(4, 8))]
-    note = _Note()
+    note = LabelledNote()
     for number, sentence in enumerate(chosen):
         if number:
             note.text(" ")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from mlstack.deid import tagger
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # The identifier types reported in spans (Safe Harbor (b)(2)(i) items found in free text).
@@ -448,8 +450,6 @@ def detect(text: str) -> list[Span]:
 def _tagged(view: str, found: list[Span]) -> list[Span]:
     """Names and places the learned tagger (mlstack/deid/tagger.py) finds where no pattern found anything:
     patterns keep what they find (they are exact where they apply), the tagger adds what has no form."""
-    from mlstack.deid import tagger
-
     model = tagger.shipped()
     if model is None:
         return []

@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from mlstack.deid.corpus import LabelledNote
 from mlstack.deid.tagger import DATA, train
 
 LOCALES = ("en_US", "es_MX", "vi_VN", "pl_PL", "en_NG", "fil_PH", "tr_TR", "en_IN", "pt_BR", "fr_FR", "de_DE",
@@ -63,22 +64,6 @@ FINDINGS = ("reports shortness of breath", "denies chest pain", "presents with a
             "has been followed by {dept}", "was evaluated for {eponym}", "reports improved mobility")
 
 
-class _Note:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.length = 0
-        self.spans: list[tuple[int, int, str]] = []
-
-    def add(self, text: str, kind: str | None = None) -> None:
-        if kind:
-            self.spans.append((self.length, self.length + len(text), kind))
-        self.parts.append(text)
-        self.length += len(text)
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
 class NoteGenerator:
     """Generator A: labelled notes (text, [(start, end, NAME|LOCATION)]) from Faker, a fixed seed."""
 
@@ -114,7 +99,7 @@ class NoteGenerator:
                 "upper": f"{first} {last}".upper(), "lower": f"{first} {last}".lower(), "last": last}[style]
         return text, style
 
-    def sentence(self, note: _Note) -> None:
+    def sentence(self, note: LabelledNote) -> None:
         r = self.random
         name, _ = self.name_form()
         templates: list[Callable[[], None]] = [
@@ -149,7 +134,7 @@ class NoteGenerator:
         ]
         r.choice(templates)()
 
-    def negative(self, note: _Note) -> None:
+    def negative(self, note: LabelledNote) -> None:
         r = self.random
         note.add(r.choice(NEGATIVES).format(
             opener=r.choice(OPENERS), finding=self._finding(), abbr=r.choice(ABBREVIATIONS), drug=r.choice(DRUGS),
@@ -162,12 +147,12 @@ class NoteGenerator:
                                                    eponym=self.random.choice(EPONYMS))
 
     def note(self) -> tuple[str, list[tuple[int, int, str]]]:
-        note = _Note()
+        note = LabelledNote()
         if self.random.random() < 0.3:
             note.add("HISTORY OF PRESENT ILLNESS:\n")
         for _ in range(self.random.randint(4, 10)):
             (self.sentence if self.random.random() < 0.45 else self.negative)(note)
-        return note.text(), note.spans
+        return "".join(note.parts), [(span["start"], span["end"], span["type"]) for span in note.spans]
 
 
 def main(argv: list[str] | None = None) -> int:
