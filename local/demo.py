@@ -121,14 +121,26 @@ def stage_train(run: DemoRun) -> None:
                           work_dir=run.out_dir / "pipeline", progress=_say)
     if result.status != "Succeeded":
         raise RuntimeError(result.failure_reason)
-    metrics = {k: round(v["value"], 4) for k, v in result.evaluation["multiclass_classification_metrics"].items()}
-    onnx = result.evaluation["onnx"]
-    _say(f"  test metrics: {metrics}")
-    _say(f"  ONNX parity: labels identical={onnx['labels_identical']}, "
-         f"max probability difference={onnx['max_probability_difference']:.1e}")
+    evaluation = result.evaluation
+    metrics = {k: round(v["value"], 4) for k, v in evaluation["quality_gate"].items()}
+    onnx = evaluation["onnx"]
+    _say(f"  test metrics (what the quality gate compares): {metrics}")
+    if "entity_metrics" in evaluation:
+        for kind, scores in evaluation["entity_metrics"]["strict"]["per_type"].items():
+            _say(f"    {kind:<10} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  "
+                 f"F1 {scores['f1']:.3f}  (strict, {scores['tp'] + scores['fn']} in the test split)")
+    _say(f"  ONNX parity: {_parity_line(onnx)}")
     _say(f"  registered {result.model_package_arn} (PendingManualApproval: waits for a person to approve)")
     run.training = {"recipe": recipe.name, "model_package_arn": result.model_package_arn, "metrics": metrics,
-                    "onnx": onnx, "steps": [(s.name, s.status, round(s.seconds, 1)) for s in result.steps]}
+                    "onnx": onnx, "entity_metrics": evaluation.get("entity_metrics"),
+                    "steps": [(s.name, s.status, round(s.seconds, 1)) for s in result.steps]}
+
+
+def _parity_line(onnx: dict[str, Any]) -> str:
+    if "spans_identical" in onnx:
+        return f"spans identical={onnx['spans_identical']}, max score difference={onnx['max_score_difference']:.1e}"
+    return (f"labels identical={onnx['labels_identical']}, "
+            f"max probability difference={onnx['max_probability_difference']:.1e}")
 
 
 def stage_deploy(run: DemoRun) -> None:
@@ -182,7 +194,8 @@ def _demo_requests(example: dict[str, Any], rows: list[dict[str, Any]]) -> list[
                                                                                      bytes]]:
     """(what, method, path, headers, body): the contract exercised as a client would."""
     json_type = {"Content-Type": "application/json"}
-    bad = dict(example, **{next(iter(example)): "not a number"})
+    name = next(iter(example))
+    bad = dict(example, **{name: "not a number" if isinstance(example[name], int | float) else 12345})
     return [
         ("health", "GET", "/v1/health", {}, b""),
         ("one instance", "POST", "/v1/predict", json_type, json.dumps({"instances": [example]}).encode()),
@@ -237,7 +250,9 @@ def _summarize(payload: dict[str, Any]) -> str:
         return f"{error['code']}" + (f" (field {error['field']})" if error.get("field") else "")
     if "predictions" in payload:
         first = payload["predictions"][0]
-        return f"{payload['model_version']}: {len(payload['predictions'])} prediction(s), first {first['label']}"
+        shown = (f"{len(first['entities'])} entities ({', '.join(span['type'] for span in first['entities'][:4])}"
+                 f"{', ...' if len(first['entities']) > 4 else ''})" if "entities" in first else first["label"])
+        return f"{payload['model_version']}: {len(payload['predictions'])} prediction(s), first {shown}"
     return json.dumps(payload)
 
 
@@ -374,7 +389,13 @@ def write_report(run: DemoRun) -> Path:
                   f"`{run.training['model_package_arn']}` (PendingManualApproval).", "",
                   "| metric | value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in run.training["metrics"].items()]
-        lines += [f"| ONNX max probability difference | {run.training['onnx']['max_probability_difference']:.1e} |"]
+        lines += [f"| ONNX parity | {_parity_line(run.training['onnx'])} |"]
+        if run.training.get("entity_metrics"):
+            lines += ["", "| entity type | strict P | strict R | strict F1 | overlap F1 | in test split |",
+                      "|---|---|---|---|---|---|"]
+            strict, overlap = (run.training["entity_metrics"][m]["per_type"] for m in ("strict", "overlap"))
+            lines += [f"| {kind} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
+                      f"{overlap[kind]['f1']:.3f} | {s['tp'] + s['fn']} |" for kind, s in strict.items()]
     if run.audit:
         lines += ["", "## Audit trail", "", "| at | action | stage | outcome | version | actor | detail |",
                   "|---|---|---|---|---|---|---|"]

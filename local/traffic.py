@@ -2,8 +2,9 @@
 
 Drift is made the way it happens in the field: tabular features shift by a multiple of their
 standard deviation (a new device calibration, a new population), text gets much longer (a new
-note template). Shifted values are kept inside the schema's bounds, so the API accepts them:
-drift is not invalid input.
+note template), and an entity model's notes come from a service whose drugs, problems and tests
+the training notes never named (the vocabulary and the model's confidence move). Shifted values
+are kept inside the schema's bounds, so the API accepts them: drift is not invalid input.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from mlstack.datasets.samples import breast_cancer_rows, clinical_notes_rows
+from mlstack.datasets.samples import clinical_entities_rows, sample_rows
 from pipelines.recipes import Recipe
 
 DRIFT_SHIFT_SD = 1.5
@@ -24,7 +25,7 @@ _TEMPLATE_ADDENDUM = (" Structured template v2: review of systems negative excep
 
 def sample_instances(recipe: Recipe, count: int, *, seed: int = 7) -> list[dict[str, Any]]:
     """`count` rows drawn (with replacement) from the sample data set, features only."""
-    rows = breast_cancer_rows() if recipe.dataset == "breast_cancer" else clinical_notes_rows()
+    rows = sample_rows(recipe.dataset)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo traffic, not security
     return [{name: row[name] for name in recipe.feature_columns} for row in rng.choices(rows, k=count)]
 
@@ -37,6 +38,10 @@ def drifted_features(recipe: Recipe) -> list[str]:
 def drift(recipe: Recipe, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The instances with `drifted_features` shifted (tabular: +DRIFT_SHIFT_SD sd; text: a longer template)."""
     shifted = drifted_features(recipe)
+    if recipe.kind == "ner":
+        unseen = clinical_entities_rows(len(instances), seed=len(instances), unseen_concepts=True)
+        return [{**instance, **{name: row[name] for name in shifted}}
+                for instance, row in zip(instances, unseen, strict=True)]
     if recipe.kind == "text":
         return [{**instance, **{name: instance[name] + _TEMPLATE_ADDENDUM for name in shifted}}
                 for instance in instances]

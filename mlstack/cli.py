@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default=".mlstack/demo", help="folder for the run report (default: %(default)s)")
     demo.add_argument("--env", default="dev", help="environment config from cdk.json to emulate (default: dev)")
     demo.add_argument("--stop-after", choices=STAGES, help="stop after this stage")
-    demo.add_argument("--recipe", choices=("tabular", "text"), default="tabular",
+    demo.add_argument("--recipe", choices=("tabular", "text", "ner"), default="tabular",
                       help="model recipe to train (default: %(default)s)")
     demo.set_defaults(func=_demo)
 

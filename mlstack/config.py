@@ -113,7 +113,7 @@ class TrainingSettings(_Strict):
     image_uri: str | None = None
     # EventBridge schedule expression, e.g. "rate(7 days)" or "cron(0 3 ? * MON *)"; null: no schedule.
     schedule: str | None = Field(None, pattern=r"^(rate|cron)\(.+\)$")
-    recipe: Literal["tabular", "text"] = "tabular"
+    recipe: Literal["tabular", "text", "ner"] = "tabular"
 
 
 ENVIRONMENT_NAME = r"^[a-z][a-z0-9]{1,11}$"
@@ -234,7 +234,7 @@ class EnvironmentConfig(_Strict):
     log_retention_days: int = 365
     # Subscribed to the ops alerts topic (each address confirms by email).
     alert_emails: tuple[str, ...] = ()
-    datasets: tuple[str, ...] = ("breast_cancer", "clinical_notes")
+    datasets: tuple[str, ...] = ("breast_cancer", "clinical_notes", "clinical_entities")
     lifecycle: LakeLifecycle = LakeLifecycle()
     ingest: IngestSettings = IngestSettings()
     training: TrainingSettings = TrainingSettings()

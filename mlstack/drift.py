@@ -67,10 +67,12 @@ def bin_shares(values: np.ndarray, edges: Sequence[float]) -> list[float]:
     return (bin_counts(finite, np.asarray(edges, dtype=np.float64)) / finite.size).tolist()
 
 
-def numeric_profile(values: Sequence[Any] | np.ndarray, *, bins: int = 10) -> dict[str, Any]:
+def numeric_profile(values: Sequence[Any] | np.ndarray, *, bins: int = 10,
+                    edges: Sequence[float] | None = None) -> dict[str, Any]:
+    """Quantile bins of the values, or the given fixed edges."""
     array = values.astype(np.float64, copy=False) if isinstance(values, np.ndarray) else np.array(
         [np.nan if v is None else v for v in values], dtype=np.float64)
-    edges = quantile_edges(array, bins)
+    edges = quantile_edges(array, bins) if edges is None else list(edges)
     return {"kind": "numeric", "edges": edges, "shares": bin_shares(array, edges),
             "missing_rate": float(np.isnan(array).mean()) if array.size else 0.0,
             "mean": float(np.nanmean(array)) if np.isfinite(array).any() else None,
@@ -118,18 +120,48 @@ def _bins(profile: dict[str, Any]) -> tuple[list[float], list[float]]:
 
 
 def build_baseline(schema: DatasetSchema, columns: dict[str, Sequence[Any]], predictions: Sequence[Any],
-                   classes: Sequence[str], *, bins: int = 10) -> dict[str, Any]:
-    """The baseline document for the given feature columns and the model's predictions on them."""
+                   classes: Sequence[str], *, bins: int = 10,
+                   outputs: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The baseline document for the given feature columns and the model's predictions on them; `outputs` are
+    profiles of what the model's outputs measure (entity models), watched like features."""
     by_name = {column.name: column for column in schema.columns}
-    rows = len(predictions)
+    rows = len(columns[next(iter(columns))]) if columns else len(predictions)
     return {
         "version": BASELINE_VERSION,
         "dataset": schema.name,
         "schema_version": schema.version,
         "rows": rows,
-        "features": {name: feature_profile(by_name[name], values, bins=bins) for name, values in columns.items()},
+        "features": {**{name: feature_profile(by_name[name], values, bins=bins) for name, values in columns.items()},
+                     **(outputs or {})},
         "prediction": _categorical_profile(list(predictions), list(classes)),
     }
+
+
+# Entity models: besides the text itself (lengths, vocabulary, OOV rate) drift watches the entity-type mix (the
+# prediction profile counts each span's type), how many spans a text holds, and how sure the model is of them.
+ENTITY_DENSITY = "entities_per_1000_chars"
+ENTITY_SCORE = "entity_score"
+SCORE_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+
+
+def entity_outputs(text_length: int, entities: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What drift watches of one text's predicted spans (capture records it beside the de-identified text)."""
+    return {ENTITY_DENSITY: 1000 * len(entities) / max(text_length, 1),
+            ENTITY_SCORE: [float(entity["score"]) for entity in entities]}
+
+
+def entity_output_profiles(per_text: Sequence[Mapping[str, Any]], *, bins: int = 10) -> dict[str, dict[str, Any]]:
+    """Baseline profiles of entity_outputs over the training texts: density per text, scores per span."""
+    return {ENTITY_DENSITY: numeric_profile([values[ENTITY_DENSITY] for values in per_text], bins=bins),
+            ENTITY_SCORE: numeric_profile([score for values in per_text for score in values[ENTITY_SCORE]],
+                                          edges=SCORE_EDGES)}
+
+
+def flattened(values: Sequence[Any]) -> list[Any]:
+    """Values where some are lists (an entity model's per-span outputs), one level flattened."""
+    if not any(isinstance(value, list) for value in values):
+        return list(values)
+    return [item for value in values for item in (value if isinstance(value, list) else [value])]
 
 
 # --- comparison -------------------------------------------------------------------------------------
@@ -193,6 +225,13 @@ class _Counts:
     tokens: int = 0
 
 
+def _numbers(values: Any) -> np.ndarray:
+    """A numeric column as float64 (None -> NaN), lists of per-span values flattened."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64, copy=False)
+    return np.array(flattened(values), dtype=np.float64)
+
+
 class DriftWindow:
     """Counts a window of traffic in the baseline's bins, chunk by chunk; `report` scores it."""
 
@@ -207,20 +246,24 @@ class DriftWindow:
                        for name, profile in baseline["features"].items()}
         self._vocabularies = {name: frozenset(profile["vocabulary"])
                               for name, profile in baseline["features"].items() if profile["kind"] == "text"}
+        self.records = 0  # instances seen by update (per-span outputs count more rows than instances)
 
     def update(self, columns: Mapping[str, Any], predictions: Sequence[Any] | None = None) -> None:
         """Add a chunk: numeric columns as float arrays (NaN = missing); categorical ones as sequences or
-        {label: count} (None = missing); text as sequences of strings (None = missing)."""
+        {label: count} (None = missing); text as sequences of strings (None = missing). Entity outputs may hold a
+        list per instance (one score per span)."""
+        self.records += len(next(iter(columns.values()), []))
         for name, values in columns.items():
             kind = self.baseline["features"][name]["kind"]
             if kind == "numeric":
-                self._update_numeric(name, np.asarray(values, dtype=np.float64))
+                self._update_numeric(name, _numbers(values))
             elif kind == "categorical":
                 self._update_categorical(self.counts[name], self.baseline["features"][name]["categories"], values)
             else:
                 self._update_text(name, values)
         if predictions is not None and self.prediction is not None:
-            self._update_categorical(self.prediction, self.baseline["prediction"]["categories"], predictions)
+            self._update_categorical(self.prediction, self.baseline["prediction"]["categories"],
+                                     flattened(predictions))
 
     def add_counts(self, name: str | None, bins: Mapping[int, int] | Mapping[str, int], missing: int) -> None:
         """Counts computed elsewhere (an Athena query, mlstack/drift_athena.py): per bin index for numeric and
@@ -286,7 +329,7 @@ class DriftWindow:
         worst = max(scored, default=(None, None))
         return {
             "baseline_rows": self.baseline.get("rows"),
-            "window_rows": max((c.rows for c in self.counts.values()), default=0),
+            "window_rows": self.records or max((c.rows for c in self.counts.values()), default=0),
             "thresholds": {"psi": self.psi_threshold, "missing_rate_change": self.missing_threshold,
                            "oov_rate_change": OOV_CHANGE_THRESHOLD},
             "features": features,

@@ -26,7 +26,7 @@ class ModelSignature(BaseModel):
     recipe: str
     dataset: str
     schema_version: int = Field(ge=1)
-    kind: Literal["tabular", "text"]
+    kind: Literal["tabular", "text", "ner"]
     features: tuple[str, ...] = Field(min_length=1)
     classes: tuple[str, ...] = ()
     # One real instance (from the test split) so clients see plausible values; None: built from bounds.
@@ -61,6 +61,20 @@ class ModelSignature(BaseModel):
             "properties": {"instances": {"type": "array", "minItems": 1, "maxItems": max_instances,
                                          "items": self.instance_schema()}},
         }
+
+    def output_schema(self) -> dict[str, Any]:
+        """JSON Schema of one prediction: a label with class probabilities, or entity spans (ner) with their
+        type, character offsets into the instance's text (end exclusive) and the model's confidence."""
+        types = {"type": "string", **({"enum": list(self.classes)} if self.classes else {})}
+        if self.kind == "ner":
+            span = {"type": "object", "required": ["type", "start", "end", "score"], "properties": {
+                "type": types, "start": {"type": "integer", "minimum": 0}, "end": {"type": "integer", "minimum": 1},
+                "score": {"type": "number", "minimum": 0, "maximum": 1}}}
+            return {"type": "object", "required": ["entities"],
+                    "properties": {"entities": {"type": "array", "items": span}}}
+        return {"type": "object", "required": ["label", "probabilities"], "properties": {
+            "label": types, "probabilities": {"type": "object", "additionalProperties": {
+                "type": "number", "minimum": 0, "maximum": 1}}}}
 
     def example_instance(self) -> dict[str, Any]:
         return dict(self.example) if self.example else {column.name: _example_value(column)

@@ -85,6 +85,9 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
     training_count = ParameterInteger("TrainingInstanceCount", default_value=1)
     min_accuracy = ParameterFloat("MinAccuracy", default_value=0.9)
     min_macro_f1 = ParameterFloat("MinMacroF1", default_value=0.85)
+    # Classifiers: macro precision and recall over classes; ner: strict entity-level precision and recall.
+    min_precision = ParameterFloat("MinPrecision", default_value=0.8)
+    min_recall = ParameterFloat("MinRecall", default_value=0.8)
     approval_status = ParameterString("ModelApprovalStatus", default_value="PendingManualApproval")
     run_prefix = Join(on="/", values=[OUTPUT_PREFIX.rstrip("/"), ExecutionVariables.PIPELINE_EXECUTION_ID])
 
@@ -160,16 +163,17 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
                                       "drift_baseline": evaluate_output("baseline", "baseline.json")},
         description="Trained by the mlstack training pipeline; ONNX parity checked in evaluate"))
 
-    def metric(name: str) -> Any:
-        return JsonGet(step_name=EVALUATE, property_file=evaluation_report,
-                       json_path=f"multiclass_classification_metrics.{name}.value")
+    def metric(name: str) -> Any:  # evaluate writes the same quality_gate section for every recipe
+        return JsonGet(step_name=EVALUATE, property_file=evaluation_report, json_path=f"quality_gate.{name}.value")
 
+    thresholds = {"accuracy": min_accuracy, "macro_f1": min_macro_f1, "precision": min_precision,
+                  "recall": min_recall}
     fail = FailStep(FAIL, error_message=Join(on=" ", values=[
-        "Quality gate failed: accuracy, macro F1 or ONNX parity below threshold (MinAccuracy",
-        min_accuracy, ", MinMacroF1", min_macro_f1, "). See the Evaluate step's evaluation.json."]))
+        "Quality gate failed: a metric below its threshold or ONNX parity failed (MinAccuracy", min_accuracy,
+        ", MinMacroF1", min_macro_f1, ", MinPrecision", min_precision, ", MinRecall", min_recall,
+        "). See quality_gate in the Evaluate step's evaluation.json."]))
     gate = ConditionStep(GATE, conditions=[
-        ConditionGreaterThanOrEqualTo(left=metric("accuracy"), right=min_accuracy),
-        ConditionGreaterThanOrEqualTo(left=metric("macro_f1"), right=min_macro_f1),
+        *(ConditionGreaterThanOrEqualTo(left=metric(name), right=threshold) for name, threshold in thresholds.items()),
         ConditionGreaterThanOrEqualTo(left=JsonGet(step_name=EVALUATE, property_file=evaluation_report,
                                                    json_path="onnx_parity.value"), right=1),
     ], if_steps=[register], else_steps=[fail])
@@ -177,7 +181,7 @@ def build_pipeline() -> Any:  # noqa: PLR0915 - the pipeline reads top to bottom
     # No experiment tracking: nothing reads it, and it would need more permissions on the role.
     return Pipeline(name=PIPELINE_NAME, sagemaker_session=session, pipeline_experiment_config=None,
                     parameters=[input_data, recipe, processing_type, training_type, training_count, min_accuracy,
-                                min_macro_f1, approval_status],
+                                min_macro_f1, min_precision, min_recall, approval_status],
                     steps=[preprocess, train, evaluate, gate])
 
 

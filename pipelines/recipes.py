@@ -1,8 +1,9 @@
 """Model recipes: what to train on which data set, and how to export it to ONNX.
 
-A recipe is selected by name (pipeline parameter `Recipe`). Each builds a scikit-learn pipeline
-that converts to ONNX; evaluate checks the conversion's predictions against scikit-learn before
-anything is registered, so a recipe whose export drifts is rejected by the quality gate.
+A recipe is selected by name (pipeline parameter `Recipe`). The classifiers build a scikit-learn
+pipeline that converts to ONNX; the `ner` recipe builds the entity tagger (mlstack/entity_tagger.py),
+which exports its own ONNX graph. Evaluate checks the export's predictions against the trained model
+before anything is registered, so a recipe whose export drifts is rejected by the quality gate.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 # An explicit ASCII token pattern: with scikit-learn's default pattern and bigrams, the ONNX
 # tokenizer splits some tokens differently (probabilities off by ~1e-2, measured).
-from mlstack.drift import TOKEN_PATTERN
+from mlstack.drift import ENTITY_DENSITY, ENTITY_SCORE, TOKEN_PATTERN
 from mlstack.schema import DatasetSchema, load_schema
 from mlstack.signature import ModelSignature
 
@@ -28,7 +29,7 @@ ONNX_OPSET = 18
 class Recipe:
     name: str
     dataset: str
-    kind: str  # "tabular" (float features) or "text" (one free-text column)
+    kind: str  # "tabular" (float features), "text" (one free-text column), "ner" (entity spans in one text column)
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -41,9 +42,16 @@ class Recipe:
 
     @property
     def feature_columns(self) -> list[str]:
-        if self.kind == "text":
+        if self.kind in ("text", "ner"):
             return [self.params["text_column"]]
         return [c.name for c in self.schema.columns if c.name != self.label and c.type in ("float", "integer")]
+
+    @property
+    def drift_features(self) -> list[str]:
+        """What drift scores for a model of this recipe: its features, and for ner its entity outputs."""
+        if self.kind == "ner":
+            return [*self.feature_columns, ENTITY_DENSITY, ENTITY_SCORE]
+        return self.feature_columns
 
     def signature(self, classes: tuple[str, ...] = (), example: dict[str, Any] | None = None) -> ModelSignature:
         """The input contract of a model trained with this recipe (the API validates requests with it)."""
@@ -53,15 +61,27 @@ class Recipe:
 
     def features(self, table: pa.Table) -> np.ndarray:
         """Model input from a table: float32 matrix (tabular) or an (n, 1) string array (text)."""
-        if self.kind == "text":
+        if self.kind in ("text", "ner"):
             return np.asarray(table.column(self.feature_columns[0]).to_pylist(), dtype=object).reshape(-1, 1)
         return np.column_stack([table.column(name).to_numpy().astype(np.float32) for name in self.feature_columns])
 
-    def labels(self, table: pa.Table) -> np.ndarray:
+    def labels(self, table: pa.Table) -> np.ndarray | list[list[dict[str, Any]]]:
+        """Class labels (classifiers), or per row its spans [{"type", "start", "end"}] (ner)."""
+        if self.kind == "ner":
+            return table.column(self.label).to_pylist()
         return np.asarray(table.column(self.label).to_pylist(), dtype=object)
 
+    @property
+    def entity_types(self) -> tuple[str, ...]:
+        """The label column's declared entity types (ner)."""
+        return next(column.categories or () for column in self.schema.columns if column.name == self.label)
+
     def build(self) -> Any:
-        """An unfitted scikit-learn pipeline."""
+        """An unfitted model: a scikit-learn pipeline, or the entity tagger."""
+        if self.kind == "ner":
+            from mlstack.entity_tagger import EntityTagger
+
+            return EntityTagger(self.entity_types, buckets=self.params["buckets"], epochs=self.params["epochs"])
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
 
@@ -81,7 +101,10 @@ class Recipe:
         return Pipeline([("scale", StandardScaler()), ("classifier", classifier)])
 
     def to_onnx(self, model: Any) -> bytes:
-        """The fitted pipeline as an ONNX model: input `features` (tabular) or `text`; outputs label, probabilities."""
+        """The fitted model as ONNX: input `features` (tabular) or `text`, outputs label and probabilities; the
+        entity tagger's emission scorer (ner)."""
+        if self.kind == "ner":
+            return model.to_onnx()
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
@@ -108,6 +131,7 @@ def _without_flatten(model: Any) -> Any:
 RECIPES = {
     "tabular": Recipe("tabular", "breast_cancer", "tabular", {"C": 1.0}),
     "text": Recipe("text", "clinical_notes", "text", {"C": 4.0, "text_column": "note_text", "max_features": 20000}),
+    "ner": Recipe("ner", "clinical_entities", "ner", {"text_column": "text", "buckets": 1 << 16, "epochs": 10}),
 }
 
 

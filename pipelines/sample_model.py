@@ -11,11 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from mlstack.datasets.samples import breast_cancer_rows, clinical_notes_rows
+from mlstack.datasets.samples import sample_rows
 from mlstack.signature import ModelSignature
 from pipelines.recipes import get_recipe
-
-_ROWS = {"breast_cancer": breast_cancer_rows, "clinical_notes": clinical_notes_rows}
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class SampleModel:
 
 def train_sample_model(recipe_name: str = "tabular") -> SampleModel:
     recipe = get_recipe(recipe_name)
-    rows = _ROWS[recipe.dataset]()
+    rows = sample_rows(recipe.dataset)
     table = pa.Table.from_pylist(rows)
     model = recipe.build().fit(recipe.features(table), recipe.labels(table))
     instances = [{name: row[name] for name in recipe.feature_columns} for row in rows]

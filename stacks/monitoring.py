@@ -188,7 +188,7 @@ class Monitoring(Construct):
 
     def _dashboard(self, serving: dict[str, ServingApi], functions: dict[str, SecureFunction], training: Training,
                    period: cdk.Duration) -> cloudwatch.Dashboard:
-        features = [column.name for column in get_recipe(self.config.training.recipe).signature().columns]
+        features = get_recipe(self.config.training.recipe).drift_features
 
         def drift(metric_name: str, dimensions: dict[str, str], label: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(namespace=self.namespace, metric_name=metric_name, dimensions_map=dimensions,

@@ -58,9 +58,11 @@ class AuditLog:
 
 
 def read_metrics(s3: Any, uri: str | None) -> dict[str, Any]:
-    """The headline metrics of an evaluation.json (empty if unavailable)."""
+    """The headline metrics of an evaluation.json: the quality gate's (every recipe), or the classification metrics
+    of runs evaluated before it existed (empty if unavailable)."""
     if not uri or not uri.startswith("s3://"):
         return {}
     bucket, key = uri[5:].split("/", 1)
     report = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    return {name: value["value"] for name, value in report.get("multiclass_classification_metrics", {}).items()}
+    metrics = report.get("quality_gate") or report.get("multiclass_classification_metrics", {})
+    return {name: value["value"] for name, value in metrics.items()}

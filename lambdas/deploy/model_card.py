@@ -35,17 +35,38 @@ class CardFacts:
     approved_at: str
 
 
+def _metric_groups(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """Classification metrics, or an entity model's strict and overlap scores (overall, then per type)."""
+    def number(name: str, value: Any) -> dict[str, Any]:
+        return {"name": name, "type": "number", "value": float(value)}
+
+    entities = evaluation.get("entity_metrics")
+    if not entities:
+        metrics = evaluation.get("multiclass_classification_metrics", {})
+        return [{"name": "classification", "metric_data": [number(name, value["value"])
+                                                            for name, value in metrics.items()]}]
+    groups = []
+    for matching, scores in entities.items():
+        rows = [("overall", scores["overall"]), *scores["per_type"].items()]
+        groups.append({"name": f"entities ({matching} matching)", "metric_data": [
+            number(f"{kind} {measure}", values[measure]) for kind, values in rows
+            for measure in ("precision", "recall", "f1")]})
+    return groups
+
+
 def card_content(facts: CardFacts) -> dict[str, Any]:
     """The card in SageMaker's model card content schema (model_overview ... additional_information)."""
     version, evaluation = facts.version, facts.evaluation
-    metrics = evaluation.get("multiclass_classification_metrics", {})
     onnx = evaluation.get("onnx", {})
+    entity_model = "entity_metrics" in evaluation
+    difference = (f"max score difference {onnx.get('max_score_difference')}" if entity_model
+                  else f"max probability difference {onnx.get('max_probability_difference')}")
     return {
         "model_overview": {
             "model_description": f"{evaluation.get('recipe', version.recipe)} recipe on the "
                                  f"{evaluation.get('dataset', '?')} data set, version {version.version} of "
                                  f"{version.group}",
-            "problem_type": "Classification",
+            "problem_type": "Named entity recognition" if entity_model else "Classification",
             "algorithm_type": str(evaluation.get("recipe_params", {}).get("model", "scikit-learn pipeline")),
             "model_artifact": [version.onnx_uri],
         },
@@ -63,10 +84,8 @@ def card_content(facts: CardFacts) -> dict[str, Any]:
         "evaluation_details": [{
             "name": "test split",
             "evaluation_observation": f"{evaluation.get('test_rows', '?')} held-out rows; ONNX parity "
-                                      f"{'passed' if onnx.get('passed') else 'not passed'} "
-                                      f"(max probability difference {onnx.get('max_probability_difference')})",
-            "metric_groups": [{"name": "classification", "metric_data": [
-                {"name": name, "type": "number", "value": float(value["value"])} for name, value in metrics.items()]}],
+                                      f"{'passed' if onnx.get('passed') else 'not passed'} ({difference})",
+            "metric_groups": _metric_groups(evaluation),
         }],
         "additional_information": {
             "caveats_and_recommendations": "Drift is monitored against the version's training baseline "
@@ -87,7 +106,7 @@ def card_content(facts: CardFacts) -> dict[str, Any]:
 
 def render_markdown(facts: CardFacts, content: dict[str, Any]) -> str:
     version, details = facts.version, content["additional_information"]["custom_details"]
-    metrics = content["evaluation_details"][0]["metric_groups"][0]["metric_data"]
+    groups = content["evaluation_details"][0]["metric_groups"]
     lines = [f"# Model card: {card_name(version)}", "", content["model_overview"]["model_description"], "",
              "| | |", "|---|---|", f"| model package | `{version.arn}` |", f"| status | Approved by "
              f"{version.approver} at {facts.approved_at}: {details['approval_description']} |",
@@ -95,7 +114,9 @@ def render_markdown(facts: CardFacts, content: dict[str, Any]) -> str:
              f"| PHI policy (text) | {facts.phi_policy} |",
              f"| ONNX artifact | `{version.onnx_uri}` |", "", "## Evaluation (test split)", "",
              content["evaluation_details"][0]["evaluation_observation"], "", "| metric | value |", "|---|---|"]
-    lines += [f"| {item['name']} | {item['value']:.4f} |" for item in metrics]
+    for group in groups:
+        suffix = f" ({group['name']})" if len(groups) > 1 else ""
+        lines += [f"| {item['name']}{suffix} | {item['value']:.4f} |" for item in group["metric_data"]]
     lines += ["", "## Training data", "", content["training_details"]["training_observations"], "",
               "| curated file | rows | sha256 | raw source | raw version |", "|---|---|---|---|---|"]
     lines += [f"| {item['file']} | {item['rows']} | `{item['sha256'][:12]}` | {item.get('source') or '-'} | "

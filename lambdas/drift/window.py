@@ -8,13 +8,12 @@ touches are listed, and records are kept by their own time (`at`), so a window m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import orjson
 
 from mlstack.drift import DriftWindow
@@ -89,26 +88,22 @@ def read_records(s3: Any, bucket: str, keys: list[str], window: Window,
             yield records
 
 
-def _columns(records: list[dict[str, Any]], kinds: dict[str, str]) -> dict[str, Any]:
-    """Column-wise values of a chunk: numeric as float arrays (None -> NaN), the others as lists."""
-    columns: dict[str, Any] = {}
-    for name, kind in kinds.items():
-        values = [record["features"].get(name) for record in records]
-        columns[name] = np.array(values, dtype=np.float64) if kind == "numeric" else values
-    return columns
+def _columns(records: list[dict[str, Any]], names: Iterable[str]) -> dict[str, list[Any]]:
+    """Column-wise values of a chunk (DriftWindow converts numeric ones)."""
+    return {name: [record["features"].get(name) for record in records] for name in names}
 
 
 def compare_window(baseline: dict[str, Any], chunks: Iterator[list[dict[str, Any]]], *,
                    psi_threshold: float, chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
     """The drift report of every record the chunks hold, counted chunk_rows at a time."""
-    kinds = {name: profile["kind"] for name, profile in baseline["features"].items()}
+    names = list(baseline["features"])
     window = DriftWindow(baseline, psi_threshold=psi_threshold)
     pending: list[dict[str, Any]] = []
     for records in chunks:
         pending += records
         if len(pending) >= chunk_rows:
-            window.update(_columns(pending, kinds), [record.get("prediction") for record in pending])
+            window.update(_columns(pending, names), [record.get("prediction") for record in pending])
             pending = []
     if pending:
-        window.update(_columns(pending, kinds), [record.get("prediction") for record in pending])
+        window.update(_columns(pending, names), [record.get("prediction") for record in pending])
     return window.report()

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from mlstack.drift import entity_outputs
 from mlstack.lake import capture_key
 from mlstack.signature import ModelSignature
 
@@ -33,6 +34,17 @@ def _redactor() -> Any:
     from mlstack.deid import Deidentifier
 
     return Deidentifier()
+
+
+def watched(signature: ModelSignature, instance: dict[str, Any], prediction: dict[str, Any]
+            ) -> tuple[dict[str, Any], Any]:
+    """(what drift reads of a prediction besides the instance's features, the prediction as the record stores it):
+    a classifier's label; an entity model's span types, with its entity outputs measured on the text as sent."""
+    if signature.kind != "ner":
+        return {}, prediction.get("label")
+    text = instance.get(signature.features[0])
+    entities = prediction["entities"]
+    return entity_outputs(len(text) if isinstance(text, str) else 0, entities), [span["type"] for span in entities]
 
 
 def scrub(text_columns: frozenset[str], instance: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +64,8 @@ class CaptureBuffer:
         self.s3, self.bucket, self.sample_rate = s3, bucket, sample_rate
         self.batch_size, self.max_age_seconds = batch_size, max_age_seconds
         self.random_draw, self.clock, self.on_error = random_draw, clock, on_error
-        self.records: list[tuple[str, dict[str, Any], Any]] = []  # (at, instance as sent, label): scrubbed later
+        # (at, instance as sent, watched outputs, label): the instance is scrubbed later, on the capture thread
+        self.records: list[tuple[str, dict[str, Any], dict[str, Any], Any]] = []
         self.text_columns: frozenset[str] = frozenset()
         self.key_parts: tuple[str, str] | None = None
         self.started = 0.0
@@ -72,7 +85,7 @@ class CaptureBuffer:
         self.key_parts = parts
         self.text_columns = frozenset(column.name for column in signature.columns if column.type == "text")
         at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        self.records += [(at, instance, prediction.get("label"))
+        self.records += [(at, instance, *watched(signature, instance, prediction))
                          for instance, prediction in zip(instances, predictions, strict=True)]
         if len(self.records) >= self.batch_size or self.clock() - self.started >= self.max_age_seconds:
             self.flush()
@@ -88,12 +101,13 @@ class CaptureBuffer:
             self.pending.result()
 
     def _write(self, key: str, version: str, text_columns: frozenset[str],
-               records: list[tuple[str, dict[str, Any], Any]]) -> None:
+               records: list[tuple[str, dict[str, Any], dict[str, Any], Any]]) -> None:
         """On the capture thread: scrub, serialize and PUT one batch; a failure drops it, counted."""
         try:
             body = b"".join(orjson.dumps({"at": at, "model_version": version,
-                                          "features": scrub(text_columns, instance), "prediction": label}) + b"\n"
-                            for at, instance, label in records)
+                                          "features": {**scrub(text_columns, instance), **outputs},
+                                          "prediction": label}) + b"\n"
+                            for at, instance, outputs, label in records)
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
         except Exception as error:
             self.on_error(error, len(records))

@@ -153,8 +153,10 @@ def health() -> Response:
 @app.get("/v1/schema")
 def schema() -> Response:
     model = store().require()
-    return _json(200, {"model_version": model.version, "input_schema": model.signature.instance_schema(),
-                       "example": model.signature.example_instance(), "max_instances": settings().MAX_INSTANCES})
+    signature = model.signature
+    return _json(200, {"model_version": model.version, "kind": signature.kind,
+                       "input_schema": signature.instance_schema(), "output_schema": signature.output_schema(),
+                       "example": signature.example_instance(), "max_instances": settings().MAX_INSTANCES})
 
 
 @app.exception_handler(RequestError)

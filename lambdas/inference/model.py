@@ -5,7 +5,8 @@
   never sees half a model, and a failed re-check keeps serving the loaded version. During a canary
   it holds both versions and sends the pointer's `canary_weight` share of requests to the candidate;
   a candidate that fails to load is reported (the canary alarm rolls it back) and gets no traffic.
-- OnnxPredictor: one onnxruntime call per request, whatever the batch size.
+- OnnxPredictor: one onnxruntime call per request, whatever the batch size; EntityPredictor (ner models)
+  likewise scores every token of every instance in one call, then decodes each instance's spans in numpy.
 """
 
 from __future__ import annotations
@@ -50,6 +51,22 @@ class OnnxPredictor:
         classes = self.classes
         return [{"label": label, "probabilities": dict(zip(classes, row, strict=True))}
                 for label, row in zip(labels.tolist(), probabilities.tolist(), strict=True)]
+
+
+class EntityPredictor:
+    """An exported entity tagger (mlstack/entity_tagger.py): per instance its spans with type, offsets and score."""
+
+    def __init__(self, onnx_bytes: bytes) -> None:
+        from mlstack.entity_tagger import OnnxEntityTagger
+
+        self.tagger = OnnxEntityTagger(onnx_bytes)
+
+    def predict(self, features: np.ndarray) -> list[dict[str, Any]]:
+        return [{"entities": spans} for spans in self.tagger.predict(features.reshape(-1).tolist())]
+
+
+def predictor_for(onnx_bytes: bytes, signature: ModelSignature) -> Predictor:
+    return EntityPredictor(onnx_bytes) if signature.kind == "ner" else OnnxPredictor(onnx_bytes, signature)
 
 
 @dataclass(frozen=True)
@@ -125,5 +142,5 @@ class ModelStore:
         if not live.signature_uri:
             raise ValueError(f"pointer for v{live.version} has no signature_uri; redeploy the version")
         signature = ModelSignature.model_validate_json(self.read_object(live.signature_uri))
-        predictor = OnnxPredictor(self.read_object(live.model_uri), signature)
+        predictor = predictor_for(self.read_object(live.model_uri), signature)
         return LoadedModel(live, signature, InstanceValidator(signature, self.max_instances), predictor, is_canary)

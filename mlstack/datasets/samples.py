@@ -3,6 +3,9 @@
 - breast_cancer: scikit-learn's bundled Wisconsin diagnostic data (569 rows), as CSV.
 - clinical_notes: synthetic clinical notes with labels, generated with a fixed seed, as
   JSON Lines (and CSV), containing synthetic identifiers for de-identification work.
+- clinical_entities: synthetic notes with labelled concept spans (problems, drugs, tests, treatments,
+  anatomy) for the `ner` recipe, as JSON Lines; the notes carry synthetic identifiers too, which
+  ingestion de-identifies (the spans follow the text).
 Each corrupted variant records exactly which rows it broke and how, so tests and the demo
 can check that ingestion quarantines those rows and keeps every other one.
 """
@@ -13,6 +16,7 @@ import csv
 import io
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +111,107 @@ def clinical_notes_rows(count: int = 800, seed: int = CLINICAL_NOTES_SEED) -> li
     return rows
 
 
+CLINICAL_ENTITIES_SEED = 20261201
+# Concepts by entity type. The generator draws from a part of each list only (see clinical_entities_rows), so the
+# rest are words no training note holds: what a model must generalize to, and what drifted traffic uses.
+CONCEPTS = {
+    "PROBLEM": ["type 2 diabetes", "hypertension", "heart failure", "community-acquired pneumonia", "COPD exacerbation",
+                "atrial fibrillation", "chest pain", "shortness of breath", "urinary tract infection", "anemia",
+                "acute kidney injury", "cellulitis", "hypothyroidism", "major depression", "chronic low back pain",
+                "hyperlipidemia", "sepsis", "asthma", "gout flare", "migraine", "deep vein thrombosis",
+                "obstructive sleep apnea", "osteoarthritis", "peripheral neuropathy", "dehydration",
+                "pulmonary embolism", "hypokalemia", "delirium", "pancreatitis", "syncope"],
+    "DRUG": ["metformin", "lisinopril", "atorvastatin", "furosemide", "carvedilol", "insulin glargine", "amoxicillin",
+             "ceftriaxone", "azithromycin", "prednisone", "albuterol", "tiotropium", "warfarin", "apixaban",
+             "metoprolol", "amlodipine", "omeprazole", "gabapentin", "sertraline", "levothyroxine", "allopurinol",
+             "enoxaparin", "vancomycin", "hydrochlorothiazide", "tamsulosin", "ondansetron", "acetaminophen",
+             "spironolactone", "montelukast", "rosuvastatin"],
+    "TEST": ["HbA1c", "chest x-ray", "CT of the abdomen", "complete blood count", "basic metabolic panel",
+             "echocardiogram", "troponin", "urinalysis", "ECG", "MRI of the brain", "lipid panel", "blood cultures",
+             "TSH", "BNP", "renal ultrasound", "D-dimer", "lactate", "arterial blood gas", "CT angiogram",
+             "stress test", "colonoscopy", "liver function tests", "procalcitonin", "spirometry", "INR",
+             "Doppler ultrasound", "lumbar puncture", "ferritin", "sleep study", "urine culture"],
+    "TREATMENT": ["physical therapy", "oxygen therapy", "hemodialysis", "wound care", "cardiac catheterization",
+                  "nebulizer treatments", "IV fluids", "smoking cessation counseling", "insulin sliding scale",
+                  "CPAP", "incision and drainage", "knee replacement", "cardioversion", "diet counseling",
+                  "blood transfusion", "occupational therapy", "pulmonary rehabilitation", "compression stockings",
+                  "bowel regimen", "fluid restriction", "appendectomy", "thoracentesis", "cholecystectomy",
+                  "speech therapy", "chemotherapy", "radiation therapy", "pacemaker placement", "splinting",
+                  "intubation", "cognitive behavioral therapy"],
+    "ANATOMY": ["left lower extremity", "right lung base", "abdomen", "chest wall", "lumbar spine", "left knee",
+                "right shoulder", "both feet", "left ventricle", "cervical spine", "right upper quadrant", "bladder",
+                "left arm", "skin", "thyroid", "right hip", "sacrum", "left eye", "kidneys", "liver", "colon",
+                "right ankle", "scalp", "pelvis", "left hand", "neck", "mitral valve", "right forearm", "throat",
+                "lower back"],
+}
+TRAINING_CONCEPT_SHARE = 0.8  # of each list, what training notes use; the rest only appears in new traffic
+_SENTENCES = [
+    "Patient presents with {PROBLEM}.", "History of {PROBLEM} and {PROBLEM}.", "Started {DRUG} for {PROBLEM}.",
+    "Continue {DRUG} {dose} daily.", "{TEST} showed no acute findings.", "Ordered {TEST} and {TEST}.",
+    "Swelling of the {ANATOMY} noted on exam.", "Tenderness over the {ANATOMY}.", "Plan: {TREATMENT}.",
+    "Referred for {TREATMENT}.", "Denies {PROBLEM}.", "{TEST} pending; will follow up.",
+    "Discontinued {DRUG} due to side effects.", "Pain in the {ANATOMY} since last week.",
+    "Assessment: {PROBLEM}, improving on {DRUG}.", "s/p {TREATMENT} with good result.",
+    "{DRUG} {dose} twice daily was added.", "Repeat {TEST} in the morning.", "Rash on the {ANATOMY}.",
+    "Tolerating {TREATMENT} well.", "Family history of {PROBLEM}.", "Labs: {TEST} elevated, {TEST} normal.",
+    "Allergic to {DRUG}.", "Imaging of the {ANATOMY} ordered.", "Vitals stable; afebrile.",
+    "Patient ambulating without assistance.", "Discussed goals of care with family.",
+]
+_DOSES = ["5 mg", "10 mg", "20 mg", "40 mg", "500 mg", "1 g", "2 puffs", "0.5 mg", "100 mcg", "25 mg"]
+
+
+def _entity_note(rng: random.Random, concepts: dict[str, list[str]]) -> tuple[str, list[dict[str, object]]]:
+    name = f"{rng.choice(_FIRST_NAMES)} {rng.choice(_LAST_NAMES)}"
+    visit = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2019, 2025)}"
+    parts: list[str] = [f"Seen on {visit}." if rng.random() < 0.5 else f"Pt {name} seen today."]
+    spans: list[dict[str, object]] = []
+    for template in rng.sample(_SENTENCES, k=rng.randint(3, 7)):
+        sentence = ""
+        for piece in re.split(r"(\{\w+\})", template):
+            slot = piece[1:-1] if piece.startswith("{") else None
+            if slot is None:
+                sentence += piece
+                continue
+            value = rng.choice(_DOSES) if slot == "dose" else rng.choice(concepts[slot])
+            if not sentence:  # a sentence opens with a capital: "Echocardiogram showed ..."
+                value = value[0].upper() + value[1:]
+            if slot != "dose":
+                start = sum(len(part) + 1 for part in parts) + len(sentence)
+                spans.append({"type": slot, "start": start, "end": start + len(value)})
+            sentence += value
+        parts.append(sentence)
+    return " ".join(parts), spans
+
+
+def clinical_entities_rows(count: int = 600, seed: int = CLINICAL_ENTITIES_SEED, *,
+                           unseen_concepts: bool = False) -> list[dict[str, object]]:
+    """Synthetic notes with sorted, non-overlapping concept spans; the same seed gives the same rows.
+    `unseen_concepts`: draw from the part of each concept list training notes never use (new traffic)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible sample data, not security
+    cut = {kind: round(len(values) * TRAINING_CONCEPT_SHARE) for kind, values in CONCEPTS.items()}
+    concepts = {kind: values[cut[kind]:] if unseen_concepts else values[:cut[kind]]
+                for kind, values in CONCEPTS.items()}
+    rows = []
+    for index in range(count):
+        text, spans = _entity_note(rng, concepts)
+        rows.append({"note_id": f"ent-{index:05d}", "text": text, "entities": spans})
+    return rows
+
+
+def clinical_entities_files() -> list[SampleFile]:
+    """Clean labelled notes, and a corrupted file whose bad records break the span rules."""
+    rows = clinical_entities_rows()
+    clean = SampleFile("clinical_entities.jsonl", to_jsonl(rows), len(rows))
+    broken = [json.loads(json.dumps(row)) for row in rows[:40]]
+    broken[3]["entities"][-1]["end"] = len(str(broken[3]["text"])) + 5  # past the end of the text
+    broken[8]["entities"] = list(reversed(broken[8]["entities"]))  # not sorted
+    broken[12]["entities"][0]["type"] = "GENE"  # not a declared type
+    broken[17]["entities"][0]["start"] = -1
+    del broken[25]["text"]
+    bad = {4: "entities", 9: "entities", 13: "entities", 18: "entities", 26: "text"}
+    return [clean, SampleFile("clinical_entities.corrupted.jsonl", to_jsonl(broken), 40, bad)]
+
+
 def to_csv(rows: list[dict[str, object]], columns: list[str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
@@ -159,9 +264,17 @@ def clinical_notes_files() -> list[SampleFile]:
     return [clean, SampleFile("clinical_notes.corrupted.jsonl", content, 60, bad)]
 
 
+def sample_rows(dataset: str) -> list[dict[str, object]]:
+    """A sample data set's clean rows, by data set name."""
+    generators = {"breast_cancer": breast_cancer_rows, "clinical_notes": clinical_notes_rows,
+                  "clinical_entities": clinical_entities_rows}
+    return generators[dataset]()
+
+
 def sample_files() -> dict[str, list[SampleFile]]:
     """Every sample file by data set name."""
-    return {"breast_cancer": breast_cancer_files(), "clinical_notes": clinical_notes_files()}
+    return {"breast_cancer": breast_cancer_files(), "clinical_notes": clinical_notes_files(),
+            "clinical_entities": clinical_entities_files()}
 
 
 def write_samples(out_dir: Path) -> list[Path]:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mlstack.linear_chain import emissions, train_perceptron, viterbi
+
 DATA = Path(__file__).resolve().parent / "data" / "tagger.npz"
 TAGS = ("O", "B-NAME", "I-NAME", "B-LOCATION", "I-LOCATION")
 BUCKETS = 1 << 18  # hashed feature space
@@ -154,18 +156,7 @@ class Tagger:
 
     def decode(self, feature_ids: list[list[int]]) -> list[int]:
         """The best tag sequence (Viterbi) for one window's tokens."""
-        scores = np.stack([self.weights[ids].sum(axis=0) for ids in feature_ids])
-        count, tags = scores.shape
-        best = self.transitions[-1] + scores[0]
-        back = np.zeros((count, tags), dtype=np.int64)
-        for position in range(1, count):
-            candidates = best[:, None] + self.transitions[:-1]
-            back[position] = candidates.argmax(axis=0)
-            best = candidates.max(axis=0) + scores[position]
-        path = [int(best.argmax())]
-        for position in range(count - 1, 0, -1):
-            path.append(int(back[position, path[-1]]))
-        return path[::-1]
+        return viterbi(emissions(self.weights, feature_ids), self.transitions)
 
     def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
         """(start, end, NAME | LOCATION) in the text."""
@@ -202,7 +193,6 @@ def shipped() -> Tagger | None:
 
 def train(examples: Sequence[tuple[str, list[tuple[int, int, str]]]], epochs: int = 8, seed: int = 0) -> Tagger:
     """Averaged structured perceptron on (text, [(start, end, NAME|LOCATION)]) examples, windows only."""
-    rng = np.random.default_rng(seed)
     features = _features()
     sequences = []
     for text, spans in examples:
@@ -210,35 +200,7 @@ def train(examples: Sequence[tuple[str, list[tuple[int, int, str]]]], epochs: in
         gold = _bio(tokens, spans)
         for first, last in windows(tokens):
             sequences.append(([features.of(tokens, i, text) for i in range(first, last)], gold[first:last]))
-    tags = len(TAGS)
-    weights = np.zeros((BUCKETS, tags), dtype=np.float64)
-    transitions = np.zeros((tags + 1, tags), dtype=np.float64)
-    total_w = np.zeros_like(weights)
-    stamp_w = np.zeros(BUCKETS, dtype=np.int64)
-    step = 0
-    model = Tagger(weights, transitions)
-    for _ in range(epochs):
-        for position in rng.permutation(len(sequences)):
-            ids, gold = sequences[position]
-            step += 1
-            guess = model.decode(ids)
-            if guess == gold:
-                continue
-            for index, (want, got) in enumerate(zip(gold, guess, strict=True)):
-                if want != got:
-                    rows = np.asarray(ids[index])
-                    # lazy averaging: credit the weights' value for the steps since they last changed
-                    total_w[rows] += (step - stamp_w[rows])[:, None] * weights[rows]
-                    stamp_w[rows] = step
-                    np.add.at(weights[:, want], rows, 1.0)
-                    np.add.at(weights[:, got], rows, -1.0)
-                previous_want = gold[index - 1] if index else tags
-                previous_got = guess[index - 1] if index else tags
-                if want != got or previous_want != previous_got:
-                    transitions[previous_want, want] += 1.0
-                    transitions[previous_got, got] -= 1.0
-    total_w += (step - stamp_w)[:, None] * weights
-    return Tagger((total_w / max(step, 1)).astype(np.float32), transitions.astype(np.float32))
+    return Tagger(*train_perceptron(sequences, tags=len(TAGS), buckets=BUCKETS, epochs=epochs, seed=seed))
 
 
 def _bio(tokens: Sequence[Token], spans: list[tuple[int, int, str]]) -> list[int]:

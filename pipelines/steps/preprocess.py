@@ -1,4 +1,4 @@
-"""Preprocess: curated parquet -> stratified train / validation / test splits.
+"""Preprocess: curated parquet -> train / validation / test splits (stratified by label for classifiers).
 
 SageMaker Processing: input /opt/ml/processing/input/data, outputs /opt/ml/processing/output/<split>.
 """
@@ -21,16 +21,23 @@ from pipelines.steps.tables import container_path, read_tables, write_table
 
 def split(table: pa.Table, recipe: Recipe, *, validation: float, test: float,
           seed: int) -> dict[str, pa.Table]:
-    """Stratified, seeded split of the distinct, complete rows (duplicates would leak across splits)."""
+    """Seeded split of the distinct, complete rows (duplicates would leak across splits), stratified by label
+    for classifiers. NER rows are distinct by text (one text labelled twice must not be in two splits)."""
     from sklearn.model_selection import train_test_split
 
     columns = [*recipe.feature_columns, recipe.label]
-    table = table.select(columns).drop_null().group_by(columns, use_threads=False).aggregate([])
-    labels = recipe.labels(table)
+    table = table.select(columns).drop_null()
+    if recipe.kind == "ner":
+        texts = table.column(recipe.feature_columns[0]).to_pylist()
+        first = {text: index for index, text in reversed(list(enumerate(texts)))}
+        table, labels = table.take(pa.array(sorted(first.values()))), None
+    else:
+        table = table.group_by(columns, use_threads=False).aggregate([])
+        labels = recipe.labels(table)
     indices = np.arange(table.num_rows)
     rest, test_idx = train_test_split(indices, test_size=test, stratify=labels, random_state=seed)
-    train_idx, val_idx = train_test_split(rest, test_size=validation / (1 - test), stratify=labels[rest],
-                                          random_state=seed)
+    train_idx, val_idx = train_test_split(rest, test_size=validation / (1 - test),
+                                          stratify=None if labels is None else labels[rest], random_state=seed)
     return {name: table.take(pa.array(np.sort(idx))) for name, idx in
             (("train", train_idx), ("validation", val_idx), ("test", test_idx))}
 

@@ -1,4 +1,4 @@
-"""Train: fit the recipe on the train split; report validation accuracy; save the model.
+"""Train: fit the recipe on the train split; report the validation score; save the model.
 
 SageMaker Training: channels /opt/ml/input/data/{train,validation}, model dir /opt/ml/model
 (SageMaker packs it into model.tar.gz). Hyperparameters arrive as --name value arguments.
@@ -31,9 +31,15 @@ def fit(recipe: Recipe, train_dir: str | Path) -> Any:
     return model
 
 
-def accuracy(recipe: Recipe, model: Any, data_dir: str | Path) -> float:
+def validation_score(recipe: Recipe, model: Any, data_dir: str | Path) -> tuple[str, float]:
+    """(metric name, value) on a split: accuracy for classifiers, strict entity-level F1 for ner."""
     table = read_tables(data_dir)
-    return float((model.predict(recipe.features(table)) == recipe.labels(table)).mean())
+    predicted, truth = model.predict(recipe.features(table)), recipe.labels(table)
+    if recipe.kind == "ner":
+        from mlstack.ner_metrics import entity_scores
+
+        return "validation_f1", entity_scores(zip(truth, predicted, strict=True))["strict"]["overall"]["f1"]
+    return "validation_accuracy", float((predicted == truth).mean())
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -49,10 +55,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     Path(args.model_dir).mkdir(parents=True, exist_ok=True)
     joblib.dump(model, Path(args.model_dir) / MODEL_FILE)
     (Path(args.model_dir) / "recipe.json").write_text(json.dumps({"recipe": recipe.name, "params": recipe.params}))
-    validation_accuracy = accuracy(recipe, model, args.validation_dir)
-    result = {"step": "train", "recipe": recipe.name, "validation_accuracy": validation_accuracy}
-    # SageMaker metric definitions match this line (validation_accuracy=...).
-    print(f"validation_accuracy={result['validation_accuracy']:.6f}")
+    metric, value = validation_score(recipe, model, args.validation_dir)
+    result = {"step": "train", "recipe": recipe.name, metric: value}
+    print(f"{metric}={value:.6f}")  # the form SageMaker metric definitions match
     print(json.dumps(result))
     return result
 
