@@ -8,11 +8,12 @@ index offline), and serves with numpy and onnxruntime alone, inside the inferenc
 - Tags are BIO over the data set's entity types. Decoding is Viterbi (mlstack/linear_chain.py). A span's
   score is the mean marginal probability of its tokens' tags (forward-backward).
 
-Export: `to_onnx` writes the emission scorer as an ONNX graph (Gather the weight rows of the feature ids,
-ReduceSum per token), with the transitions as a second output and the tags in the model's metadata.
-`OnnxEntityTagger` serves it: features in Python, one onnxruntime call per request for every token of
-every instance, then the numpy decode. The pipeline's evaluate step checks that the trained and the
-exported models give the same spans and scores before a version can be registered.
+Export (pipelines/recipes.py, training side: the onnx package is not in the inference function): the emission
+scorer as an ONNX graph (Gather the weight rows of the feature ids, ReduceSum per token), with the transitions
+as a second output and the tags, bucket count and feature version as METADATA. `OnnxEntityTagger` serves
+it: features in Python, one onnxruntime call per request for every token of every instance, then the numpy
+decode. The pipeline's evaluate step checks that the trained and the exported models give the same spans and
+scores before a version can be registered.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from mlstack.linear_chain import marginals, train_perceptron, viterbi
 TOKEN = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*|\S")
 FEATURES_PER_TOKEN = 16
 FEATURE_VERSION = 1  # bump when the features change: an exported model records the version it was trained with
-ONNX_OPSET = 18
+METADATA = ("mlstack.tags", "mlstack.buckets", "mlstack.feature_version")  # the exported model's properties
 Span = dict[str, Any]  # {"type", "start", "end"} (+ "score" when predicted)
 
 
@@ -169,6 +170,10 @@ class EntityTagger:
                                                           epochs=self.epochs, seed=self.seed)
         return self
 
+    def metadata(self) -> dict[str, str]:
+        """What the exported model records beside its weights (METADATA)."""
+        return dict(zip(METADATA, (json.dumps(self.tags), str(self.buckets), str(FEATURE_VERSION)), strict=True))
+
     def predict(self, features: Any) -> list[list[Span]]:
         out = []
         for text in texts_of(features):
@@ -176,29 +181,6 @@ class EntityTagger:
             scores = self.weights[feature_ids(tokens, text, self.buckets)].sum(axis=1) if tokens else None
             out.append(decode_spans(tokens, scores, self.transitions, self.tags) if tokens else [])
         return out
-
-    def to_onnx(self) -> bytes:
-        """The emission scorer as ONNX: input feature_ids int64 (tokens, FEATURES_PER_TOKEN); outputs emissions
-        float32 (tokens, tags) and transitions; metadata: tags, buckets, feature version."""
-        from onnx import TensorProto, helper, numpy_helper
-
-        weights = numpy_helper.from_array(self.weights.astype(np.float32), "weights")
-        transitions = numpy_helper.from_array(self.transitions.astype(np.float32), "transitions_value")
-        axes = numpy_helper.from_array(np.array([1], dtype=np.int64), "token_axis")
-        graph = helper.make_graph(
-            [helper.make_node("Gather", ["weights", "feature_ids"], ["rows"], axis=0),
-             helper.make_node("ReduceSum", ["rows", "token_axis"], ["emissions"], keepdims=0),
-             helper.make_node("Identity", ["transitions_value"], ["transitions"])],
-            "entity_tagger",
-            [helper.make_tensor_value_info("feature_ids", TensorProto.INT64, [None, FEATURES_PER_TOKEN])],
-            [helper.make_tensor_value_info("emissions", TensorProto.FLOAT, [None, len(self.tags)]),
-             helper.make_tensor_value_info("transitions", TensorProto.FLOAT, list(self.transitions.shape))],
-            initializer=[weights, transitions, axes])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
-                                  producer_name="mlstack-entity-tagger")
-        helper.set_model_props(model, {"mlstack.tags": json.dumps(self.tags), "mlstack.buckets": str(self.buckets),
-                                       "mlstack.feature_version": str(FEATURE_VERSION)})
-        return model.SerializeToString()
 
 
 class OnnxEntityTagger:
@@ -210,11 +192,11 @@ class OnnxEntityTagger:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        if int(meta.get("mlstack.feature_version", -1)) != FEATURE_VERSION:
-            raise ValueError(f"the model's entity-tagger features are v{meta.get('mlstack.feature_version')}, this "
-                             f"code computes v{FEATURE_VERSION}: retrain, or deploy code that matches")
-        self.tags, self.buckets = tuple(json.loads(meta["mlstack.tags"])), int(meta["mlstack.buckets"])
+        tags, buckets, version = (self.session.get_modelmeta().custom_metadata_map.get(key) for key in METADATA)
+        if version != str(FEATURE_VERSION):
+            raise ValueError(f"the model's entity-tagger features are v{version}, this code computes "
+                             f"v{FEATURE_VERSION}: retrain, or deploy code that matches")
+        self.tags, self.buckets = tuple(json.loads(tags)), int(buckets)
         self.transitions = self.session.run(["transitions"], {"feature_ids": np.zeros((1, FEATURES_PER_TOKEN),
                                                                                         dtype=np.int64)})[0]
 

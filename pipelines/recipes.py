@@ -104,7 +104,7 @@ class Recipe:
         """The fitted model as ONNX: input `features` (tabular) or `text`, outputs label and probabilities; the
         entity tagger's emission scorer (ner)."""
         if self.kind == "ner":
-            return model.to_onnx()
+            return _entity_tagger_onnx(model)
         from skl2onnx import convert_sklearn
         from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
@@ -119,6 +119,31 @@ class Recipe:
             inputs = [("features", FloatTensorType([None, len(self.feature_columns)]))]
             onnx_model = convert_sklearn(model, initial_types=inputs, options=options, target_opset=ONNX_OPSET)
         return onnx_model.SerializeToString()
+
+
+def _entity_tagger_onnx(model: Any) -> bytes:
+    """The entity tagger's emission scorer: input feature_ids int64 (tokens, FEATURES_PER_TOKEN); outputs emissions
+    float32 (tokens, tags) = the sum of each token's feature weight rows, and the tag transitions."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from mlstack.entity_tagger import FEATURES_PER_TOKEN
+
+    tags = len(model.tags)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["weights", "feature_ids"], ["rows"], axis=0),
+         helper.make_node("ReduceSum", ["rows", "token_axis"], ["emissions"], keepdims=0),
+         helper.make_node("Identity", ["transition_weights"], ["transitions"])],
+        "entity_tagger",
+        [helper.make_tensor_value_info("feature_ids", TensorProto.INT64, [None, FEATURES_PER_TOKEN])],
+        [helper.make_tensor_value_info("emissions", TensorProto.FLOAT, [None, tags]),
+         helper.make_tensor_value_info("transitions", TensorProto.FLOAT, [tags + 1, tags])],
+        initializer=[numpy_helper.from_array(model.weights.astype(np.float32), "weights"),
+                     numpy_helper.from_array(model.transitions.astype(np.float32), "transition_weights"),
+                     numpy_helper.from_array(np.array([1], dtype=np.int64), "token_axis")])
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
+                                   producer_name="mlstack-entity-tagger")
+    helper.set_model_props(onnx_model, model.metadata())
+    return onnx_model.SerializeToString()
 
 
 def _without_flatten(model: Any) -> Any:

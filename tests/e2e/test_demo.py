@@ -38,7 +38,8 @@ def test_demo_ingests_the_samples_and_writes_a_report(demo_run):
     ingested = json.loads((tmp_path / "ingestion.json").read_text())
     assert {r["file"]: r["outcome"] for r in ingested} == {
         "breast_cancer.csv": "accepted", "breast_cancer.corrupted.csv": "partial",
-        "clinical_notes.jsonl": "accepted", "clinical_notes.corrupted.jsonl": "partial"}
+        "clinical_notes.jsonl": "accepted", "clinical_notes.corrupted.jsonl": "partial",
+        "clinical_entities.jsonl": "accepted", "clinical_entities.corrupted.jsonl": "partial"}
     assert all(r["rows_in"] == r["rows_valid"] + r["rows_quarantined"] for r in ingested)
     report = (tmp_path / "report.md").read_text()
     assert "| ingest |" in report
@@ -129,3 +130,18 @@ def test_every_handler_call_in_the_demo_passes_its_role_from_the_template(demo_r
     assert checked > 100 and functions == 5
     assert summary.endswith(", 0 denied")
     assert "resources: " in output and " created, " in output
+
+
+def test_the_ner_recipe_trains_gates_deploys_serves_and_drifts(tmp_path):
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert cli_main(["demo", "--out", str(tmp_path), "--recipe", "ner"]) == 0
+    output = buffer.getvalue()
+    assert "step QualityGate: Succeeded in" in output and "(outcome: true)" in output
+    assert re.search(r"DRUG\s+precision \d\.\d{3}\s+recall \d\.\d{3}", output)
+    assert "ONNX parity: spans identical=True" in output
+    assert re.search(r"100 instances\s+-> 200 in .* first \d+ entities \(", output)
+    assert "mlstack-dev-model-drift            ALARM" in output
+    report = (tmp_path / "report.md").read_text()
+    assert "| entity type | strict P | strict R | strict F1 | overlap F1 | in test split |" in report
+    assert "(entities (strict matching))" in report  # the model card's per-type scores

@@ -77,3 +77,16 @@ def test_a_configured_schedule_starts_the_pipeline_with_the_recipe():
     assert rule["Properties"]["ScheduleExpression"] == "rate(7 days)"
     target = rule["Properties"]["Targets"][0]
     assert target["SageMakerPipelineParameters"]["PipelineParameterList"] == [{"Name": "Recipe", "Value": "text"}]
+
+
+def test_an_environment_serving_the_ner_recipe_validates_text_and_charts_the_entity_outputs():
+    context = cdk_context(env="dev")
+    context["mlstack:environments"]["dev"]["training"] = {"recipe": "ner"}
+    stage = next(child for child in build_app(context).node.children if isinstance(child, cdk.Stage))
+    resources = environment_template(stage)["Resources"].values()
+    models = [r["Properties"]["Schema"] for r in resources if r["Type"] == "AWS::ApiGateway::Model"]
+    instance = models[0]["properties"]["instances"]["items"]
+    assert instance["required"] == ["text"] and instance["properties"]["text"]["type"] == "string"
+    [dashboard] = [r for r in resources if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "entities_per_1000_chars" in body and "entity_score" in body

@@ -332,3 +332,44 @@ def test_head_gets_the_status_and_headers_without_a_body(api):
     with http_server(api) as url:
         status, headers, body = _raw_exchange(url, b"HEAD /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status == 404 and headers["content-type"] == "application/json" and body == b""
+
+
+@pytest.fixture(scope="module")
+def ner():
+    return train_sample_model("ner")
+
+
+def test_an_entity_model_answers_spans_as_trained_and_its_schema_says_so(world, ner):
+    _publish(world, ner)
+    config, lake, _, _ = world
+    api = LocalApi(config, lake)
+    instances = ner.instances[:20]
+    status, body = _predict(api, instances)
+    assert status == 200
+    assert [p["entities"] for p in body["predictions"]] == ner.sklearn_model.predict([i["text"] for i in instances])
+    schema = json.loads(api.call("GET", "/v1/schema", {}).body)
+    assert schema["kind"] == "ner"
+    assert list(schema["input_schema"]["properties"]) == ["text"]
+    span = schema["output_schema"]["properties"]["entities"]["items"]
+    assert span["required"] == ["type", "start", "end", "score"]
+    assert set(span["properties"]["type"]["enum"]) == set(ner.signature.classes)
+    assert _predict(api, [schema["example"]])[0] == 200
+
+
+def test_an_entity_model_captures_de_identified_text_with_the_outputs_drift_watches(world, ner):
+    from mlstack.drift import ENTITY_DENSITY, ENTITY_SCORE
+
+    _publish(world, ner)
+    config, lake, s3, _ = world
+    api = LocalApi(config, lake, capture_sample_rate=1.0)
+    note = "Pt John Smith seen 03/04/2025. Started metformin for type 2 diabetes. Ordered HbA1c."
+    status, body = _predict(api, [{"text": note}])
+    api.flush_capture()
+    [obj] = s3.list_objects_v2(Bucket=lake.buckets["capture"], Prefix="capture/")["Contents"]
+    record = json.loads(s3.get_object(Bucket=lake.buckets["capture"], Key=obj["Key"])["Body"].read())
+    entities = body["predictions"][0]["entities"]
+    assert status == 200 and {span["type"] for span in entities} >= {"DRUG", "PROBLEM", "TEST"}
+    assert "Smith" not in record["features"]["text"] and "[NAME]" in record["features"]["text"]
+    assert record["prediction"] == [span["type"] for span in entities]
+    assert record["features"][ENTITY_SCORE] == [span["score"] for span in entities]
+    assert record["features"][ENTITY_DENSITY] == pytest.approx(1000 * len(entities) / len(note))

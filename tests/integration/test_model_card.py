@@ -56,3 +56,24 @@ def test_a_redelivered_approval_does_not_rewrite_the_card(aws, deployer):  # noq
     assert len(versions) == 1
     cards.cards.publish(Registry(aws["sagemaker"]).describe(arn))  # an explicit re-publish updates in place
     assert len(aws["sagemaker"].list_model_cards()["ModelCardSummaries"]) == 1
+
+
+def test_an_entity_model_card_lists_strict_and_overlap_scores_per_type(aws, deployer):  # noqa: F811 - fixtures
+    from mlstack.ner_metrics import entity_scores
+
+    arn = _register(aws, 0.96)
+    gold = [[{"type": "DRUG", "start": 0, "end": 9}, {"type": "TEST", "start": 14, "end": 19}]]
+    found = [[{"type": "DRUG", "start": 0, "end": 9}, {"type": "TEST", "start": 14, "end": 18}]]
+    aws["s3"].put_object(Bucket="artifacts", Key="runs/0.96/evaluation/evaluation.json", Body=json.dumps({
+        "recipe": "ner", "dataset": "clinical_entities", "test_rows": 1, "entity_metrics": entity_scores(
+            zip(gold, found, strict=True)), "onnx": {"passed": True, "max_score_difference": 0.0}}).encode())
+    _with_cards(aws, deployer).handle_state_change(_approve(aws, arn))
+    content = json.loads(aws["sagemaker"].describe_model_card(
+        ModelCardName=card_name(Registry(aws["sagemaker"]).describe(arn)))["Content"])
+    assert content["model_overview"]["problem_type"] == "Named entity recognition"
+    groups = {group["name"]: {m["name"]: m["value"] for m in group["metric_data"]}
+              for group in content["evaluation_details"][0]["metric_groups"]}
+    assert groups["entities (strict matching)"]["TEST recall"] == 0.0
+    assert groups["entities (overlap matching)"]["TEST recall"] == 1.0
+    assert groups["entities (strict matching)"]["overall f1"] == 0.5
+    assert "max score difference 0.0" in content["evaluation_details"][0]["evaluation_observation"]

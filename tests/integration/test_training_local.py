@@ -13,7 +13,7 @@ from moto import mock_aws
 from local.embedded_aws import provision_lake
 from local.training import run_training
 from mlstack.config import load_environments
-from mlstack.datasets.samples import breast_cancer_rows
+from mlstack.datasets.samples import breast_cancer_rows, clinical_entities_rows
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_a_bad_data_set_fails_the_gate_and_registers_nothing(lake_env, tmp_path)
     assert result.status == "Failed"
     assert result.steps[-1].name == "FailQualityGate"
     assert "Quality gate failed" in result.failure_reason
-    assert result.evaluation["multiclass_classification_metrics"]["accuracy"]["value"] < 0.9
+    assert result.evaluation["quality_gate"]["accuracy"]["value"] < 0.9
     assert _versions(sagemaker, config) == []
 
 
@@ -90,3 +90,22 @@ def test_steps_run_in_dependency_order_whatever_their_listed_order():
              {"Name": "Preprocess", "Arguments": {}},
              {"Name": "Report", "Arguments": {}, "DependsOn": ["Evaluate"]}]
     assert [s["Name"] for s in dependency_order(steps)] == ["Preprocess", "Train", "Evaluate", "Report"]
+
+
+def test_an_entity_model_below_the_recall_threshold_fails_the_gate(lake_env, tmp_path):
+    """The same gate, fed by entity-level scores: spans on random words, of random types, cannot be learned."""
+    from mlstack.entity_tagger import tokenize
+
+    config, lake, s3, sagemaker = lake_env
+    rng = random.Random(5)
+    rows = []
+    for row in clinical_entities_rows(200):
+        start, end, _ = rng.choice([token for token in tokenize(row["text"]) if token[2].isalpha()])
+        rows.append({**row, "entities": [{"type": rng.choice(["DRUG", "TEST"]), "start": start, "end": end}]})
+    uri = _land(s3, lake, rows, "clinical_entities")
+    result = run_training(config, lake, recipe="ner", input_uri=uri, work_dir=tmp_path, progress=lambda _: None)
+    assert result.status == "Failed", result.failure_reason
+    assert result.evaluation["quality_gate"]["recall"]["value"] < 0.8
+    assert result.steps[-1].name == "FailQualityGate"
+    assert "MinRecall" in result.failure_reason
+    assert _versions(sagemaker, config) == []

@@ -171,3 +171,32 @@ def test_bin_counts_match_searchsorted_bins_including_ties_infinities_and_nan():
     expected = np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)
     assert bin_counts(values, edges).tolist() == expected.tolist()
     assert bin_counts(values, np.array([])).tolist() == [present.size]
+
+
+def test_entity_model_drift_flags_new_vocabulary_and_lost_confidence_not_fresh_notes_of_the_same_kind():
+    """Baseline from evaluate (training split); windows shaped as capture writes them."""
+    import pyarrow as pa
+
+    from lambdas.drift.window import compare_window
+    from mlstack.datasets.samples import clinical_entities_rows
+    from mlstack.drift import entity_outputs
+    from pipelines.recipes import get_recipe
+    from pipelines.steps.evaluate import training_baseline
+
+    recipe = get_recipe("ner")
+    rows = clinical_entities_rows(300)
+    model = recipe.build().fit([r["text"] for r in rows], [r["entities"] for r in rows])
+    baseline = training_baseline(recipe, model, pa.Table.from_pylist(rows), list(model.types))
+
+    def window(notes):
+        texts = [r["text"] for r in notes]
+        records = [{"features": {"text": text, **entity_outputs(len(text), spans)},
+                    "prediction": [s["type"] for s in spans]}
+                   for text, spans in zip(texts, model.predict(texts), strict=True)]
+        return compare_window(baseline, iter([records]), psi_threshold=0.2)
+
+    same = window(clinical_entities_rows(300, seed=8))
+    assert same["summary"]["drifted"] == [] and same["window_rows"] == 300
+    shifted = window(clinical_entities_rows(300, seed=9, unseen_concepts=True))
+    assert "oov_rate" in shifted["features"]["text"]["reasons"]
+    assert shifted["features"]["entity_score"]["drifted"]

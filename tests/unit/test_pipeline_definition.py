@@ -37,13 +37,15 @@ def test_each_step_consumes_the_previous_steps_outputs(steps):
     assert "Outputs['test']" in evaluate_inputs
 
 
-def test_the_gate_checks_accuracy_f1_and_onnx_parity_against_parameters(steps):
+def test_the_gate_checks_accuracy_f1_precision_recall_and_onnx_parity_against_parameters(definition, steps):
     conditions = steps[GATE]["Arguments"]["Conditions"]
     paths = [c["LeftValue"]["Std:JsonGet"]["Path"] for c in conditions]
-    assert paths == ["multiclass_classification_metrics.accuracy.value",
-                     "multiclass_classification_metrics.macro_f1.value", "onnx_parity.value"]
-    assert [c["RightValue"] for c in conditions] == [{"Get": "Parameters.MinAccuracy"},
-                                                     {"Get": "Parameters.MinMacroF1"}, 1]
+    assert paths == ["quality_gate.accuracy.value", "quality_gate.macro_f1.value", "quality_gate.precision.value",
+                     "quality_gate.recall.value", "onnx_parity.value"]
+    thresholds = ["MinAccuracy", "MinMacroF1", "MinPrecision", "MinRecall"]
+    assert [c["RightValue"] for c in conditions] == [*({"Get": f"Parameters.{name}"} for name in thresholds), 1]
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert all(parameters[name]["Type"] == "Float" for name in thresholds)
     assert all(c["Type"] == "GreaterThanOrEqualTo" for c in conditions)
 
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlstack.datasets.samples import breast_cancer_rows
+from mlstack.datasets.samples import CONCEPTS, breast_cancer_rows, clinical_entities_rows
 from pipelines.recipes import get_recipe
 from pipelines.steps import evaluate, preprocess, train
 from pipelines.steps.preprocess import split
@@ -53,3 +53,51 @@ def test_steps_run_end_to_end_on_the_container_layout(tmp_path, monkeypatch):
 def test_missing_input_data_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no parquet files under"):
         preprocess.main(["--recipe", "tabular", "--input-dir", str(tmp_path), "--output-dir", str(tmp_path)])
+
+
+def test_the_ner_recipe_runs_end_to_end_with_entity_metrics_parity_and_baseline(tmp_path, monkeypatch):
+    from lambdas.ingest.records import arrow_schema
+    from mlstack.drift import ENTITY_DENSITY, ENTITY_SCORE, OTHER
+
+    recipe = get_recipe("ner")
+    monkeypatch.setenv("MLSTACK_CONTAINER_ROOT", str(tmp_path))
+    data = tmp_path / "opt/ml/processing/input/data/ingest_date=2026-12-01"
+    data.mkdir(parents=True)
+    rows = clinical_entities_rows(200)
+    relabelled = [{**row, "note_id": f"again-{i}", "entities": []} for i, row in enumerate(rows[:20])]
+    table = pa.Table.from_pylist(rows + relabelled, schema=arrow_schema(recipe.schema))  # as ingestion writes it
+    pq.write_table(table, data / "part.parquet")
+    counts = preprocess.main(["--recipe", "ner"])
+    assert counts["train"] + counts["validation"] + counts["test"] == 200  # one text, one split
+    out = tmp_path / "opt/ml/processing/output"
+    result = train.main(["--recipe", "ner", "--train-dir", str(out / "train"),
+                         "--validation-dir", str(out / "validation"), "--model-dir", str(tmp_path / "model")])
+    assert result["validation_f1"] > 0.9
+    report = evaluate.main(["--recipe", "ner", "--model-dir", str(tmp_path / "model"),
+                            "--test-dir", str(out / "test"), "--train-dir", str(out / "train")])
+    assert set(report[evaluate.GATE_KEY]) == {"accuracy", "macro_f1", "precision", "recall"}
+    assert report[evaluate.GATE_KEY]["recall"]["value"] > 0.9
+    assert set(report[evaluate.ENTITY_METRICS_KEY]) == {"strict", "overlap"}
+    assert set(report[evaluate.ENTITY_METRICS_KEY]["strict"]["per_type"]) == set(CONCEPTS)
+    assert report["onnx"]["spans_identical"] and report["onnx_parity"] == {"value": 1}
+    processing = tmp_path / "opt/ml/processing"
+    signature = json.loads((processing / "onnx/signature.json").read_text())
+    assert (signature["kind"], signature["features"]) == ("ner", ["text"])
+    assert set(signature["classes"]) == set(CONCEPTS)
+    baseline = json.loads((processing / "baseline/baseline.json").read_text())
+    assert set(baseline["features"]) == {"text", ENTITY_DENSITY, ENTITY_SCORE}
+    assert baseline["rows"] == counts["train"]
+    assert baseline["prediction"]["categories"] == [*signature["classes"], OTHER]
+
+
+def test_a_classifier_reports_the_same_gate_metrics(tmp_path):
+    recipe = get_recipe("tabular")
+    parts = split(pa.Table.from_pylist(breast_cancer_rows()), recipe, validation=0.15, test=0.15, seed=1)
+    for name, part in parts.items():
+        (tmp_path / name).mkdir()
+        pq.write_table(part, tmp_path / name / "part.parquet")
+    model = train.fit(recipe, tmp_path / "train")
+    report, *_ = evaluate.evaluate(recipe, model, tmp_path / "test", tmp_path / "train")
+    gate, metrics = report[evaluate.GATE_KEY], report[evaluate.METRICS_KEY]
+    assert gate["precision"]["value"] == metrics["macro_precision"]["value"] > 0.9
+    assert gate["recall"]["value"] == metrics["macro_recall"]["value"] > 0.9
