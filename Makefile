@@ -124,6 +124,7 @@ bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.lambda_package
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.drift
+	$(BIN)/python -m benchmarks.deid
 
 clean:
 	rm -rf cdk.out .mlstack .pytest_cache .ruff_cache

@@ -19,6 +19,8 @@ def viterbi(scores: np.ndarray, transitions: np.ndarray) -> list[int]:
     """The best tag sequence for emission scores (tokens, tags)."""
     count, tags = scores.shape
     best = transitions[-1] + scores[0]
+    if count == 1:  # most candidate windows are one word
+        return [int(best.argmax())]
     back = np.zeros((count, tags), dtype=np.int64)
     for position in range(1, count):
         candidates = best[:, None] + transitions[:-1]
