@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from mlstack.linear_chain import marginals, train_perceptron, viterbi
+from mlstack.linear_chain import marginals, shape, train_perceptron, viterbi
 
 TOKEN = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*|\S")
 FEATURES_PER_TOKEN = 16
@@ -38,16 +38,6 @@ Span = dict[str, Any]  # {"type", "start", "end"} (+ "score" when predicted)
 
 def tokenize(text: str) -> list[tuple[int, int, str]]:
     return [(match.start(), match.end(), match.group(0)) for match in TOKEN.finditer(text)]
-
-
-def shape(word: str) -> str:
-    """Character classes with repeats collapsed: "HbA1c" -> "XxXdx", "500" -> "d", "x-ray" -> "x-x"."""
-    out: list[str] = []
-    for char in word:
-        kind = "X" if char.isupper() else "x" if char.islower() else "d" if char.isdigit() else char
-        if not out or out[-1] != kind:
-            out.append(kind)
-    return "".join(out)
 
 
 @lru_cache(maxsize=1 << 17)
@@ -158,14 +148,16 @@ class EntityTagger:
         self.transitions = np.zeros((len(self.tags) + 1, len(self.tags)), dtype=np.float32)
 
     def fit(self, features: Any, spans: Sequence[Sequence[Mapping[str, Any]]]) -> EntityTagger:
-        """Learns the declared types the data holds (a type no span has would only add dead tags)."""
+        """Learns the declared types the data holds (a type no span has would only add dead tags); spans of other
+        types are not learned (ingestion refuses them, so curated data has none)."""
         seen = {span["type"] for row in spans for span in row}
         self._untrained([kind for kind in self.types if kind in seen])
         sequences = []
         for text, gold in zip(texts_of(features), spans, strict=True):
             tokens = tokenize(text)
+            known = [span for span in gold if span["type"] in self.types]
             if tokens:
-                sequences.append((feature_ids(tokens, text, self.buckets), gold_tags(tokens, gold, self.tags)))
+                sequences.append((feature_ids(tokens, text, self.buckets), gold_tags(tokens, known, self.tags)))
         self.weights, self.transitions = train_perceptron(sequences, tags=len(self.tags), buckets=self.buckets,
                                                           epochs=self.epochs, seed=self.seed)
         return self

@@ -3,16 +3,29 @@
 One home for the algorithm behind both learned taggers: the de-identifier's name/place tagger
 (mlstack/deid/tagger.py) and the `ner` recipe's entity tagger (mlstack/entity_tagger.py). A model is
 hashed-feature weights (buckets, tags) plus tag-to-tag transitions (tags + 1, tags), whose last row scores
-the first tag. A token's emission scores are the sum of its features' weight rows.
+the first tag. A token's emission scores are the sum of its features' weight rows. `shape` is the word-form
+feature both taggers use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
 FeatureIds = Sequence[Sequence[int]]  # per token, the hashed feature ids
+
+
+@lru_cache(maxsize=1 << 16)
+def shape(word: str) -> str:
+    """Character classes with repeats collapsed: "McAllister" -> "XxXx", "O'Neil" -> "X'Xx", "HbA1c" -> "XxXdx"."""
+    out: list[str] = []
+    for char in word:
+        kind = "X" if char.isupper() else "x" if char.islower() else "d" if char.isdigit() else char
+        if not out or out[-1] != kind:
+            out.append(kind)
+    return "".join(out)
 
 
 def viterbi(scores: np.ndarray, transitions: np.ndarray) -> list[int]:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mlstack.linear_chain import emissions, train_perceptron, viterbi
+from mlstack.linear_chain import emissions, shape, train_perceptron, viterbi
 
 DATA = Path(__file__).resolve().parent / "data" / "tagger.npz"
 TAGS = ("O", "B-NAME", "I-NAME", "B-LOCATION", "I-LOCATION")
@@ -42,17 +42,6 @@ class Token(NamedTuple):  # a tuple: tens of thousands per document are made, a 
 def tokenize(text: str) -> list[Token]:
     make = Token._make
     return [make((m.start(), m.end(), m.group(0))) for m in TOKEN.finditer(text)]
-
-
-@lru_cache(maxsize=1 << 16)
-def shape(word: str) -> str:
-    """Character classes with repeats collapsed: "McAllister" -> "XxXx", "O'Neil" -> "X'Xx", "J." -> "X."."""
-    out = []
-    for char in word:
-        kind = "X" if char.isupper() else "x" if char.islower() else "d" if char.isdigit() else char
-        if not out or out[-1] != kind:
-            out.append(kind)
-    return "".join(out)
 
 
 def _is_candidate(word: str) -> bool:
