@@ -83,6 +83,8 @@ _DATE = re.compile(
     rf"|{_MONTHS}\s+(?:the\s+)?{_ORDINAL}(?:,?\s+{_YEAR})?"  # March the third
     rf"|(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/.])"  # 3/9 (no year)
     rf"|{_YEAR}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?"  # 2021-03-01, with a time
+    rf"|{_YEAR}[/.]\d{{1,2}}[/.]\d{{1,2}}"  # 2021/03/04
+    rf"|\d{{1,2}}[-/]{_MONTHS}[-/](?:{_YEAR}|\d{{2}})"  # 04-Mar-1961
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
     rf"|{_DAY}(?:\s+of)?\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # 3 Jan 2021, 3rd of January
     rf"|{_MONTHS}\s+{_YEAR}"  # March 2021
@@ -98,6 +100,10 @@ _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call
 # starts, so no position is scanned more than a constant number of times ("1." * 10000 took 0.68 s for
 # 20 KB with an unbounded local part; tests/unit/test_deid.py asserts the growth on such inputs).
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
+_OBFUSCATED_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}\s?[\[({]\s?at\s?[\])}]\s?[\w-]{1,63}"
+                               r"(?:\s?(?:\.|[\[({]\s?dot\s?[\])}])\s?[\w-]{1,63}){1,8}", re.IGNORECASE)
+_HANDLE = re.compile(r"\b(?:twitter|instagram|tiktok|facebook|snapchat|threads|handle|username|user name|screen name)"
+                     r"\b\W{0,3}(?:is\s+)?(@?[A-Za-z0-9_.]{3,30}[A-Za-z0-9_])", re.IGNORECASE)
 _URL = re.compile(r"(?<![\w./:%-])(?:https?://|www\.)[^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:]", re.IGNORECASE)
 _TLDS = "com|org|net|edu|gov|mil|io|us|uk|ca|info|biz|health|care|app|co|me|ly|int|eu|au|de"
 _BARE_URL = re.compile(rf"(?<![\w./@:%-])(?:[a-z0-9][a-z0-9-]{{0,62}}\.){{1,5}}(?:{_TLDS})\b(?![.@-][\w])"
@@ -110,30 +116,32 @@ _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s
 _VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9-]{3,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
 _QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code))*"
 _CUED_IDS = (
-    ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart)" + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
+    ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart|hospital\s+(?:number|no\.?|#)|unit number|encounter|"
+                       r"(?:patient|pt\.?)\s+id|CSN|FIN)" + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
                        re.IGNORECASE)),
     ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim|"
-                           r"medicare|medicaid|mbi|tricare|payer)"
+                           r"medicare|medicaid|mbi|tricare|payer|group|plan id)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
     ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|cert\.?|badge|passport|vehicle|plate|"
-                      r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration)" + _QUALIFIERS
-                      + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
+                      r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
+                      r"case|requisition)" + _QUALIFIERS
+                      + r"\s*(?:is\s+)?[:#]?\s*(?-i:(?:[A-Z]{2}\s+)?)" + _VALUE,
                       re.IGNORECASE)),
 )
 _VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b", re.IGNORECASE)
 _UNITS = "one|two|three|four|five|six|seven|eight|nine"
-_SPELLED_AGE = re.compile(  # Safe Harbor: ages over 89 (spelled: ninety and up)
-    rf"\b((?:ninety(?:[-\s](?:{_UNITS}))?|(?:a|one)\s+hundred(?:\s+and)?(?:[-\s](?:{_UNITS}|ten|eleven|twelve))?))"
-    r"(?=[-\s]+(?:years?|yrs?|y/?o)\b)", re.IGNORECASE)
+_OVER_89 = rf"(?:ninety(?:[-\s](?:{_UNITS}))?|(?:a|one)\s+hundred(?:\s+and)?(?:[-\s](?:{_UNITS}|ten|eleven|twelve))?)"
+_SPELLED_AGE = re.compile(  # Safe Harbor: ages over 89 (spelled: ninety and up), before "years" or after "aged"
+    rf"\b({_OVER_89})(?=[-\s]+(?:years?|yrs?|y/?o)\b)|\b(?:age[ds]?|aged)\s*:?\s*({_OVER_89})\b", re.IGNORECASE)
 _AGE = re.compile(r"\b(\d{2,3})(?:\s?(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:[\s-]old)?\b|(?=\s*(?:M|F|male|female)\b))"
                   r"|\b(?:age[ds]?|aged)\s*[:]?\s*(\d{2,3})\b", re.IGNORECASE)
 _STREET = re.compile(
-    r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}"
+    r"\b\d{1,6}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
     r"Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq)\b\.?"
     r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*\w+)?")
 _STREET_TYPED = re.compile(  # hurried typing: "12 elm street apt 3" (suffixes that are not also common words)
-    r"\b\d{1,6}\s+(?:[nsew]\.?\s+)?(?:[a-z]+\s+){1,3}"
+    r"\b\d{1,6}[a-z]?\s+(?:[nsew]\.?\s+)?(?:[a-z]+\s+){1,3}"
     r"(?:street|avenue|ave|road|boulevard|blvd|lane|drive|highway|hwy|parkway|pkwy|terrace)\b\.?"
     r"(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*\w+)?", re.IGNORECASE)
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE)
@@ -219,7 +227,9 @@ def find_ages(text: str) -> Iterator[Span]:
         group = 1 if match.group(1) else 2
         if int(match.group(group)) > 89:
             yield Span(match.start(group), match.end(group), "AGE")
-    yield from _groups(_SPELLED_AGE, text, "AGE")
+    for match in _SPELLED_AGE.finditer(text):
+        group = 1 if match.group(1) else 2
+        yield Span(match.start(group), match.end(group), "AGE")
 
 
 def _valid_ssn(area: str, group: str, serial: str) -> bool:
@@ -271,6 +281,22 @@ def find_cued_ids(text: str) -> Iterator[Span]:
     for match in _VIN.finditer(text):
         value = match.group(0)
         if any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value):
+            yield Span(match.start(), match.end(), "ID")
+
+
+# Safe Harbor's "any other unique identifying number or code", uncued: a run of letters, digits and hyphens
+# with at least 7 digits, or with letters and at least 4 digits in 6 or more characters. Not a quantity with
+# its unit ("1000mg"), a decimal, or part of a longer token; dates, phones and cued IDs have already been found.
+_CODE = re.compile(r"(?<![\w.,/:$%+-])(?=[A-Za-z-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+){0,4}(?![\w/%]|[.,:-]\w)")
+_QUANTITY = re.compile(r"\d+(?:[a-z]{1,5}|[A-Z]{1,2})")
+
+
+def find_codes(text: str) -> Iterator[Span]:
+    for match in _CODE.finditer(text):
+        value = match.group(0)
+        digits = sum(char.isdigit() for char in value)
+        letters = sum(char.isalpha() for char in value)
+        if (digits >= 7 or (letters and digits >= 4 and len(value) >= 6)) and not _QUANTITY.fullmatch(value):
             yield Span(match.start(), match.end(), "ID")
 
 
@@ -402,7 +428,8 @@ def _name_tokens(value: str, offset: int) -> Iterator[Span]:
 
 
 RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
-    lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_URL, text, "URL", 0),
+    lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_OBFUSCATED_EMAIL, text, "EMAIL", 0),
+    lambda text: _groups(_HANDLE, text, "ID"), lambda text: _groups(_URL, text, "URL", 0),
     lambda text: _groups(_BARE_URL, text, "URL", 0), find_ips,
     find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), lambda text: _groups(_PHONE_CUE, text, "PHONE"),
     find_international_phones,
@@ -460,25 +487,24 @@ def detect(text: str) -> list[Span]:
     kept (sorted by start), not against all of them: text with thousands of identifiers stays fast."""
     view, offsets = reading_view(text)
     found = resolve_overlaps({span for recognizer in RECOGNIZERS for span in recognizer(view)})
-    found += _tagged(view, found)
+    found += _added(view, found)
     return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
 
 
-def _tagged(view: str, found: list[Span]) -> list[Span]:
-    """Names and places the learned tagger (mlstack/deid/tagger.py) finds where no pattern found anything:
-    patterns keep what they find (they are exact where they apply), the tagger adds what has no form."""
+def _added(view: str, found: list[Span]) -> list[Span]:
+    """What has no pattern of its own, where no pattern found anything (patterns are exact where they apply):
+    names and places the learned tagger (mlstack/deid/tagger.py) finds, and uncued codes (find_codes)."""
     model = tagger.shipped()
-    if model is None:
-        return []
+    learned = (Span(start, end, kind) for start, end, kind in model.spans(view)) if model else ()
     starts = [span.start for span in found]
 
-    def overlaps_found(start: int, end: int) -> bool:  # found spans are sorted and disjoint: check the neighbours
-        index = bisect.bisect_left(starts, end)
-        return any(found[i].start < end and start < found[i].end for i in (index - 1, index) if 0 <= i < len(found))
+    def overlaps_found(span: Span) -> bool:  # found spans are sorted and disjoint: check the neighbours
+        index = bisect.bisect_left(starts, span.end)
+        return any(found[i].start < span.end and span.start < found[i].end
+                   for i in (index - 1, index) if 0 <= i < len(found))
 
-    return [Span(start, end, kind) for start, end, kind in model.spans(view)
-            if not overlaps_found(start, end)
-            and view[start:end] not in regions()]  # a state or country is not an identifier, whoever finds it
+    return [span for span in (*learned, *find_codes(view)) if not overlaps_found(span)
+            and view[span.start:span.end] not in regions()]  # a state or country is not an identifier
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:
