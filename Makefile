@@ -125,6 +125,7 @@ bench: $(PY_STAMP)
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.drift
 	$(BIN)/python -m benchmarks.deid
+	$(BIN)/python -m benchmarks.ner
 
 clean:
 	rm -rf cdk.out .mlstack .pytest_cache .ruff_cache
