@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from mlstack.drift import DriftWindow
+from mlstack.drift import ENTITY_SCORE, DriftInputError, DriftWindow
 from mlstack.lake import capture_table_name
 
 PREDICTION = "__prediction__"  # the result rows' feature name for the model's predictions
@@ -53,7 +53,11 @@ def _feature_select(name: str, profile: dict[str, Any]) -> str:
 
 def bin_count_query(baseline: dict[str, Any], *, database: str, model_version: str, start: datetime,
                     end: datetime) -> str:
-    """One statement: bin counts of every baseline feature (and the prediction) in [start, end)."""
+    """One statement: bin counts of every baseline feature (and the prediction) in [start, end). Classifier
+    baselines only: an entity model's capture holds lists (span types, scores) the capture table does not declare."""
+    if ENTITY_SCORE in baseline.get("features", {}):
+        raise DriftInputError("an entity-model (ner) baseline: its span outputs are lists the capture table does not "
+                              "declare; compare such windows with the drift function or `mlstack drift compare`")
     table = f"{_identifier(database)}.{capture_table_name(_identifier(baseline['dataset']))}"
     first, last = start.date(), (end - timedelta(microseconds=1)).date()
     window = (f"WITH captured AS (SELECT * FROM {table} WHERE"  # noqa: S608 - names checked, literals quoted

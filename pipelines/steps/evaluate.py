@@ -110,7 +110,7 @@ def _gate(**values: float) -> dict[str, dict[str, float]]:
     return {name: {"value": float(value)} for name, value in values.items()}
 
 
-def _classifier_report(recipe: Recipe, model: Any, features: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
+def _classifier_report(model: Any, features: np.ndarray, truth: np.ndarray) -> dict[str, Any]:
     classes = [str(c) for c in model.classes_]
     metrics = classification_metrics(truth, model.predict(features), model.predict_proba(features), classes)
     return {METRICS_KEY: metrics, GATE_KEY: _gate(
@@ -143,7 +143,7 @@ def evaluate(recipe: Recipe, model: Any, test_dir: str | Path, train_dir: str | 
     report = {"recipe": recipe.name, "dataset": recipe.dataset, "recipe_params": recipe.params,
               "test_rows": table.num_rows}
     report.update(_ner_report(model, features, truth) if recipe.kind == "ner"
-                  else _classifier_report(recipe, model, features, truth))
+                  else _classifier_report(model, features, truth))
     onnx_bytes, parity = onnx_parity(recipe, model, features)
     report["onnx"] = parity
     report["onnx_parity"] = {"value": int(parity["passed"])}

@@ -68,3 +68,12 @@ def test_the_rows_give_exactly_the_report_the_drift_function_computes(baseline):
         assert from_athena["features"][name]["missing_rate"] == direct["features"][name]["missing_rate"]
     assert from_athena["prediction"]["psi"] == pytest.approx(direct["prediction"]["psi"])
     assert from_athena["summary"]["drifted"] == direct["summary"]["drifted"] == ["a", "c"]
+
+
+def test_an_entity_model_baseline_is_refused_with_the_reason():
+    from mlstack.drift import ENTITY_SCORE, DriftInputError
+
+    baseline = {"dataset": "clinical_entities", "features": {ENTITY_SCORE: {"kind": "numeric", "edges": []}}}
+    with pytest.raises(DriftInputError, match="entity-model"):
+        bin_count_query(baseline, database="db", model_version="v1", start=datetime(2026, 1, 1, tzinfo=UTC),
+                        end=datetime(2026, 1, 2, tzinfo=UTC))
