@@ -494,8 +494,12 @@ def detect(text: str) -> list[Span]:
 def _added(view: str, found: list[Span]) -> list[Span]:
     """What has no pattern of its own, where no pattern found anything (patterns are exact where they apply):
     names and places the learned tagger (mlstack/deid/tagger.py) finds, and uncued codes (find_codes)."""
+    taken = bytearray(len(view) + 1)
+    for span in found:
+        taken[span.start:span.end] = b"\x01" * (span.end - span.start)
     model = tagger.shipped()
-    learned = (Span(start, end, kind) for start, end, kind in model.spans(view)) if model else ()
+    learned = (Span(start, end, kind) for start, end, kind in model.spans(
+        view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
     starts = [span.start for span in found]
 
     def overlaps_found(span: Span) -> bool:  # found spans are sorted and disjoint: check the neighbours

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -150,11 +150,14 @@ class Tagger:
         """The best tag sequence (Viterbi) for one window's tokens."""
         return viterbi(emissions(self.weights, feature_ids), self.transitions)
 
-    def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+    def spans(self, text: str, covered: Callable[[int, int], bool] = lambda start, end: False
+              ) -> Iterator[tuple[int, int, str]]:
         """(start, end, NAME | LOCATION) in the text. Every window's tokens are scored in one gather of their
-        padded feature ids; each window is then decoded on its own."""
+        padded feature ids; each window is then decoded on its own. A window `covered` reports as already found
+        whole (by the patterns) is not tagged: whatever the tagger found there would be dropped."""
         tokens = tokenize(text)
-        found = list(windows(tokens))
+        found = [(first, last) for first, last in windows(tokens)
+                 if not covered(tokens[first].start, tokens[last - 1].end)]
         if not found:
             return
         features = _features()
