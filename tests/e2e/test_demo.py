@@ -8,6 +8,7 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -85,7 +86,7 @@ def test_serve_answers_on_loopback_with_the_last_runs_model(demo_run):
                                                    "stage": "prod", "demo_dir": out, "stop": stop})
     server.start()
     try:
-        health = _get_when_up(f"http://127.0.0.1:{port}/v1/health", {"x-api-key": "k"})
+        health = _get_when_up(f"http://127.0.0.1:{port}/v1/health", {"x-api-key": "k"}, server)
     finally:
         stop.set()
         server.join(timeout=30)
@@ -93,15 +94,18 @@ def test_serve_answers_on_loopback_with_the_last_runs_model(demo_run):
     assert not server.is_alive()
 
 
-def _get_when_up(url: str, headers: dict[str, str]) -> dict:
-    for _ in range(100):
+def _get_when_up(url: str, headers: dict[str, str], server: threading.Thread, deadline_seconds: float = 90.0) -> dict:
+    """Polls until the server answers (it first provisions a fresh embedded AWS: seconds, more on a busy machine),
+    or its thread ends."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline and server.is_alive():
         try:
             request = urllib.request.Request(url, headers=headers)
             with urllib.request.urlopen(request, timeout=5) as response:
                 return json.loads(response.read())
         except (urllib.error.URLError, ConnectionError):
             threading.Event().wait(0.1)
-    raise AssertionError(f"{url} never answered")
+    raise AssertionError(f"{url} never answered (server thread alive: {server.is_alive()})")
 
 
 def test_demo_can_stop_after_a_named_stage(tmp_path, capsys):
