@@ -61,3 +61,16 @@ def test_the_gate_catches_an_export_whose_probabilities_drift():
 def test_unknown_recipes_are_named():
     with pytest.raises(ValueError, match="unknown recipe 'forest'; available"):
         get_recipe("forest")
+
+
+def test_every_recipe_can_be_configured_and_demoed():
+    """The recipe names are spelled in three places that must agree: the recipes, the config, the demo's CLI."""
+    from typing import get_args
+
+    from mlstack.cli import build_parser
+    from mlstack.config import TrainingSettings
+
+    assert set(get_args(TrainingSettings.model_fields["recipe"].annotation)) == set(RECIPES)
+    demo = build_parser()._subparsers._group_actions[0].choices["demo"]
+    [recipe] = [action for action in demo._actions if action.dest == "recipe"]
+    assert set(recipe.choices) == set(RECIPES)
