@@ -99,8 +99,9 @@ def compare_file(baseline: dict[str, Any], path: Path, **thresholds: float) -> d
         chunk: dict[str, Any] = {}
         for name, kind in kinds.items():
             column = batch.column(name)
-            if kind == "numeric":
-                chunk[name] = _floats(column)
+            if kind == "numeric":  # a list per row (an entity model's span scores) counts every value
+                flat = pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+                chunk[name] = _floats(pc.list_flatten(column) if flat else column)
             elif kind == "categorical":
                 chunk[name] = _counts(column)
             else:

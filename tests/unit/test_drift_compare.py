@@ -173,10 +173,8 @@ def test_bin_counts_match_searchsorted_bins_including_ties_infinities_and_nan():
     assert bin_counts(values, np.array([])).tolist() == [present.size]
 
 
-def test_entity_model_drift_flags_new_vocabulary_and_lost_confidence_not_fresh_notes_of_the_same_kind():
+def test_entity_model_drift_flags_new_vocabulary_and_lost_confidence_not_fresh_notes_of_the_same_kind(tmp_path):
     """Baseline from evaluate (training split); windows shaped as capture writes them."""
-    import pyarrow as pa
-
     from lambdas.drift.window import compare_window
     from mlstack.datasets.samples import clinical_entities_rows
     from mlstack.drift import entity_outputs
@@ -197,6 +195,18 @@ def test_entity_model_drift_flags_new_vocabulary_and_lost_confidence_not_fresh_n
 
     same = window(clinical_entities_rows(300, seed=8))
     assert same["summary"]["drifted"] == [] and same["window_rows"] == 300
-    shifted = window(clinical_entities_rows(300, seed=9, unseen_concepts=True))
+    notes = clinical_entities_rows(300, seed=9, unseen_concepts=True)
+    shifted = window(notes)
     assert "oov_rate" in shifted["features"]["text"]["reasons"]
     assert shifted["features"]["entity_score"]["drifted"]
+    # the same window as a capture extract (a list of span scores per row), through `mlstack drift compare`
+    from mlstack.drift_files import compare_file
+
+    texts = [r["text"] for r in notes]
+    extract = [{"text": text, **entity_outputs(len(text), spans)} for text, spans in zip(texts, model.predict(texts),
+                                                                                          strict=True)]
+    path = tmp_path / "extract.parquet"
+    pq.write_table(pa.Table.from_pylist(extract), path)
+    from_file = compare_file(baseline, path)
+    assert from_file["summary"]["drifted"] == shifted["summary"]["drifted"]
+    assert from_file["features"]["entity_score"]["psi"] == pytest.approx(shifted["features"]["entity_score"]["psi"])
