@@ -82,7 +82,7 @@ _DATE = re.compile(
     rf"|(?:the\s+)?{_ORDINAL}\s+(?:day\s+)?of\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # the third of March
     rf"|{_MONTHS}\s+(?:the\s+)?{_ORDINAL}(?:,?\s+{_YEAR})?"  # March the third
     rf"|(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/.])"  # 3/9 (no year)
-    rf"|{_YEAR}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?"  # 2021-03-01, with a time
+    rf"|{_YEAR}-\d{{1,2}}-\d{{1,2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?"  # 2021-03-01 (2021-3-1), with a time
     rf"|{_YEAR}[/.]\d{{1,2}}[/.]\d{{1,2}}"  # 2021/03/04
     rf"|\d{{1,2}}[-/]{_MONTHS}[-/](?:{_YEAR}|\d{{2}})"  # 04-Mar-1961
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
@@ -91,7 +91,7 @@ _DATE = re.compile(
     rf"|\d{{1,2}}/{_YEAR})\b", re.IGNORECASE)
 _YEAR_IN = re.compile(r"(?:19|20)\d{2}|(?<=[/\-.])\d{2}$")
 
-_PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"
+_PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?|\d{3}[\s.-]\d{3}[\s.-])\d{4}"
                     r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])", re.IGNORECASE)
 _PHONE_INTL = re.compile(r"(?<![\w+])\+(?:[2-9]\d{0,2})(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-])")
 _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call(?:ed)?(?:\s+at)?)\.?:?\s*"

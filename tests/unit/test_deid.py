@@ -209,7 +209,7 @@ GENERALIZED = [
  ("Accession 22-SP-004512", "22-SP-004512"), ("Order #8812234 placed", "8812234"), ("ref 88123456 noted", "88123456"),
  ("ticket XK88123 closed", "XK88123"), ("Seen 2021/03/04", "2021/03/04"), ("DOB: 04-Mar-1961", "04-Mar-1961"),
  ("address: 221B Baker Street", "221B"), ("aged ninety-three", "ninety-three"), ("twitter @jdoe_md", "jdoe_md"),
- ("Email: j.doe [at] mail.com", "j.doe [at] mail"),
+ ("Email: j.doe [at] mail.com", "j.doe [at] mail"), ("tel. (617)5550199", "(617)5550199"), ("on 2021-3-4", "2021-3-4"),
 ]
 MISSED_BEFORE += GENERALIZED
 NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family history in Mexico and Canada.",
