@@ -36,7 +36,8 @@ def drifted_features(recipe: Recipe) -> list[str]:
 
 
 def drift(recipe: Recipe, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The instances with `drifted_features` shifted (tabular: +DRIFT_SHIFT_SD sd; text: a longer template)."""
+    """The instances with `drifted_features` shifted (tabular: +DRIFT_SHIFT_SD sd; text: a longer template; ner:
+    notes naming concepts the training notes never did)."""
     shifted = drifted_features(recipe)
     if recipe.kind == "ner":
         unseen = clinical_entities_rows(len(instances), seed=len(instances), unseen_concepts=True)
