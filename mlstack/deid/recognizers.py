@@ -155,21 +155,29 @@ _CITY_STATE = re.compile(rf"\b((?:[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){{0,2}})),\s+(?
 _CAPITALIZED_RUN = re.compile(r"\b[A-Z][a-z]+(?:[\s-][A-Z][a-z.]+){0,2}\b")
 _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|"
                        r"transferred from|city of)\s+((?:[A-Z][a-z]+)(?:[\s-][A-Z][a-z]+){0,2})")
-_NAME_TOKEN = r"(?:O'|D'|Mc|Mac)?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"  # noqa: S105 - a regex, not a secret
+# Names in Latin letters with accents ("Conceição", "Adélaïde", "Łukasz": an ASCII-only token cut them short, and
+# the rest leaked): Latin-1 and Latin Extended-A, whose capitals and small letters alternate (in both classes).
+_UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
+_NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
 _RELATIONS = (r"(?:spouse|wife|husband|son|daughter|mother|father|brother|sister|guardian|caregiver|friend|"
               r"partner|niece|nephew|grandson|granddaughter)")
+_PARTICLE = "|".join(sorted(tagger.PARTICLES))  # lower-case words inside a name ("van der Berg", "de la Cruz")
+_NAMED = rf"(?:(?:{_PARTICLE})\s+)*(?:{_NAME_TOKEN}(?![^\W\d_])|{_INITIAL})"  # whole words: not "Ph" of "PhD"
 # The look-ahead holds the first letters of every cue (titles, roles, relations): the scan skips other words
 # without trying each alternative (2.4x faster, same matches). A new cue word needs its first letter here.
 _NAME_CUE = re.compile(
-    rf"(?=[abcdefghmnprsw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
+    rf"(?=[abcdefghmnprstw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
     rf"Electronically signed by|Dictated by|Seen by|Referred by|Referring|Contact|PCP|cc|Provider|"
-    rf"{_RELATIONS})\b\.?:?\s+)"
+    rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b\.?:?\s+)"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
-    rf"(?-i:((?:{_NAME_TOKEN}|{_INITIAL})(?:,?\s+(?:{_NAME_TOKEN}|{_INITIAL})){{0,2}}))", re.IGNORECASE)
-# Each capitalized word followed, one space on, by another (pairs overlap: the second is only looked ahead at).
-_CAPITALIZED_PAIR = re.compile(rf"\b({_NAME_TOKEN})\b(?= ({_NAME_TOKEN})\b)")
+    rf"(?-i:({_NAMED}(?:,?\s+{_NAMED}){{0,2}}))", re.IGNORECASE)
+# "Fatima's daughter": a capitalized word whose relative is named after it
+_POSSESSIVE_RELATION = re.compile(rf"\b({_NAME_TOKEN})['\u2019]s\s+(?i:{_RELATIONS})\b")
+# Each capitalized word followed, one space on (or a middle initial on: "John Q. Public"), by another (pairs
+# overlap: the rest is only looked ahead at).
+_CAPITALIZED_PAIR = re.compile(rf"\b({_NAME_TOKEN})\b(?= ((?:[A-Z]\. )?)({_NAME_TOKEN})\b)")
 _LAST_FIRST = re.compile(rf"\b({_NAME_TOKEN}),\s+({_NAME_TOKEN})\b")
 # "Nguyen-Tran, Thuy was seen": a last-first pair that opens a line or sentence and is followed by a verb or
 # the line's end, whether or not either name is in a list.
@@ -373,14 +381,17 @@ def find_names(text: str) -> Iterator[Span]:
     for pattern in (_CREDENTIAL,):
         for match in pattern.finditer(text):
             yield from _name_tokens(match.group(1), match.start(1))
+    for match in _POSSESSIVE_RELATION.finditer(text):
+        if match.group(1) not in _NOT_NAMES and match.group(1) not in _TITLE_WORDS:
+            yield Span(match.start(1), match.end(1), "NAME")
     for match in _LAST_FIRST.finditer(text):
         last, first = match.group(1), match.group(2)
         if last in lasts and first in firsts:
             yield Span(match.start(), match.end(), "NAME")
     yield from _names_by_form(text, firsts, lasts)
     for pair in _CAPITALIZED_PAIR.finditer(text):
-        word, following = pair.group(1), pair.group(2)
-        end = pair.end(1) + 1 + len(following)
+        word, following = pair.group(1), pair.group(3)
+        end = pair.end(1) + 1 + len(pair.group(2)) + len(following)
         if word in firsts and (following in lasts or _surname_like(following)):
             yield Span(pair.start(), end, "NAME")
         elif following in lasts and word not in _NOT_NAMES and word not in cities():
@@ -409,15 +420,31 @@ _TITLE_WORDS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof
                           "DO", "PhD"})
 
 
+_SERVICE_ENDINGS = ("ology", "ologist", "ologists", "iatry", "iatrics", "pedics", "surgery", "therapy", "medicine",
+                    "service", "services", "team", "nursing", "department", "hospitalist", "hospitalists", "consult",
+                    "work", "disease", "diseases", "management", "care", "health", "rehabilitation", "rehab")
+
+
+def _is_service(word: str) -> bool:
+    """A clinical service or specialty, by its form ("Cardiology", "Psychiatry", "Orthopedics", "Therapy")."""
+    return word.lower().endswith(_SERVICE_ENDINGS)
+
+
 def _name_tokens(value: str, offset: int) -> Iterator[Span]:
     """The name part of a cued phrase: leading capitalized tokens that are not sentence words (a given
-    name that is also a word, "Will", counts when a capitalized word follows it)."""
+    name that is also a word, "Will", counts when a capitalized word follows it), with the particles between them;
+    a service ("Seen by Cardiology", "Physical Therapy") is not a name."""
     end, position, words = None, 0, value.split()
     for index, word in enumerate(words):
         begin = value.index(word, position)
         position = begin + len(word)
         bare = word.rstrip(".,")
         followed = index + 1 < len(words) and words[index + 1][:1].isupper()
+        if word in tagger.PARTICLES and any(later[:1].isupper() for later in words[index + 1:]):
+            continue
+        if _is_service(bare):  # "Physical Therapy": the words before the service name it too
+            end = None
+            break
         initial = re.fullmatch(_INITIAL, word.rstrip(",")) is not None
         if word.lower() == word or bare in _TITLE_WORDS or (
                 not initial and bare in _NOT_NAMES and not (bare in first_names() and followed)):

@@ -211,6 +211,14 @@ GENERALIZED = [
  ("address: 221B Baker Street", "221B"), ("aged ninety-three", "ninety-three"), ("twitter @jdoe_md", "jdoe_md"),
  ("Email: j.doe [at] mail.com", "j.doe [at] mail"), ("tel. (617)5550199", "(617)5550199"), ("on 2021-3-4", "2021-3-4"),
 ]
+# Names whole, by form: accented Latin letters, particles after a title, a middle initial, a possessive before a
+# relation, a clinician after "followed by".
+WHOLE_NAMES = [
+ ("Pt: Slavíková, Markéta", "Slavíková, Markéta"), ("Seen by Dr. Łukasz Wójcik", "Łukasz Wójcik"),
+ ("Seen by Dr. van der Berg.", "van der Berg"), ("John Q. Public presented with chest pain.", "John Q. Public"),
+ ("Fatima's daughter called.", "Fatima"), ("Followed by Kowalczyk in clinic.", "Kowalczyk"),
+ ("Dictated by Emilia Rascón, PhD", "Emilia Rascón"),
+]
 MISSED_BEFORE += GENERALIZED
 NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family history in Mexico and Canada.",
            "Born in 1950, smoker.", "A 45 year old woman.", "Seen by Dr. for COPD exacerbation.",
@@ -218,7 +226,10 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            "Started metformin 1000mg twice daily.", "Platelets 250,000; WBC 12500.", "HbA1c 8.9%, LDL 130 mg/dL.",
            "Given 2000units heparin, then 5000 units.", "L4-L5 disc; C5-C6 stenosis; pT2N0M0.",
            "Weight 82.5 kg, BP 132/84, HR 88.", "BRCA1 and CYP2D6 genotyping; HER2 negative.", "Lot 2 of 3 given.",
-           "in order to reduce risk", "case discussed at conference"]
+           "in order to reduce risk", "case discussed at conference",
+           # services and specialties after a name cue are not names
+           "Seen by Cardiology today.", "Seen by Physical Therapy.", "Followed by Social Work.",
+           "Referred by Infectious Disease."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
@@ -232,6 +243,12 @@ def test_identifier_classes_the_patterns_missed_are_found(text, identifier):
     start = text.index(identifier)
     end = start + len(identifier)
     assert any(span.start < end and start < span.end for span in detect(text)), detect(text)
+
+
+@pytest.mark.parametrize(("text", "name"), WHOLE_NAMES, ids=[case[1] for case in WHOLE_NAMES])
+def test_names_are_found_whole(text, name):
+    start = text.index(name)
+    assert (start, start + len(name), "NAME") in [(s.start, s.end, s.type) for s in detect(text)], detect(text)
 
 
 @pytest.mark.parametrize("text", NOT_IDENTIFIERS)
