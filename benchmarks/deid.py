@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -26,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import BENCH_DIR, save_result
+from benchmarks import BENCH_DIR, save_result, venv_python
 from mlstack.deid.corpus import load_corpus
 from mlstack.deid.recognizers import detect
 
@@ -34,16 +33,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PRESIDIO_VENV = BENCH_DIR / "presidio-venv"
 PRESIDIO_PINS = REPO_ROOT / "requirements-presidio.txt"
 Spans = list[tuple[int, int, str]]
-
-
-def presidio_python() -> Path:
-    python = PRESIDIO_VENV / "bin" / "python"
-    if not python.is_file():
-        print(f"  creating {PRESIDIO_VENV} from {PRESIDIO_PINS.name} (first run only)", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(PRESIDIO_VENV)], check=True)  # noqa: S603
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",  # noqa: S603
-                        "--no-deps", "-r", str(PRESIDIO_PINS)], check=True)
-    return python
 
 
 def overlap_scores(gold: Sequence[Sequence[dict[str, Any]]], found: Sequence[Spans]) -> dict[str, Any]:
@@ -79,7 +68,7 @@ def ours(texts: list[str], repeats: int) -> tuple[float, list[Spans]]:
 
 
 def presidio(texts: list[str]) -> tuple[float, list[Spans], list[str]]:
-    python = presidio_python()
+    python = venv_python(PRESIDIO_VENV, "--no-deps", "-r", str(PRESIDIO_PINS))
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "texts.json", Path(tmp) / "result.json"
         source.write_text(json.dumps(texts))

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks import BENCH_DIR, save_result
+from benchmarks import BENCH_DIR, save_result, venv_python
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = BENCH_DIR / "drift"
@@ -129,16 +129,6 @@ def comparison_throughput(baseline_path: Path, current: Path, values: int, repea
     return {"seconds": round(best, 4), "values_per_s": values / best}
 
 
-def evidently_python() -> Path:
-    python = EVIDENTLY_VENV / "bin" / "python"
-    if not python.is_file():
-        print(f"  creating {EVIDENTLY_VENV} with {', '.join(EVIDENTLY_PINS)} (first run only)", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(EVIDENTLY_VENV)], check=True)  # noqa: S603
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",  # noqa: S603
-                        *EVIDENTLY_PINS], check=True)
-    return python
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -168,8 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_evidently:
         evidently_out = DATA_DIR / "evidently.json"
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-        seconds, mb = timed([str(evidently_python()), "-c", EVIDENTLY_SCRIPT, str(reference), str(current),
-                             str(evidently_out)], env=env)
+        python = venv_python(EVIDENTLY_VENV, *EVIDENTLY_PINS)
+        seconds, mb = timed([str(python), "-c", EVIDENTLY_SCRIPT, str(reference), str(current), str(evidently_out)],
+                            env=env)
         results["tools"]["Evidently 0.7 DataDriftPreset"] = _entry(
             seconds, mb, values, {n: f["drifted"] for n, f in json.loads(evidently_out.read_text()).items()})
     _print(results)

@@ -8,7 +8,6 @@ Overlaps are resolved later (longest, then most specific, wins).
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -520,21 +519,16 @@ def detect(text: str) -> list[Span]:
 
 def _added(view: str, found: list[Span]) -> list[Span]:
     """What has no pattern of its own, where no pattern found anything (patterns are exact where they apply):
-    names and places the learned tagger (mlstack/deid/tagger.py) finds, and uncued codes (find_codes)."""
+    names and places the learned tagger (mlstack/deid/tagger.py) finds, and uncued codes (find_codes). The
+    characters the patterns took are marked once: the tagger skips windows they cover whole, and a candidate is
+    kept only if it touches none of them."""
     taken = bytearray(len(view) + 1)
     for span in found:
         taken[span.start:span.end] = b"\x01" * (span.end - span.start)
     model = tagger.shipped()
     learned = (Span(start, end, kind) for start, end, kind in model.spans(
         view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
-    starts = [span.start for span in found]
-
-    def overlaps_found(span: Span) -> bool:  # found spans are sorted and disjoint: check the neighbours
-        index = bisect.bisect_left(starts, span.end)
-        return any(found[i].start < span.end and span.start < found[i].end
-                   for i in (index - 1, index) if 0 <= i < len(found))
-
-    return [span for span in (*learned, *find_codes(view)) if not overlaps_found(span)
+    return [span for span in (*learned, *find_codes(view)) if taken.find(1, span.start, span.end) < 0
             and view[span.start:span.end] not in regions()]  # a state or country is not an identifier
 
 

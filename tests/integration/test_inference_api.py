@@ -55,6 +55,17 @@ def api(world, tabular):
     return LocalApi(config, lake, capture_sample_rate=1.0)
 
 
+def _predict_captured(world, model, instances):
+    """(status, body, the one capture object's bytes) of a request to a freshly published model, capturing all."""
+    _publish(world, model)
+    config, lake, s3, _ = world
+    api = LocalApi(config, lake, capture_sample_rate=1.0)
+    status, body = _predict(api, instances)
+    api.flush_capture()
+    [obj] = s3.list_objects_v2(Bucket=lake.buckets["capture"], Prefix="capture/")["Contents"]
+    return status, body, s3.get_object(Bucket=lake.buckets["capture"], Key=obj["Key"])["Body"].read()
+
+
 def _predict(api, instances, headers=JSON):
     response = api.call("POST", "/v1/predict", headers, orjson.dumps({"instances": instances}))
     return response.status, json.loads(response.body)
@@ -205,14 +216,8 @@ def test_sampled_requests_are_captured_without_changing_the_response(api, world,
 
 
 def test_text_models_take_the_note_and_capture_it_de_identified(world, text):
-    _publish(world, text)
-    config, lake, s3, _ = world
-    api = LocalApi(config, lake, capture_sample_rate=1.0)
     note = "Pt John Smith, MRN 12345678, presents with dyspnea, wheezing and chronic cough; smoker."
-    status, body = _predict(api, [{"note_text": note}])
-    api.flush_capture()
-    [obj] = s3.list_objects_v2(Bucket=lake.buckets["capture"], Prefix="capture/")["Contents"]
-    captured = s3.get_object(Bucket=lake.buckets["capture"], Key=obj["Key"])["Body"].read()
+    status, body, captured = _predict_captured(world, text, [{"note_text": note}])
     assert status == 200
     assert body["predictions"][0]["label"] in text.signature.classes
     assert b"Smith" not in captured and b"12345678" not in captured
@@ -359,14 +364,9 @@ def test_an_entity_model_answers_spans_as_trained_and_its_schema_says_so(world, 
 def test_an_entity_model_captures_de_identified_text_with_the_outputs_drift_watches(world, ner):
     from mlstack.drift import ENTITY_DENSITY, ENTITY_SCORE
 
-    _publish(world, ner)
-    config, lake, s3, _ = world
-    api = LocalApi(config, lake, capture_sample_rate=1.0)
     note = "Pt John Smith seen 03/04/2025. Started metformin for type 2 diabetes. Ordered HbA1c."
-    status, body = _predict(api, [{"text": note}])
-    api.flush_capture()
-    [obj] = s3.list_objects_v2(Bucket=lake.buckets["capture"], Prefix="capture/")["Contents"]
-    record = json.loads(s3.get_object(Bucket=lake.buckets["capture"], Key=obj["Key"])["Body"].read())
+    status, body, captured = _predict_captured(world, ner, [{"text": note}])
+    record = json.loads(captured)
     entities = body["predictions"][0]["entities"]
     assert status == 200 and {span["type"] for span in entities} >= {"DRUG", "PROBLEM", "TEST"}
     assert "Smith" not in record["features"]["text"] and "[NAME]" in record["features"]["text"]

@@ -27,20 +27,27 @@ def test_split_is_stratified_seeded_and_drops_duplicates():
     assert max(shares.values()) - min(shares.values()) < 0.05
 
 
-def test_steps_run_end_to_end_on_the_container_layout(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLSTACK_CONTAINER_ROOT", str(tmp_path))
-    data = tmp_path / "opt/ml/processing/input/data/ingest_date=2026-11-24"
+def _run_steps(recipe: str, table: pa.Table, root, monkeypatch):
+    """Preprocess, train and evaluate as command lines over the container layout under `root`: (split counts,
+    train's result, evaluate's report, the processing directory)."""
+    monkeypatch.setenv("MLSTACK_CONTAINER_ROOT", str(root))
+    data = root / "opt/ml/processing/input/data/ingest_date=2026-11-24"
     data.mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(breast_cancer_rows()), data / "part.parquet")
-    counts = preprocess.main(["--recipe", "tabular"])
-    assert counts["train"] + counts["validation"] + counts["test"] == 569
-    out = tmp_path / "opt/ml/processing/output"
-    result = train.main(["--recipe", "tabular", "--train-dir", str(out / "train"),
-                         "--validation-dir", str(out / "validation"), "--model-dir", str(tmp_path / "model")])
-    assert result["validation_accuracy"] > 0.9
-    report = evaluate.main(["--recipe", "tabular", "--model-dir", str(tmp_path / "model"),
+    pq.write_table(table, data / "part.parquet")
+    counts = preprocess.main(["--recipe", recipe])
+    out = root / "opt/ml/processing/output"
+    result = train.main(["--recipe", recipe, "--train-dir", str(out / "train"),
+                         "--validation-dir", str(out / "validation"), "--model-dir", str(root / "model")])
+    report = evaluate.main(["--recipe", recipe, "--model-dir", str(root / "model"),
                             "--test-dir", str(out / "test"), "--train-dir", str(out / "train")])
-    processing = tmp_path / "opt/ml/processing"
+    return counts, result, report, root / "opt/ml/processing"
+
+
+def test_steps_run_end_to_end_on_the_container_layout(tmp_path, monkeypatch):
+    counts, result, report, processing = _run_steps("tabular", pa.Table.from_pylist(breast_cancer_rows()), tmp_path,
+                                                    monkeypatch)
+    assert counts["train"] + counts["validation"] + counts["test"] == 569
+    assert result["validation_accuracy"] > 0.9
     assert json.loads((processing / "evaluation/evaluation.json").read_text()) == report
     assert report["onnx_parity"] == {"value": 1}
     assert report[evaluate.METRICS_KEY]["accuracy"]["value"] > 0.9
@@ -59,28 +66,17 @@ def test_the_ner_recipe_runs_end_to_end_with_entity_metrics_parity_and_baseline(
     from lambdas.ingest.records import arrow_schema
     from mlstack.drift import ENTITY_DENSITY, ENTITY_SCORE, OTHER
 
-    recipe = get_recipe("ner")
-    monkeypatch.setenv("MLSTACK_CONTAINER_ROOT", str(tmp_path))
-    data = tmp_path / "opt/ml/processing/input/data/ingest_date=2026-12-01"
-    data.mkdir(parents=True)
     rows = clinical_entities_rows(200)
     relabelled = [{**row, "note_id": f"again-{i}", "entities": []} for i, row in enumerate(rows[:20])]
-    table = pa.Table.from_pylist(rows + relabelled, schema=arrow_schema(recipe.schema))  # as ingestion writes it
-    pq.write_table(table, data / "part.parquet")
-    counts = preprocess.main(["--recipe", "ner"])
+    table = pa.Table.from_pylist(rows + relabelled, schema=arrow_schema(get_recipe("ner").schema))  # as ingested
+    counts, result, report, processing = _run_steps("ner", table, tmp_path, monkeypatch)
     assert counts["train"] + counts["validation"] + counts["test"] == 200  # one text, one split
-    out = tmp_path / "opt/ml/processing/output"
-    result = train.main(["--recipe", "ner", "--train-dir", str(out / "train"),
-                         "--validation-dir", str(out / "validation"), "--model-dir", str(tmp_path / "model")])
     assert result["validation_f1"] > 0.9
-    report = evaluate.main(["--recipe", "ner", "--model-dir", str(tmp_path / "model"),
-                            "--test-dir", str(out / "test"), "--train-dir", str(out / "train")])
     assert set(report[evaluate.GATE_KEY]) == {"accuracy", "macro_f1", "precision", "recall"}
     assert report[evaluate.GATE_KEY]["recall"]["value"] > 0.9
     assert set(report[evaluate.ENTITY_METRICS_KEY]) == {"strict", "overlap"}
     assert set(report[evaluate.ENTITY_METRICS_KEY]["strict"]["per_type"]) == set(CONCEPTS)
     assert report["onnx"]["spans_identical"] and report["onnx_parity"] == {"value": 1}
-    processing = tmp_path / "opt/ml/processing"
     signature = json.loads((processing / "onnx/signature.json").read_text())
     assert (signature["kind"], signature["features"]) == ("ner", ["text"])
     assert set(signature["classes"]) == set(CONCEPTS)
