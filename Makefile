@@ -101,6 +101,7 @@ pipeline: $(PY_STAMP)
 
 # Retrains the de-identifier's tagger on generated notes (Faker, fixed seed) into mlstack/deid/data/tagger.npz.
 deid-model: $(PY_STAMP)
+	$(BIN)/python -m mlstack.deid.vocabulary
 	$(BIN)/python -m mlstack.deid.train
 
 # Gated promotion staging -> prod for ENV (needs AWS credentials; exit 2 when refused).

@@ -56,12 +56,23 @@ def city_first_words() -> frozenset[str]:
     return frozenset(city.split()[0] for city in cities())
 
 
+def common_words() -> frozenset[str]:
+    """Lower-case English words that are no name or place (mlstack/deid/vocabulary.py builds the list)."""
+    return _words("common_words.txt")
+
+
 def regions() -> frozenset[str]:
     """States and countries: not identifiers under Safe Harbor (a city or smaller place is)."""
     return _words("regions.txt")
 
 
 # --- patterns ---------------------------------------------------------------------------------------
+
+# Names and places in Latin letters with accents ("Conceição", "Dinkelsbühl", "Łukasz": an ASCII-only token cut
+# them short, and the rest leaked): Latin-1 and Latin Extended-A, whose capitals and small letters alternate (in
+# both classes).
+_UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
+_PLACE_WORD = rf"[{_UPPER}][{_LOWER}]+"
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
            r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
@@ -73,28 +84,34 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", 
 _ORDINAL = rf"(?:(?:twenty|thirty)[-\s](?:{'|'.join(_ORDINALS[:9])})|{'|'.join(_ORDINALS)})"
 # Every form starts with a digit, a month (j f m a s o n d) or an ordinal (t f s e n): the look-ahead lets the
 # scan skip other words without trying each alternative (3x faster, same matches).
+_WEEKDAY = r"(?:Mon|Tue|Tues|Wed|Wednes|Thu|Thur|Thurs|Fri|Sat|Satur|Sun)(?:day)?\.?,?\s+"  # "Tuesday, March 4"
 _DATE = re.compile(
-    rf"\b(?=[0-9adefjmnost])(?:\d{{1,2}}[/\-.]\d{{1,2}}[/\-.](?:\d{{4}}|\d{{2}})"  # 03/01/21, 3-1-2021, 3.1.21
+    rf"\b(?=[0-9adefjmnostw])(?:{_WEEKDAY}(?=[0-9adefjmnost]))?"
+    rf"(?:\d{{1,2}}[/\-.]\d{{1,2}}[/\-.](?:\d{{4}}|\d{{2}})"  # 03/01/21, 3-1-2021, 3.1.21
     rf"|\d{{1,2}}{_MONTHS}\d{{2,4}}"  # 03MAR2021
     rf"|{_MONTHS}[-/]\d{{1,2}}[-/,]\s?(?:{_YEAR}|\d{{2}})"  # Mar-03-2021
     rf"|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"  # 20210303
     rf"|(?:the\s+)?{_ORDINAL}\s+(?:day\s+)?of\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # the third of March
     rf"|{_MONTHS}\s+(?:the\s+)?{_ORDINAL}(?:,?\s+{_YEAR})?"  # March the third
-    rf"|(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/.])"  # 3/9 (no year)
+    rf"|(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d)"  # 3/9 (no year), "on 3/9."
     rf"|{_YEAR}-\d{{1,2}}-\d{{1,2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?"  # 2021-03-01 (2021-3-1), with a time
     rf"|{_YEAR}[/.]\d{{1,2}}[/.]\d{{1,2}}"  # 2021/03/04
     rf"|\d{{1,2}}[-/]{_MONTHS}[-/](?:{_YEAR}|\d{{2}})"  # 04-Mar-1961
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
     rf"|{_DAY}(?:\s+of)?\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # 3 Jan 2021, 3rd of January
-    rf"|{_MONTHS}\s+{_YEAR}"  # March 2021
+    rf"|{_MONTHS}\s+(?:of\s+)?{_YEAR}"  # March 2021, March of 2021
     rf"|\d{{1,2}}/{_YEAR})\b", re.IGNORECASE)
 _YEAR_IN = re.compile(r"(?:19|20)\d{2}|(?<=[/\-.])\d{2}$")
 
 _PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?|\d{3}[\s.-]\d{3}[\s.-])\d{4}"
                     r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])", re.IGNORECASE)
-_PHONE_INTL = re.compile(r"(?<![\w+])\+(?:[2-9]\d{0,2})(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-])")
-_PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call(?:ed)?(?:\s+at)?)\.?:?\s*"
-                        r"(\+?1?\d{10})\b", re.IGNORECASE)
+_PHONE_INTL = re.compile(r"(?<![\w+])\+(?:[2-9]\d{0,2})(?:[\s.-]?\(?\d{1,4}\)?){2,7}(?![\w-])")
+# National numbers with a trunk 0 (most of the world outside North America): "(0121) 496 0189", "02 48 60 70 44",
+# "(03744) 14504", "(02).9159.1300"; 9 to 12 digits in all.
+_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])(?:\(0[1-9]\d{0,3}\)|0[1-9]\d{0,3})(?:[\s.-]{0,2}\d{2,8}){1,4}(?![\w-]|[.,]\d)")
+_PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call(?:ed)?(?:\s+at)?|reached at|"
+                        r"contact number|number)\.?:?\s*(\+?1?\d{10}|[+(]?\d[\d\s().-]{5,22}\d)(?![\w-])",
+                        re.IGNORECASE)
 # Linear time (re backtracks): every repetition is bounded and starts only where a run of its characters
 # starts, so no position is scanned more than a constant number of times ("1." * 10000 took 0.68 s for
 # 20 KB with an unbounded local part; tests/unit/test_deid.py asserts the growth on such inputs).
@@ -128,21 +145,44 @@ _CUED_IDS = (
                       re.IGNORECASE)),
 )
 _VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b", re.IGNORECASE)
+# Number plates after their cue, with the space or hyphen many states and countries print ("7Q 8D0YPU", "CX54 PRB",
+# "982B"): upper-case letters and digits, a digit somewhere.
+_PLATE = re.compile(r"\b(?i:plates?|tags?)(?i:\s+(?:number|no\.?|num|#))?\s*(?:is\s+)?[:#]?\s*"
+                    r"((?=[A-Z -]{0,9}\d)[A-Z0-9]{1,8}(?:[ -][A-Z0-9]{1,8}){0,2})(?![\w-])")
+# Device identifiers: GS1 UDIs in their human-readable form ("(01)00643169007222(17)160128(21)BLM00123"), and
+# hardware (MAC) addresses.
+_UDI = re.compile(r"(?<![\w)])(?:\(\d{2,4}\)[A-Za-z0-9-]{1,30}){2,}")
+_MAC = re.compile(r"(?<![\w:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}(?![\w:-])")
 _UNITS = "one|two|three|four|five|six|seven|eight|nine"
 _OVER_89 = rf"(?:ninety(?:[-\s](?:{_UNITS}))?|(?:a|one)\s+hundred(?:\s+and)?(?:[-\s](?:{_UNITS}|ten|eleven|twelve))?)"
 _SPELLED_AGE = re.compile(  # Safe Harbor: ages over 89 (spelled: ninety and up), before "years" or after "aged"
     rf"\b({_OVER_89})(?=[-\s]+(?:years?|yrs?|y/?o)\b)|\b(?:age[ds]?|aged)\s*:?\s*({_OVER_89})\b", re.IGNORECASE)
 _AGE = re.compile(r"\b(\d{2,3})(?:\s?(?:-|\s)?(?:y/?o|yo|yrs?|years?)(?:[\s-]old)?\b|(?=\s*(?:M|F|male|female)\b))"
                   r"|\b(?:age[ds]?|aged)\s*[:]?\s*(\d{2,3})\b", re.IGNORECASE)
+# Street suffixes: USPS Publication 28's standard suffixes (and their abbreviations), singular and plural.
+_STREET_SUFFIXES = (
+    "Alley|Aly|Annex|Arcade|Avenue|Ave|Bayou|Beach|Bend|Bluffs?|Bottom|Boulevard|Blvd|Branch|Bridge|Brooks?|Burgs?|"
+    "Bypass|Camp|Canyon|Cape|Causeway|Centers?|Ctr|Circles?|Cir|Cliffs?|Club|Commons?|Corners?|Course|Courts?|Ct|"
+    "Coves?|Creek|Crescent|Crest|Crossing|Crossroads?|Curve|Dale|Dam|Divide|Drives?|Dr|Estates?|Expressway|Expy|"
+    "Extensions?|Falls?|Ferry|Fields?|Flats?|Fords?|Forest|Forges?|Forks?|Fort|Freeway|Fwy|Gardens?|Gateway|Glens?|"
+    "Greens?|Groves?|Harbors?|Haven|Heights|Hts|Highway|Hwy|Hills?|Hollow|Inlet|Islands?|Isle|Junctions?|Keys?|"
+    "Knolls?|Lakes?|Landing|Lane|Ln|Lights?|Loaf|Locks?|Lodge|Loop|Mall|Manors?|Meadows?|Mews|Mills?|Mission|"
+    "Motorway|Mount|Mountains?|Neck|Orchard|Oval|Overpass|Parks?|Parkways?|Pkwy|Pass|Passage|Path|Pike|Pines?|"
+    "Place|Pl|Plains?|Plaza|Points?|Ports?|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Ridges?|River|Roads?|Rd|Route|"
+    "Row|Rue|Run|Shoals?|Shores?|Skyway|Springs?|Spurs?|Squares?|Sq|Station|Stravenue|Stream|Streets?|St|"
+    "Summit|Terrace|Ter|Throughway|Trace|Track|Trafficway|Trail|Trl|Tunnel|Turnpike|Underpass|Unions?|Valleys?|"
+    "Via|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?")
+_UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Bldg|Building|Floor|Fl|Lot|#)\.?\s*#?\w+)?"
 _STREET = re.compile(
-    r"\b\d{1,6}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}"
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|"
-    r"Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq)\b\.?"
-    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#)\.?\s*\w+)?")
+    rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?{_UNIT}"
+    # "Flat 27\nWest Grove" (British forms put the flat first, the street on the next line)
+    rf"|\b(?:Flat|Studio|Apartment|Unit)\s+\d{{1,5}}[A-Za-z]?,?\s+(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b"
+    # military mail: "PSC 4115, Box 7815", "Unit 3104 Box 4511", "USNS Knight"
+    r"|\b(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}\b|\bUS(?:NS|NV|S|CGC)\s+[A-Z][a-z]+\b")
 _STREET_TYPED = re.compile(  # hurried typing: "12 elm street apt 3" (suffixes that are not also common words)
     r"\b\d{1,6}[a-z]?\s+(?:[nsew]\.?\s+)?(?:[a-z]+\s+){1,3}"
-    r"(?:street|avenue|ave|road|boulevard|blvd|lane|drive|highway|hwy|parkway|pkwy|terrace)\b\.?"
-    r"(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*\w+)?", re.IGNORECASE)
+    r"(?:street|avenue|ave|road|boulevard|blvd|lane|drive|highway|hwy|parkway|pkwy|terrace)\b\.?" + _UNIT,
+    re.IGNORECASE)
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE)
 _STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
            "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC")
@@ -150,13 +190,10 @@ _STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN
 # cue alternation, tried at every word, cost six times the scan: "in", "or", "me" are state codes too).
 _ZIP_NUMBER = re.compile(r"\b\d{5}(?:-\d{4})?\b")
 _ZIP_CUE = re.compile(rf"(?:\b(?:{_STATES})\s+|\b(?:zip(?:\s*code)?|postal code)\s*[:#]?\s*)$", re.IGNORECASE)
-_CITY_STATE = re.compile(rf"\b((?:[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){{0,2}})),\s+(?:{_STATES})\b")
-_CAPITALIZED_RUN = re.compile(r"\b[A-Z][a-z]+(?:[\s-][A-Z][a-z.]+){0,2}\b")
+_CITY_STATE = re.compile(rf"\b((?:{_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})),\s+(?:{_STATES})\b")
+_CAPITALIZED_RUN = re.compile(rf"\b{_PLACE_WORD}(?:[\s-][{_UPPER}][{_LOWER}.]+){{0,2}}\b")
 _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|"
-                       r"transferred from|city of)\s+((?:[A-Z][a-z]+)(?:[\s-][A-Z][a-z]+){0,2})")
-# Names in Latin letters with accents ("Conceição", "Adélaïde", "Łukasz": an ASCII-only token cut them short, and
-# the rest leaked): Latin-1 and Latin Extended-A, whose capitals and small letters alternate (in both classes).
-_UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
+                       rf"transferred from|city of)\s+({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})(?![{_LOWER}])")
 _NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
@@ -256,10 +293,12 @@ def find_ssns(text: str) -> Iterator[Span]:
 
 
 def find_international_phones(text: str) -> Iterator[Span]:
-    """+44 20 7946 0958: a country code and 8 to 15 digits in all (ITU E.164)."""
-    for match in _PHONE_INTL.finditer(text):
-        if 8 <= sum(ch.isdigit() for ch in match.group(0)) <= 15:
-            yield Span(match.start(), match.end(), "PHONE")
+    """+44 20 7946 0958: a country code and 8 to 15 digits in all (ITU E.164); national numbers with a trunk 0
+    ("0161 496 0000"), 9 to 12 digits; any number of 7 to 15 digits after a phone cue."""
+    for pattern, group, fewest, most in ((_PHONE_INTL, 0, 8, 15), (_PHONE_NATIONAL, 0, 9, 12), (_PHONE_CUE, 1, 7, 15)):
+        for match in pattern.finditer(text):
+            if fewest <= sum(ch.isdigit() for ch in match.group(group)) <= most:
+                yield Span(match.start(group), match.end(group), "PHONE")
 
 
 def find_ips(text: str) -> Iterator[Span]:
@@ -285,6 +324,9 @@ def find_cued_ids(text: str) -> Iterator[Span]:
         for match in pattern.finditer(text):
             if any(ch.isdigit() for ch in match.group(1)):
                 yield Span(match.start(1), match.end(1), kind)
+    yield from _groups(_PLATE, text, "ID")
+    yield from _groups(_UDI, text, "ID", 0)
+    yield from _groups(_MAC, text, "ID", 0)
     for match in _VIN.finditer(text):
         value = match.group(0)
         if any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value):
@@ -393,7 +435,7 @@ def find_names(text: str) -> Iterator[Span]:
         end = pair.end(1) + 1 + len(pair.group(2)) + len(following)
         if word in firsts and (following in lasts or _surname_like(following)):
             yield Span(pair.start(), end, "NAME")
-        elif following in lasts and word not in _NOT_NAMES and word not in cities():
+        elif following in lasts and word not in _NOT_NAMES and word not in cities() and not _is_word(word):
             yield Span(pair.start(), end, "NAME")  # an unlisted given name before a known surname
 
 
@@ -457,8 +499,7 @@ RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
     lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_OBFUSCATED_EMAIL, text, "EMAIL", 0),
     lambda text: _groups(_HANDLE, text, "ID"), lambda text: _groups(_URL, text, "URL", 0),
     lambda text: _groups(_BARE_URL, text, "URL", 0), find_ips,
-    find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), lambda text: _groups(_PHONE_CUE, text, "PHONE"),
-    find_international_phones,
+    find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), find_international_phones,
     find_cued_ids, find_dates, find_ages,
     find_addresses, find_locations, find_names,
 )
@@ -529,7 +570,37 @@ def _added(view: str, found: list[Span]) -> list[Span]:
     learned = (Span(start, end, kind) for start, end, kind in model.spans(
         view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
     return [span for span in (*learned, *find_codes(view)) if taken.find(1, span.start, span.end) < 0
-            and view[span.start:span.end] not in regions()]  # a state or country is not an identifier
+            and view[span.start:span.end] not in regions()  # a state or country is not an identifier
+            and not (span.type in ("NAME", "LOCATION") and _all_words(view[span.start:span.end]))]
+
+
+# USAN stems and clinical word endings: a capitalized word of six or more letters that ends so is a drug,
+# a procedure or a finding, not a name ("Lisinopril", "Atorvastatin", "Cholecystectomy", "Pancytopenia").
+CLINICAL_ENDINGS = ("pril", "sartan", "olol", "alol", "statin", "dipine", "azole", "prazole", "tidine", "cillin",
+                    "mycin", "micin", "oxacin", "cycline", "parin", "xaban", "gatran", "umab", "imab", "omab", "tinib",
+                    "ciclib", "navir", "ciclovir", "gliptin", "gliflozin", "glutide", "lukast", "triptan", "setron",
+                    "sone", "olone", "zepam", "zolam", "barbital", "caine", "terol", "tropium", "osin", "afil",
+                    "dronate", "platin", "rubicin", "taxel", "fungin", "semide", "thiazide", "plase", "itis",
+                    "osis", "emia", "aemia", "uria", "algia", "penia", "ectomy", "otomy", "ostomy", "plasty",
+                    "scopy", "graphy", "pathy", "cytosis", "globin", "ase", "ides", "oids", "mine")
+
+
+def clinical_form(word: str) -> bool:
+    lower = word.lower()
+    return len(lower) >= 6 and lower.endswith(CLINICAL_ENDINGS)
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _is_word(token: str) -> bool:
+    """An English word or a clinical term by its form: no name ("Tumor", "Interpreter", "Lisinopril")."""
+    return token.lower() in common_words() or clinical_form(token)
+
+
+def _all_words(value: str) -> bool:
+    """Every word of a span the tagger found is vocabulary ("Tumor Board", "Return"): Philter's safe list."""
+    return all(_is_word(token) for token in _WORD.findall(value))
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:
