@@ -70,8 +70,8 @@ def regions() -> frozenset[str]:
 
 # Names and places in Latin letters with accents ("Conceição", "Dinkelsbühl", "Łukasz": an ASCII-only token cut
 # them short, and the rest leaked): Latin-1 and Latin Extended-A, whose capitals and small letters alternate (in
-# both classes).
-_UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f"
+# both classes), and inside a word Latin Extended-B and Extended Additional too ("Nguyễn", "Dương", "Laurenția").
+_UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff"
 _PLACE_WORD = rf"[{_UPPER}][{_LOWER}]+"
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -84,7 +84,8 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", 
 _ORDINAL = rf"(?:(?:twenty|thirty)[-\s](?:{'|'.join(_ORDINALS[:9])})|{'|'.join(_ORDINALS)})"
 # Every form starts with a digit, a month (j f m a s o n d) or an ordinal (t f s e n): the look-ahead lets the
 # scan skip other words without trying each alternative (3x faster, same matches).
-_WEEKDAY = r"(?:Mon|Tue|Tues|Wed|Wednes|Thu|Thur|Thurs|Fri|Sat|Satur|Sun)(?:day)?\.?,?\s+"  # "Tuesday, March 4"
+_DAY_NAME = r"(?:Mon|Tue|Tues|Wed|Wednes|Thu|Thur|Thurs|Fri|Sat|Satur|Sun)(?:day)?"
+_WEEKDAY = rf"{_DAY_NAME}\.?,?\s+"  # "Tuesday, March 4"
 _DATE = re.compile(
     rf"\b(?=[0-9adefjmnostw])(?:{_WEEKDAY}(?=[0-9adefjmnost]))?"
     rf"(?:\d{{1,2}}[/\-.]\d{{1,2}}[/\-.](?:\d{{4}}|\d{{2}})"  # 03/01/21, 3-1-2021, 3.1.21
@@ -108,7 +109,8 @@ _PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?|\d{
 _PHONE_INTL = re.compile(r"(?<![\w+])\+(?:[2-9]\d{0,2})(?:[\s.-]?\(?\d{1,4}\)?){2,7}(?![\w-])")
 # National numbers with a trunk 0 (most of the world outside North America): "(0121) 496 0189", "02 48 60 70 44",
 # "(03744) 14504", "(02).9159.1300"; 9 to 12 digits in all.
-_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])(?:\(0[1-9]\d{0,3}\)|0[1-9]\d{0,3})(?:[\s.-]{0,2}\d{2,8}){1,4}(?![\w-]|[.,]\d)")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])(?:\(0[1-9]\d{0,3}\)|0[1-9]\d{0,3})(?:[\s.-]{0,2}\d{2,8}){1,4}"
+                             r"(?![\w-]|[.,]\d)")
 _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call(?:ed)?(?:\s+at)?|reached at|"
                         r"contact number|number)\.?:?\s*(\+?1?\d{10}|[+(]?\d[\d\s().-]{5,22}\d)(?![\w-])",
                         re.IGNORECASE)
@@ -185,7 +187,8 @@ _STREET_TYPED = re.compile(  # hurried typing: "12 elm street apt 3" (suffixes t
     re.IGNORECASE)
 _PO_BOX = re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE)
 _STATES = ("AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
-           "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC")
+           "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|"
+           "AS|GU|MP|PR|VI|PW|FM|MH|AA|AE|AP")  # territories, freely associated states, military mail
 # A ZIP code is five digits after a state code or a cue: the number is found first, then the cue before it (the
 # cue alternation, tried at every word, cost six times the scan: "in", "or", "me" are state codes too).
 _ZIP_NUMBER = re.compile(r"\b\d{5}(?:-\d{4})?\b")
@@ -227,7 +230,7 @@ _CREDENTIAL = re.compile(rf"\b((?:{_NAME_TOKEN}\s+){{1,2}}{_NAME_TOKEN}),?\s+(?:
 _NOT_NAMES = frozenset({
     "The", "A", "An", "This", "That", "He", "She", "They", "His", "Her", "Patient", "Pt", "Denies", "Reports",
     "Presents", "Is", "Was", "Has", "Had", "Will", "Notes", "Note", "Visit", "Follow", "Office", "Clinic",
-    "Hospital", "Unknown", "None", "Not", "No", "Yes", "Today", "Seen", "Discharged", "Admitted", "Returns",
+    "Hospital", "Name", "Unknown", "None", "Not", "No", "Yes", "Today", "Seen", "Discharged", "Admitted", "Returns",
     "Presented", "Denied", "Stated", "Said", "Of", "And", "On", "In", "At", "For", "With", "To", "By",
 })
 
@@ -364,16 +367,7 @@ def find_locations(text: str) -> Iterator[Span]:
         if state in ("MD", "PA") and match.group(1) not in cities():
             continue  # "Will Okonkwo, MD" is a physician; "Baltimore, MD" a place
         yield Span(match.start(1), match.end(1), "LOCATION")
-    for match in _CITY_CUE.finditer(text):
-        words = match.group(1).split()
-        # "from Springfield General": a place followed by more capitalized words is kept to the known city.
-        for size in range(len(words), 0, -1):
-            candidate = " ".join(words[:size])
-            if candidate in regions():
-                break  # a state or country: not an identifier under Safe Harbor
-            if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES):
-                yield Span(match.start(1), match.start(1) + len(candidate), "LOCATION")
-                break
+    yield from _cued_cities(text)
     known, openers = cities(), city_first_words()
     for match in _CAPITALIZED_RUN.finditer(text):
         words = match.group(0).split()
@@ -384,6 +378,75 @@ def find_locations(text: str) -> Iterator[Span]:
             if candidate in known and not _is_name_context(text, match.start()):
                 yield Span(match.start(), match.start() + len(candidate), "LOCATION")
                 break
+
+
+def _cued_cities(text: str) -> Iterator[Span]:
+    for match in _CITY_CUE.finditer(text):
+        words = match.group(1).split()
+        # "from Springfield General": a place followed by more capitalized words is kept to the known city.
+        for size in range(len(words), 0, -1):
+            candidate = " ".join(words[:size])
+            if candidate in regions():
+                break  # a state or country: not an identifier under Safe Harbor
+            if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES):
+                if size == 1 and len(words) > 1 and re.fullmatch(_PLACE_PREFIX, words[0]) and not _is_word(words[1]):
+                    candidate = " ".join(words[:2])  # "lives in West Jeremyville"
+                yield Span(match.start(1), match.start(1) + len(candidate), "LOCATION")
+                break
+
+
+# Places by their form, whether or not a list knows them: a compass or water word before a proper noun
+# ("West Jeremyville", "Port Michelle"), a town-forming ending ("Paulaville", "Matthewhaven", "Vilsbiburg"), a proper
+# noun after "in" or "near" ("born in Pritzwalk"), and a facility named with one ("Cardenasburgh Medical Center",
+# "Springfield General Hospital of East Jennifer": Safe Harbor removes the place, and the name that carries it).
+_PLACE_PREFIX = r"(?:North|South|East|West|New|Lake|Port|Fort|Mount|Mt\.|Saint|St\.|San|Santa|Glen|Bad|Bay|Point)"
+# (endings surnames share, "-berg", "-ton", "-wood", "-field", are left to the tagger: "Achterberg" is a name)
+_TOWN_ENDINGS = ("ville", "burgh", "borough", "boro", "mouth", "haven", "stad", "furt", "town", "shire", "side",
+                 "port", "view")
+# Words that end a place's name ("Troisi City", "Ward Springs").
+_PLACE_NOUNS = frozenset({"City", "Springs", "Falls", "Heights", "Hills", "Beach", "Park", "Village", "Valley",
+                          "County", "Township", "Junction", "Harbor", "Creek", "Lake", "Bay", "Grove", "Ridge"})
+# one place name, hyphenated ones whole ("Neu-Ulm", "Saint-Jean-sur-Richelieu", "Stratford-upon-Avon")
+_PLACE_NAME = rf"{_PLACE_WORD}(?:-(?:(?:sur|sous|les|la|le|en|de|du|des|am|an|im|upon|on|in)-)?{_PLACE_WORD})*"
+_PLACE_RUN = rf"{_PLACE_NAME}(?:\s{_PLACE_NAME}){{0,2}}"
+_PLACE_FORMS = re.compile(
+    rf"\b{_PLACE_PREFIX}\s+{_PLACE_NAME}(?:\s{_PLACE_NAME})?"
+    rf"|\b[{_UPPER}][{_LOWER}]{{2,}}(?:{'|'.join(_TOWN_ENDINGS)})\b"
+    rf"|(?:(?<=\bin )|(?<=\bnear ))(?:{_PLACE_PREFIX}\s+)?{_PLACE_RUN}(?![\w'\u2019])")
+_FACILITY_QUALIFIERS = frozenset({"General", "Memorial", "Regional", "Community", "University", "Medical", "County",
+                                  "Children's", "Veterans", "Municipal", "District", "Surgical", "Rehabilitation",
+                                  "Behavioral", "Specialty", "Cancer", "Heart", "Health", "Care"})
+_FACILITY_WORDS = (rf"(?:(?:{'|'.join(sorted(_FACILITY_QUALIFIERS))})\s+)*"
+                   r"(?:Hospital|Medical Center|Health Center|Health System|Clinic|Infirmary|Hospice|Nursing Home|"
+                   r"Urgent Care)\b")
+_FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:\s{_PLACE_NAME}){{0,2}}?\s+{_FACILITY_WORDS}"
+                       rf"(?:\s+of\s+{_PLACE_RUN})?")
+# Words after "in" that are not places: peoples and languages ("in Spanish"), and eponyms ("in Parkinson disease").
+_NOT_PLACE_AFTER = re.compile(r"\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|scale|"
+                              r"criteria|maneuver|procedure|position|classification)\b")
+
+
+def find_places_by_form(text: str) -> Iterator[Span]:
+    for match in _PLACE_FORMS.finditer(text):
+        words = match.group(0).split()
+        while len(words) > 1 and words[-1] not in _PLACE_NOUNS and (
+                _is_word(words[-1]) or words[-1] in _FACILITY_QUALIFIERS or _is_service(words[-1])):
+            words.pop()  # "East Codyborough General Hospital": the facility's words are the facility's
+        value = " ".join(words)
+        named = words[1] if len(words) > 1 and re.fullmatch(_PLACE_PREFIX, words[0]) else words[0]
+        if value in regions() or _is_word(named) or _is_service(named) or named.endswith(("ish", "ese", "ian", "ern")) \
+                or _NOT_PLACE_AFTER.match(text, match.end()) or re.fullmatch(_MONTHS, named) \
+                or re.fullmatch(_DAY_NAME, named) or named in _NOT_NAMES:
+            continue
+        yield Span(match.start(), match.start() + len(value), "LOCATION")
+    for match in _FACILITY.finditer(text):
+        words = match.group(0).split()
+        lead = 0  # "Patient Sutton Memorial Hospital": the sentence's words before the name are not in it
+        while lead < len(words) and _is_word(words[lead]) and not re.fullmatch(_PLACE_PREFIX, words[lead]):
+            lead += 1
+        named = lead + 1 if words[lead] in ("St.", "Saint") or re.fullmatch(_PLACE_PREFIX, words[lead]) else lead
+        if not _is_word(words[named]) and words[named] not in _FACILITY_QUALIFIERS:
+            yield Span(match.start() + match.group(0).index(words[lead]), match.end(), "LOCATION")
 
 
 def _is_name_context(text: str, start: int) -> bool:
@@ -501,7 +564,7 @@ RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
     lambda text: _groups(_BARE_URL, text, "URL", 0), find_ips,
     find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), find_international_phones,
     find_cued_ids, find_dates, find_ages,
-    find_addresses, find_locations, find_names,
+    find_addresses, find_locations, find_places_by_form, find_names,
 )
 # When spans of equal length overlap, the more specific type wins.
 PRIORITY = {kind: rank for rank, kind in enumerate(("EMAIL", "URL", "IP", "SSN", "MRN", "ACCOUNT", "ID", "PHONE",
@@ -519,11 +582,12 @@ _CONFUSABLE = str.maketrans(
 # Upper-case writing read in title case: runs of two or more upper-case words ("JOHN SMITH", "ROBERT CHEN, MD"),
 # and one after a title ("Dr. MARTINEZ"). Words of one or two letters keep their case (MD, RN, state codes); a
 # lone acronym (MRN, COPD) is left alone.
-_CAPS = r"[A-Z]{2,}(?:[-'][A-Z]+)*"
+_CAPITALS = _UPPER + "\u1e00-\u1eff"  # with Vietnamese capitals ("ĐẶNG")
+_CAPS = rf"[{_CAPITALS}]{{2,}}(?:[-'][{_CAPITALS}]+)*"
 # A run of upper-case words, or one after a title ("Dr. SMITH"; the title is matched, not looked behind for: ten
 # look-behinds tried at every position cost ten times the scan).
 _ALL_CAPS_RUN = re.compile(rf"\b{_CAPS}(?:,?[ \t]+{_CAPS})+\b|\b(?:Dr|Mr|Ms|Mrs|Prof)\.? {_CAPS}(?:,?[ \t]+{_CAPS})*\b")
-_CAPS_WORD = re.compile(r"\b[A-Z]{3,}(?:[-'][A-Z]+)*\b")
+_CAPS_WORD = re.compile(rf"\b[{_CAPITALS}]{{3,}}(?:[-'][{_CAPITALS}]+)*\b")
 
 
 def _title_case_runs(text: str) -> str:
@@ -549,13 +613,41 @@ def reading_view(text: str) -> tuple[str, Sequence[int]]:
 
 
 def detect(text: str) -> list[Span]:
-    """Non-overlapping spans, longest first, then by type priority, found in the reading view of the text
-    (offsets are the original's). Each candidate is checked against its two neighbours among the spans
-    kept (sorted by start), not against all of them: text with thousands of identifiers stays fast."""
+    """Non-overlapping spans (longest first, then by type priority) found in the reading view of the text, with the
+    original's offsets: the patterns' spans, then what the tagger and the uncued-code rule add where the patterns
+    found nothing, then names continued to their last word; a state or country is no identifier."""
     view, offsets = reading_view(text)
     found = resolve_overlaps({span for recognizer in RECOGNIZERS for span in recognizer(view)})
-    found += _added(view, found)
+    found = resolve_overlaps([*found, *_added(view, found)])
+    found = resolve_overlaps([_continued(view, span) if span.type == "NAME" else span for span in found])
+    found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
     return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
+
+
+# The rest of a name after the part a recognizer found ("Osvaldo Tasso", "Ella van de Brink"): the capitalized
+# words that follow it, with the particles between them, when they are no vocabulary, title, service or date; and
+# an initial just before it.
+_NAME_REST = re.compile(rf"(?:\s(?:(?:{_PARTICLE})\s)*{_NAME_TOKEN}(?![^\W\d_]|\.\w)){{1,2}}")
+
+
+_INITIAL_BEFORE = re.compile(r"(?<![\w.])[A-Z]\.\s?$")  # "L. Rael": the initial before the surname found
+
+
+def _continued(view: str, span: Span) -> Span:
+    initial = _INITIAL_BEFORE.search(view, max(0, span.start - 3), span.start)
+    if initial:
+        span = Span(initial.start(), span.end, span.type)
+    rest = _NAME_REST.match(view, span.end)
+    if not rest:
+        return span
+    end = span.end
+    for word in re.finditer(_NAME_TOKEN, rest.group(0)):
+        value = word.group(0)
+        if _is_word(value) or value in _NOT_NAMES or value in _TITLE_WORDS or _is_service(value) \
+                or _DATE.fullmatch(value) or value in regions():
+            break
+        end = span.end + word.end()
+    return Span(span.start, end, span.type) if end > span.end else span
 
 
 def _added(view: str, found: list[Span]) -> list[Span]:
@@ -570,7 +662,6 @@ def _added(view: str, found: list[Span]) -> list[Span]:
     learned = (Span(start, end, kind) for start, end, kind in model.spans(
         view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
     return [span for span in (*learned, *find_codes(view)) if taken.find(1, span.start, span.end) < 0
-            and view[span.start:span.end] not in regions()  # a state or country is not an identifier
             and not (span.type in ("NAME", "LOCATION") and _all_words(view[span.start:span.end]))]
 
 

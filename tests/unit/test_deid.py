@@ -220,6 +220,29 @@ WHOLE_NAMES = [
  ("Dictated by Emilia Rascón, PhD", "Emilia Rascón"),
 ]
 MISSED_BEFORE += GENERALIZED
+# Probed with Faker's formats of many locales (this session): each class found whole, with its type.
+FOUND_WHOLE = [
+ ("Home address: 8264 Kayla Trafficway Suite 402, Springfield", "8264 Kayla Trafficway Suite 402", "ADDRESS"),
+ ("Address: Flat 27\nWest Grove, Leeds", "Flat 27\nWest Grove", "ADDRESS"), ("PSC 4115, Box 7815", "PSC 4115, Box 7815",
+                                                                         "ADDRESS"),
+ ("DOB: Saturday, October 10, 1992", "Saturday, October 10, 1992", "DATE"), ("Admitted May of 2013.", "May of 2013",
+                                                                          "DATE"),
+ ("Pain since 04/01. Plan: rest.", "04/01", "DATE"),
+ ("Contact number: (0121) 496 0189.", "(0121) 496 0189", "PHONE"), ("Reached at 02 48 60 70 44 today", "02 48 60 70 44",
+                                                                     "PHONE"),
+ ("Call +33 (0)2 77 00 17 04 after five", "+33 (0)2 77 00 17 04", "PHONE"), ("Fax: 0116 4960020", "0116 4960020", "PHONE"),
+ ("Plate number CX54 PRB in the lot", "CX54 PRB", "ID"),
+ ("UDI (01)00643169007222(17)160128(21)BLM00123 logged", "(01)00643169007222(17)160128(21)BLM00123", "ID"),
+ ("Pump paired, device 68:a5:59:4f:ab:75", "68:a5:59:4f:ab:75", "ID"), ("Hagatna, GU 96910", "96910", "ZIP"),
+ ("The patient lives in Dinkelsbühl.", "Dinkelsbühl", "LOCATION"),
+ ("Lives with her husband in West Jeremyville.", "West Jeremyville", "LOCATION"),
+ ("Born in Pritzwalk in 1950.", "Pritzwalk", "LOCATION"), ("Moved here from Neu-Ulm.", "Neu-Ulm", "LOCATION"),
+ ("Grew up in Paulaville.", "Paulaville", "LOCATION"), ("Visited Troisi City last week.", "Troisi City", "LOCATION"),
+ ("Transferred from Cardenasburgh Medical Center today.", "Cardenasburgh Medical Center", "LOCATION"),
+ ("Seen at St. Christopher Hospital of North Allison.", "St. Christopher Hospital of North Allison", "LOCATION"),
+ ("Employer: Osvaldo Tasso.", "Osvaldo Tasso", "NAME"), ("PATIENT NAME: JANE ĐẶNG", "JANE ĐẶNG", "NAME"),
+ ("Seen with her neighbor L. Rael today.", "L. Rael", "NAME"),
+]
 NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family history in Mexico and Canada.",
            "Born in 1950, smoker.", "A 45 year old woman.", "Seen by Dr. for COPD exacerbation.",
            # numbers of clinical text that look like codes: doses, counts, lab values, genes, spine levels, stages
@@ -229,7 +252,11 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            "in order to reduce risk", "case discussed at conference",
            # services and specialties after a name cue are not names
            "Seen by Cardiology today.", "Seen by Physical Therapy.", "Followed by Social Work.",
-           "Referred by Infectious Disease."]
+           "Referred by Infectious Disease.",
+           # sentence openers and clinical words the tagger took for names; months and services after "in"
+           "Tumor Board reviewed the case.", "Return precautions reviewed.", "Interpreter present.",
+           "Seen in October for follow-up.", "Referred to Case Management.", "Travel to Puerto Rico planned.",
+           "Started Lisinopril and Atorvastatin.", "Cholecystectomy in 2019.", "Counseled in Spanish."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
@@ -249,6 +276,12 @@ def test_identifier_classes_the_patterns_missed_are_found(text, identifier):
 def test_names_are_found_whole(text, name):
     start = text.index(name)
     assert (start, start + len(name), "NAME") in [(s.start, s.end, s.type) for s in detect(text)], detect(text)
+
+
+@pytest.mark.parametrize(("text", "value", "kind"), FOUND_WHOLE, ids=[case[1] for case in FOUND_WHOLE])
+def test_identifiers_in_formats_of_many_locales_are_found_whole(text, value, kind):
+    start = text.index(value)
+    assert (start, start + len(value), kind) in [(s.start, s.end, s.type) for s in detect(text)], detect(text)
 
 
 @pytest.mark.parametrize("text", NOT_IDENTIFIERS)
