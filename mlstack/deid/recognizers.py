@@ -409,10 +409,12 @@ _PLACE_NOUNS = frozenset({"City", "Springs", "Falls", "Heights", "Hills", "Beach
 # one place name, hyphenated ones whole ("Neu-Ulm", "Saint-Jean-sur-Richelieu", "Stratford-upon-Avon")
 _PLACE_NAME = rf"{_PLACE_WORD}(?:-(?:(?:sur|sous|les|la|le|en|de|du|des|am|an|im|upon|on|in)-)?{_PLACE_WORD})*"
 _PLACE_RUN = rf"{_PLACE_NAME}(?:\s{_PLACE_NAME}){{0,2}}"
+# (the capital is looked ahead for first: the scan skips other characters without trying each alternative; the
+# place after "in" is found by its own pattern, a look-behind at every position cost twice the scan)
 _PLACE_FORMS = re.compile(
-    rf"\b{_PLACE_PREFIX}\s+{_PLACE_NAME}(?:\s{_PLACE_NAME})?"
-    rf"|\b[{_UPPER}][{_LOWER}]{{2,}}(?:{'|'.join(_TOWN_ENDINGS)})\b"
-    rf"|(?:(?<=\bin )|(?<=\bnear ))(?:{_PLACE_PREFIX}\s+)?{_PLACE_RUN}(?![\w'\u2019])")
+    rf"(?=[{_UPPER}])(?:\b{_PLACE_PREFIX}\s+{_PLACE_NAME}(?:\s{_PLACE_NAME})?"
+    rf"|\b[{_UPPER}][{_LOWER}]{{2,}}(?:{'|'.join(_TOWN_ENDINGS)})\b)")
+_PLACE_AFTER_IN = re.compile(rf"\b(?:in|near) ((?:{_PLACE_PREFIX}\s+)?{_PLACE_RUN})(?![\w'\u2019])")
 _FACILITY_QUALIFIERS = frozenset({"General", "Memorial", "Regional", "Community", "University", "Medical", "County",
                                   "Children's", "Veterans", "Municipal", "District", "Surgical", "Rehabilitation",
                                   "Behavioral", "Specialty", "Cancer", "Heart", "Health", "Care"})
@@ -427,8 +429,9 @@ _NOT_PLACE_AFTER = re.compile(r"\s+(?:disease|syndrome|sign|test|score|palsy|cat
 
 
 def find_places_by_form(text: str) -> Iterator[Span]:
-    for match in _PLACE_FORMS.finditer(text):
-        words = match.group(0).split()
+    for match in (*_PLACE_FORMS.finditer(text), *_PLACE_AFTER_IN.finditer(text)):
+        group = match.lastindex or 0
+        words = match.group(group).split()
         while len(words) > 1 and words[-1] not in _PLACE_NOUNS and (
                 _is_word(words[-1]) or words[-1] in _FACILITY_QUALIFIERS or _is_service(words[-1])):
             words.pop()  # "East Codyborough General Hospital": the facility's words are the facility's
@@ -438,7 +441,7 @@ def find_places_by_form(text: str) -> Iterator[Span]:
                 or _NOT_PLACE_AFTER.match(text, match.end()) or re.fullmatch(_MONTHS, named) \
                 or re.fullmatch(_DAY_NAME, named) or named in _NOT_NAMES:
             continue
-        yield Span(match.start(), match.start() + len(value), "LOCATION")
+        yield Span(match.start(group), match.start(group) + len(value), "LOCATION")
     for match in _FACILITY.finditer(text):
         words = match.group(0).split()
         lead = 0  # "Patient Sutton Memorial Hospital": the sentence's words before the name are not in it
