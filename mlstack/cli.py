@@ -58,19 +58,22 @@ def _promote(args: argparse.Namespace) -> int:
 HELD_OUT_SEED = 1007  # the tagger trains on seed 7 (mlstack/deid/train.py)
 
 
-def _generator_a_scores(deidentifier: object) -> dict | None:
-    """Scores on notes of the tagger's own generator with a seed it never trained on (needs Faker, a
-    development dependency); None without it."""
+def _generated_scores(deidentifier: object) -> dict[str, dict]:
+    """Scores on generated notes (needs Faker, a development dependency; none without it): generator A, the
+    tagger's own with a seed it never trained on, and generator C, Faker's formats of every type."""
     try:
+        from mlstack.deid.probe import probe_documents
         from mlstack.deid.train import NoteGenerator
-        generator = NoteGenerator(HELD_OUT_SEED)
     except ImportError:
-        return None
+        return {}
     from mlstack.deid.evaluate import evaluate
 
+    generator = NoteGenerator(HELD_OUT_SEED)
     notes = [generator.note() for _ in range(300)]
-    return evaluate(deidentifier, [{"text": text, "spans": [{"start": a, "end": b, "type": kind}
-                                                            for a, b, kind in spans]} for text, spans in notes])
+    held_out = [{"text": text, "spans": [{"start": a, "end": b, "type": kind} for a, b, kind in spans]}
+                for text, spans in notes]
+    return {"generator_a_held_out": evaluate(deidentifier, held_out),
+            "generator_c_formats": evaluate(deidentifier, probe_documents())}
 
 
 def _drift_baseline(args: argparse.Namespace) -> int:
@@ -177,11 +180,14 @@ def _deid(args: argparse.Namespace) -> int:
         result = evaluate(deidentifier, load_corpus(path))
         print(f"{path.name}: the project's corpus (generator B: the tagger never trains on it)\n"
               f"{format_scores(result)}")
-        held_out = _generator_a_scores(deidentifier) if args.evaluate == "-" else None
-        if held_out:
-            result["generator_a_held_out"] = held_out
-            print(f"\ngenerator A, held-out notes (Faker, seed {HELD_OUT_SEED}, NAME and LOCATION labelled; what "
-                  f"the tagger's training notes look like, other notes)\n{format_scores(held_out)}")
+        generated = _generated_scores(deidentifier) if args.evaluate == "-" else {}
+        titles = {"generator_a_held_out": f"generator A, held-out notes (Faker, seed {HELD_OUT_SEED}, NAME and "
+                                          "LOCATION labelled; what the tagger's training notes look like, other notes)",
+                  "generator_c_formats": "generator C, Faker's formats of every type in 22 locales (the probe that "
+                                         "found the classes covered since: a regression check, not held out)"}
+        for key, scores in generated.items():
+            result[key] = scores
+            print(f"\n{titles[key]}\n{format_scores(scores)}")
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(result, indent=1))
         return 0

@@ -58,13 +58,17 @@ class LabelledNote:
         self.length = 0
         self.spans: list[dict[str, object]] = []
 
-    def text(self, value: str) -> None:
+    def text(self, value: str) -> LabelledNote:
         self.parts.append(value)
         self.length += len(value)
+        return self
 
-    def phi(self, kind: str, value: str) -> None:
+    def phi(self, kind: str, value: str) -> LabelledNote:
         self.spans.append({"type": kind, "start": self.length, "end": self.length + len(value)})
-        self.text(value)
+        return self.text(value)
+
+    def as_document(self) -> dict[str, object]:
+        return {"text": "".join(self.parts), "spans": self.spans}
 
     def add(self, value: str, kind: str | None = None) -> None:
         """Plain text, or (with a kind) a labelled span."""
@@ -228,7 +232,7 @@ def build_document(rng: random.Random, index: int) -> dict[str, object]:
         if number:
             note.text(" ")
         sentence(note)
-    return {"id": f"deid-{index:04d}", "text": "".join(note.parts), "spans": note.spans}
+    return {"id": f"deid-{index:04d}", **note.as_document()}
 
 
 def build_corpus(documents: int = 400, seed: int = SEED) -> list[dict[str, object]]:

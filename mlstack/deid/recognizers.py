@@ -435,8 +435,10 @@ def find_places_by_form(text: str) -> Iterator[Span]:
         while len(words) > 1 and words[-1] not in _PLACE_NOUNS and (
                 _is_word(words[-1]) or words[-1] in _FACILITY_QUALIFIERS or _is_service(words[-1])):
             words.pop()  # "East Codyborough General Hospital": the facility's words are the facility's
-        value = " ".join(words)
-        named = words[1] if len(words) > 1 and re.fullmatch(_PLACE_PREFIX, words[0]) else words[0]
+        value, prefixed = " ".join(words), re.fullmatch(_PLACE_PREFIX, words[0])
+        if prefixed and len(words) == 1:
+            continue  # "Saint Medical Center": a prefix with no name after it
+        named = words[1] if prefixed else words[0]
         if value in regions() or _is_word(named) or _is_service(named) or named.endswith(("ish", "ese", "ian", "ern")) \
                 or _NOT_PLACE_AFTER.match(text, match.end()) or re.fullmatch(_MONTHS, named) \
                 or re.fullmatch(_DAY_NAME, named) or named in _NOT_NAMES:
@@ -447,6 +449,8 @@ def find_places_by_form(text: str) -> Iterator[Span]:
         lead = 0  # "Patient Sutton Memorial Hospital": the sentence's words before the name are not in it
         while lead < len(words) and _is_word(words[lead]) and not re.fullmatch(_PLACE_PREFIX, words[lead]):
             lead += 1
+        if lead == len(words):
+            continue  # "The Medical Center": no name in it
         named = lead + 1 if words[lead] in ("St.", "Saint") or re.fullmatch(_PLACE_PREFIX, words[lead]) else lead
         if not _is_word(words[named]) and words[named] not in _FACILITY_QUALIFIERS:
             yield Span(match.start() + match.group(0).index(words[lead]), match.end(), "LOCATION")
