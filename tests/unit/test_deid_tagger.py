@@ -40,3 +40,13 @@ def test_decoding_follows_the_weights_and_transitions():
     weights[1, TAGS.index("B-NAME")] = 1.0
     weights[2, TAGS.index("I-NAME")] = 1.0
     assert Tagger(weights, transitions).decode([[1], [2], [3]]) == [1, 2, 0]
+
+
+def test_the_shipped_safe_list_is_what_the_vocabulary_build_makes():
+    from mlstack.deid.recognizers import common_words
+    from mlstack.deid.vocabulary import build
+
+    words = build()  # regenerate with python -m mlstack.deid.vocabulary
+    assert frozenset(words) == common_words()
+    assert {"tumor", "interpreter", "return"} <= common_words()
+    assert not {"rose", "will", "garcia", "sheffield"} & common_words()  # names, and a proper noun of Webster's
