@@ -139,3 +139,49 @@ class ProbeGenerator:
 def probe_documents(count: int = 300, seed: int = SEED) -> list[dict[str, Any]]:
     generator = ProbeGenerator(seed)
     return [generator.note() for _ in range(count)]
+
+
+# Notes with no identifier at all: capitalized words that are not names or places, where names would stand.
+_DRUGS = ("Lipitor", "Eliquis", "Xarelto", "Lasix", "Coumadin", "Norco", "Zofran", "Keppra", "Humalog", "Lantus",
+          "Synthroid", "Plavix", "Zoloft", "Lexapro", "Seroquel", "Flomax", "Protonix", "Neurontin", "Ativan",
+          "Dilaudid", "Toradol", "Augmentin", "Cipro", "Bactrim", "Keflex", "Vancomycin", "Zosyn", "Solu-Medrol")
+_LABS = ("Troponin", "Hemoglobin", "Creatinine", "Lipase", "Potassium", "Sodium", "Magnesium", "Lactate",
+         "Procalcitonin", "Ferritin", "Albumin", "Bilirubin", "TSH", "BNP", "INR", "D-dimer", "Urinalysis",
+         "Blood cultures")
+_EPONYMS = ("Parkinson disease", "Foley catheter", "Doppler ultrasound", "Babinski sign", "Glasgow Coma Scale 15",
+            "Apgar scores 8 and 9", "Bell palsy", "Crohn disease", "Hashimoto thyroiditis", "Epley maneuver",
+            "Cushing syndrome", "Wells score 2", "Hodgkin lymphoma", "Barrett esophagus", "Graves disease")
+_SERVICES = ("Cardiology", "Nephrology", "Physical Therapy", "Social Work", "Palliative Care", "General Surgery",
+             "Infectious Disease", "Case Management", "Nutrition", "Wound Care", "Interventional Radiology")
+_REGIONS = ("Texas", "Ohio", "Mexico", "Vietnam", "Florida", "Canada", "Puerto Rico", "Germany", "Guatemala", "Oregon",
+            "the Philippines", "India", "Nigeria", "Poland", "California")
+_PHI_FREE = (
+    "{drug} was started for {problem}.", "Continue {drug} at the current dose.", "{lab} was within normal limits.",
+    "{lab} trended down overnight.", "History of {eponym}.", "{eponym} noted.", "Seen by {service} today.",
+    "{service} following; appreciate recommendations.", "Recently traveled to {region}.", "Family lives in {region}.",
+    "Spanish interpreter used for the visit.", "Medicare Part D formulary reviewed.", "Case discussed at Tumor Board.",
+    "Return precautions reviewed.", "Questions answered to satisfaction.", "Allergies: Penicillin (rash).",
+    "ASSESSMENT AND PLAN:", "HISTORY OF PRESENT ILLNESS:", "Lungs clear. Heart regular rate and rhythm.",
+    "Vaccines: Influenza and COVID-19 boosters up to date.", "MRI Brain without contrast: no acute findings.",
+    "Gram stain with gram-positive cocci in clusters.", "Plan discussed with the patient and family.",
+    "Will follow up in Clinic in two weeks.", "Follow up with Primary Care as scheduled.",
+    "Hope to discharge tomorrow.",
+    "Patient ambulating with a walker.", "Diet: Cardiac, carbohydrate controlled.", "Code status: Full Code.",
+    "Denies fever, chills, or night sweats.", "{problem} improving on {drug}.", "Held {drug} for {problem}.",
+)
+_PROBLEMS = ("atrial fibrillation", "cellulitis", "community-acquired pneumonia", "acute kidney injury",
+             "COPD exacerbation", "hyperkalemia", "diabetic ketoacidosis", "new-onset seizure", "DVT prophylaxis",
+             "hypothyroidism")
+
+
+def phi_free_documents(count: int = 200, seed: int = SEED) -> list[str]:
+    """Notes without identifiers: every span found in them is a false positive."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake notes, not secrets
+    notes = []
+    for _ in range(count):
+        sentences = [rng.choice(_PHI_FREE).format(drug=rng.choice(_DRUGS), lab=rng.choice(_LABS),
+                                                  eponym=rng.choice(_EPONYMS), service=rng.choice(_SERVICES),
+                                                  region=rng.choice(_REGIONS), problem=rng.choice(_PROBLEMS))
+                     for _ in range(rng.randrange(5, 11))]
+        notes.append(" ".join(sentence[:1].upper() + sentence[1:] for sentence in sentences))
+    return notes

@@ -56,9 +56,9 @@ def city_first_words() -> frozenset[str]:
     return frozenset(city.split()[0] for city in cities())
 
 
-def common_words() -> frozenset[str]:
+def safe_words() -> frozenset[str]:
     """Lower-case English words that are no name or place (mlstack/deid/vocabulary.py builds the list)."""
-    return _words("common_words.txt")
+    return _words("safe_words.txt")
 
 
 def regions() -> frozenset[str]:
@@ -423,9 +423,10 @@ _FACILITY_WORDS = (rf"(?:(?:{'|'.join(sorted(_FACILITY_QUALIFIERS))})\s+)*"
                    r"Urgent Care)\b")
 _FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:\s{_PLACE_NAME}){{0,2}}?\s+{_FACILITY_WORDS}"
                        rf"(?:\s+of\s+{_PLACE_RUN})?")
-# Words after "in" that are not places: peoples and languages ("in Spanish"), and eponyms ("in Parkinson disease").
-_NOT_PLACE_AFTER = re.compile(r"\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|scale|"
-                              r"criteria|maneuver|procedure|position|classification)\b")
+# An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
+_EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
+                           r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
+                           r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|classification)\b")
 
 
 def find_places_by_form(text: str) -> Iterator[Span]:
@@ -440,7 +441,7 @@ def find_places_by_form(text: str) -> Iterator[Span]:
             continue  # "Saint Medical Center": a prefix with no name after it
         named = words[1] if prefixed else words[0]
         if value in regions() or _is_word(named) or _is_service(named) or named.endswith(("ish", "ese", "ian", "ern")) \
-                or _NOT_PLACE_AFTER.match(text, match.end()) or re.fullmatch(_MONTHS, named) \
+                or _EPONYM_AFTER.match(text, match.end()) or re.fullmatch(_MONTHS, named) \
                 or re.fullmatch(_DAY_NAME, named) or named in _NOT_NAMES:
             continue
         yield Span(match.start(group), match.start(group) + len(value), "LOCATION")
@@ -484,11 +485,17 @@ _LOWER_STOP = frozenset({"is", "was", "has", "had", "called", "reports", "denies
                          "in", "on", "at", "for", "the", "a", "presents", "seen", "returns"})
 
 
+# A cue word of five or more letters with a full stop after it ends its sentence ("discussed with the patient.
+# Return precautions reviewed"): what follows is not the name it cues (abbreviations, "Dr.", "Pt.", are shorter).
+_SENTENCE_ENDED = re.compile(r"[A-Za-z]{5,}\.\s")
+
+
 def find_names(text: str) -> Iterator[Span]:
     firsts, lasts = first_names(), last_names()
     yield from _lowercase_names(text, firsts, lasts)
     for match in _NAME_CUE.finditer(text):
-        yield from _name_tokens(match.group(1), match.start(1))
+        if not _SENTENCE_ENDED.search(text, match.start(), match.start(1)):
+            yield from _name_tokens(match.group(1), match.start(1))
     for pattern in (_CREDENTIAL,):
         for match in pattern.finditer(text):
             yield from _name_tokens(match.group(1), match.start(1))
@@ -533,7 +540,8 @@ _TITLE_WORDS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof
 
 _SERVICE_ENDINGS = ("ology", "ologist", "ologists", "iatry", "iatrics", "pedics", "surgery", "therapy", "medicine",
                     "service", "services", "team", "nursing", "department", "hospitalist", "hospitalists", "consult",
-                    "work", "disease", "diseases", "management", "care", "health", "rehabilitation", "rehab")
+                    "work", "disease", "diseases", "management", "care", "health", "rehabilitation", "rehab",
+                    "nutrition", "pharmacy", "dietary", "anesthesia", "hospice", "chaplaincy")
 
 
 def _is_service(word: str) -> bool:
@@ -626,7 +634,8 @@ def detect(text: str) -> list[Span]:
     view, offsets = reading_view(text)
     found = resolve_overlaps({span for recognizer in RECOGNIZERS for span in recognizer(view)})
     found = resolve_overlaps([*found, *_added(view, found)])
-    found = resolve_overlaps([_continued(view, span) if span.type == "NAME" else span for span in found])
+    starts = {span.start for span in found}
+    found = resolve_overlaps([_continued(view, span, starts) if span.type == "NAME" else span for span in found])
     found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
     return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
 
@@ -640,7 +649,8 @@ _NAME_REST = re.compile(rf"(?:\s(?:(?:{_PARTICLE})\s)*{_NAME_TOKEN}(?![^\W\d_]|\
 _INITIAL_BEFORE = re.compile(r"(?<![\w.])[A-Z]\.\s?$")  # "L. Rael": the initial before the surname found
 
 
-def _continued(view: str, span: Span) -> Span:
+def _continued(view: str, span: Span, starts: set[int]) -> Span:
+    """`starts`: where the spans found begin (a name is not continued into the next identifier: "Born Jul. 11")."""
     initial = _INITIAL_BEFORE.search(view, max(0, span.start - 3), span.start)
     if initial:
         span = Span(initial.start(), span.end, span.type)
@@ -651,7 +661,8 @@ def _continued(view: str, span: Span) -> Span:
     for word in re.finditer(_NAME_TOKEN, rest.group(0)):
         value = word.group(0)
         if _is_word(value) or value in _NOT_NAMES or value in _TITLE_WORDS or _is_service(value) \
-                or _DATE.fullmatch(value) or value in regions():
+                or re.fullmatch(_MONTHS, value) or re.fullmatch(_DAY_NAME, value) or value in regions() \
+                or span.end + word.start() in starts:
             break
         end = span.end + word.end()
     return Span(span.start, end, span.type) if end > span.end else span
@@ -669,7 +680,20 @@ def _added(view: str, found: list[Span]) -> list[Span]:
     learned = (Span(start, end, kind) for start, end, kind in model.spans(
         view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
     return [span for span in (*learned, *find_codes(view)) if taken.find(1, span.start, span.end) < 0
-            and not (span.type in ("NAME", "LOCATION") and _all_words(view[span.start:span.end]))]
+            and not (span.type in ("NAME", "LOCATION") and _not_a_name(view, span))]
+
+
+def _not_a_name(view: str, span: Span) -> bool:
+    """A span the tagger found that is vocabulary (Philter's safe list: "Tumor Board", "Return"), an eponym
+    ("Glasgow Coma Scale", "Barrett esophagus", "Parkinson's disease"), or the start of a state or country's
+    name ("Puerto" of "Puerto Rico")."""
+    words = _WORD.findall(view[span.start:span.end])
+    following = _WORD.match(view, span.end + 1) if view[span.end:span.end + 1] == " " else None
+    if all(_is_word(word) for word in words) or _EPONYM_AFTER.match(view, span.end) \
+            or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
+        return True
+    ahead = view[span.start:span.start + 40].split()
+    return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
 
 
 # USAN stems and clinical word endings: a capitalized word of six or more letters that ends so is a drug,
@@ -693,12 +717,9 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def _is_word(token: str) -> bool:
     """An English word or a clinical term by its form: no name ("Tumor", "Interpreter", "Lisinopril")."""
-    return token.lower() in common_words() or clinical_form(token)
+    return token.lower() in safe_words() or clinical_form(token)
 
 
-def _all_words(value: str) -> bool:
-    """Every word of a span the tagger found is vocabulary ("Tumor Board", "Return"): Philter's safe list."""
-    return all(_is_word(token) for token in _WORD.findall(value))
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:

@@ -1,17 +1,20 @@
-"""The de-identifier's safe list: common English words that are never names or places (`make deid-model`).
+"""The de-identifier's safe list: English words and drug names that are never names or places (`make deid-model`).
 
-    python -m mlstack.deid.vocabulary [--out mlstack/deid/data/common_words.txt] [--min-zipf 3.0]
+    python -m mlstack.deid.vocabulary [--out mlstack/deid/data/safe_words.txt] [--min-zipf 2.5]
 
 A capitalized word the tagger takes for a name ("Tumor board", "Return precautions", "Interpreter Scott
-Gibbs") is usually a sentence's first word. Philter (UCSF) reaches its recall by flagging capitalized words that
-are not known vocabulary; this list is that vocabulary, the other way round: a span the tagger finds on its own
-is dropped when all its words are in it. A word is listed when it is frequent in English (wordfreq's Zipf
-frequency, default 3.0: about once per million words and more), it or its stem is a lower-case entry in
-Webster's Second (proper nouns are capitalized there: "sheffield" is not listed), and no name or place list
-holds it (the shipped lists and every Faker locale's given names and surnames: "rose", "young", "will" are not
-listed). wordfreq and english-words are build-time dependencies only (requirements-dev.txt); the list is
-committed. Clinical words by form (drug stems, "-itis", "-ectomy") are checked by
-recognizers.clinical_form.
+Gibbs", "Continue Lipitor") is usually a sentence's first word or a drug. Philter (UCSF) reaches its recall by
+flagging capitalized words that are not known vocabulary; this list is that vocabulary, the other way round: a
+span the tagger finds on its own is dropped when all its words are in it. Listed:
+- English words that are frequent (wordfreq's Zipf frequency, default 2.5: about once in three million words
+  and more) and that, or whose stem, is a lower-case entry of Webster's Second (proper nouns are capitalized
+  there: "sheffield" is not listed), and everyday words whatever Webster's says ("held");
+- one-word drug names, generic and brand (the drug-named-entity-recognition package's dictionary, drawn from
+  DrugBank, MeSH, Wikipedia and the NHS: "lipitor", "eliquis", "tamsulosin");
+and of either, none that a name or place list holds (`_not_safe`: "rose", "young", "will", "berlin" are not
+listed). The three packages are build-time dependencies only
+(requirements-dev.txt); the list is committed. Clinical words by form (drug stems, "-itis", "-ectomy") are
+checked by recognizers.clinical_form.
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ from pathlib import Path
 
 from mlstack.deid.recognizers import DATA_DIR, cities, first_names, last_names, regions
 
-COMMON_WORDS = DATA_DIR / "common_words.txt"
+SAFE_WORDS = DATA_DIR / "safe_words.txt"
+
+# Everyday words are listed whether or not Webster's has them (irregular forms: "held", "went"); the name and
+# place lists still take theirs out ("london", "paris").
+EVERYDAY_ZIPF = 4.8
+# Words of health care newer than Webster's (1934) that no list above holds.
+HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "telemedicine", "hospitalist",
+                    "intensivist", "mychart", "epic", "cerner", "pyxis", "omnicell")
+
 
 def _stems(word: str) -> tuple[str, ...]:
     """The word and the forms it may be inflected from ("allergies" -> "allergy", "lungs" -> "lung")."""
@@ -35,40 +46,71 @@ def _stems(word: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
-def _faker_names() -> set[str]:
-    from faker.providers import person
-
-    names: set[str] = set()
-    for module in pkgutil.iter_modules(person.__path__):
-        provider = getattr(importlib.import_module(f"faker.providers.person.{module.name}"), "Provider", None)
+def _faker_lists(package: str, attributes: tuple[str, ...], locales: tuple[str, ...] | None = None) -> set[str]:
+    """The lower-case words of Faker's lists (given names and surnames, or places) in its locales (or some)."""
+    words: set[str] = set()
+    root = importlib.import_module(f"faker.providers.{package}")
+    for module in pkgutil.iter_modules(root.__path__):
+        if locales and module.name not in locales:
+            continue
+        provider = getattr(importlib.import_module(f"faker.providers.{package}.{module.name}"), "Provider", None)
         for attribute in dir(provider):
-            if attribute.startswith(("first_names", "last_names")):
-                values = getattr(provider, attribute)
-                if isinstance(values, dict | list | tuple | set | frozenset):
-                    names.update(value.lower() for value in values)
-    return names
+            values = getattr(provider, attribute) if attribute.startswith(attributes) else None
+            if isinstance(values, dict | list | tuple | set | frozenset):
+                words.update(word.lower() for value in values if isinstance(value, str) for word in value.split())
+    return words
 
 
-def build(min_zipf: float = 3.0) -> list[str]:
+def _not_safe(webster_capitalized: set[str]) -> set[str]:
+    """Words no span may be dropped for: the shipped lists, Faker's given names, surnames and places that are
+    names in English too (an English-speaking locale's, or a capitalized entry of Webster's: "rose", "will",
+    "james"), and its other locales' unless they are everyday English words (Zipf 4.5 and more: "brain", "born",
+    "general" are listed, "pinto" and "pastor" are not)."""
+    import wordfreq
+
+    english = ("en_US", "en_GB", "en_IE", "en_IN", "en_AU", "en_CA", "en_NZ")
+    names, places = ("first_names", "last_names"), ("cities", "city_names", "countries", "states", "provinces")
+    shipped = {word.lower() for listed in (first_names(), last_names(), cities(), regions())
+               for entry in listed for word in entry.split()}
+    foreign = _faker_lists("person", names) | _faker_lists("address", places)
+    return (shipped | _faker_lists("person", names, english) | _faker_lists("address", places, english)
+            | {word for word in foreign if word in webster_capitalized or wordfreq.zipf_frequency(word, "en") < 4.5})
+
+
+def build(min_zipf: float = 2.5) -> list[str]:
     import wordfreq
     from english_words import get_english_words_set
 
-    lower_entries = {word for word in get_english_words_set(["web2"], lower=False, alpha=True) if word.islower()}
-    excluded = _faker_names() | {word.lower() for listed in (first_names(), last_names(), cities(), regions())
-                                 for entry in listed for word in entry.split()}
-    return sorted(word for word in wordfreq.top_n_list("en", 500_000)
-                  if word.isascii() and word.isalpha() and len(word) > 1
-                  and wordfreq.zipf_frequency(word, "en") >= min_zipf and word not in excluded
-                  and any(form in lower_entries for form in _stems(word)))
+    webster = get_english_words_set(["web2"], lower=False, alpha=True)
+    lower_entries = {word for word in webster if word.islower()}
+    excluded = _not_safe({word.lower() for word in webster if word[:1].isupper()})
+    english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
+               and len(word) > 1 and (wordfreq.zipf_frequency(word, "en") >= EVERYDAY_ZIPF or (
+                   wordfreq.zipf_frequency(word, "en") >= min_zipf and any(form in lower_entries
+                                                                          for form in _stems(word))))}
+    return sorted((english | _drug_names() | set(HEALTHCARE_TERMS)) - excluded)
+
+
+def _drug_names() -> set[str]:
+    """The package's own dictionary file, read directly: importing its finder would also unpickle a cache from
+    the home directory."""
+    import bz2
+    import pickle
+    from importlib.resources import files
+
+    dictionary = files("drug_named_entity_recognition").joinpath("drug_ner_dictionary.pkl.bz2")
+    with bz2.open(dictionary.open("rb")) as stream:
+        variants = pickle.load(stream)["drug_variant_to_canonical"]  # noqa: S301 - a pinned package's own data
+    return {name for name in variants if name.isascii() and name.isalpha() and len(name) >= 4}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=COMMON_WORDS)
-    parser.add_argument("--min-zipf", type=float, default=3.0)
+    parser.add_argument("--out", type=Path, default=SAFE_WORDS)
+    parser.add_argument("--min-zipf", type=float, default=2.5)
     args = parser.parse_args(argv)
     words = build(args.min_zipf)
-    args.out.write_text("# common English words, never names or places: python -m mlstack.deid.vocabulary\n"
+    args.out.write_text("# English words and drug names, never names or places: python -m mlstack.deid.vocabulary\n"
                         + "\n".join(words) + "\n")
     print(f"{len(words)} words -> {args.out}")
     return 0

@@ -43,10 +43,10 @@ def test_decoding_follows_the_weights_and_transitions():
 
 
 def test_the_shipped_safe_list_is_what_the_vocabulary_build_makes():
-    from mlstack.deid.recognizers import common_words
+    from mlstack.deid.recognizers import safe_words
     from mlstack.deid.vocabulary import build
 
     words = build()  # regenerate with python -m mlstack.deid.vocabulary
-    assert frozenset(words) == common_words()
-    assert {"tumor", "interpreter", "return"} <= common_words()
-    assert not {"rose", "will", "garcia", "sheffield"} & common_words()  # names, and a proper noun of Webster's
+    assert frozenset(words) == safe_words()
+    assert {"tumor", "interpreter", "return"} <= safe_words()
+    assert not {"rose", "will", "garcia", "sheffield"} & safe_words()  # names, and a proper noun of Webster's
