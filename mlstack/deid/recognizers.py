@@ -95,17 +95,24 @@ _DATE = re.compile(
     rf"|(?:the\s+)?{_ORDINAL}\s+(?:day\s+)?of\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # the third of March
     rf"|{_MONTHS}\s+(?:the\s+)?{_ORDINAL}(?:,?\s+{_YEAR})?"  # March the third
     rf"|(?<![\d/.])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])(?![\d/]|\.\d)"  # 3/9 (no year), "on 3/9."
-    rf"|{_YEAR}-\d{{1,2}}-\d{{1,2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?)?"  # 2021-03-01 (2021-3-1), with a time
+    # 2021-03-01 (2021-3-1), with a time
+    rf"|{_YEAR}-\d{{1,2}}-\d{{1,2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?(?:Z|[+-]\d{{2}}:?\d{{2}})?)?"
     rf"|{_YEAR}[/.]\d{{1,2}}[/.]\d{{1,2}}"  # 2021/03/04
     rf"|\d{{1,2}}[-/]{_MONTHS}[-/](?:{_YEAR}|\d{{2}})"  # 04-Mar-1961
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
     rf"|{_DAY}(?:\s+of)?\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # 3 Jan 2021, 3rd of January
     rf"|{_MONTHS}\s+(?:of\s+)?{_YEAR}"  # March 2021, March of 2021
     rf"|\d{{1,2}}/{_YEAR})\b", re.IGNORECASE)
+# Holidays are days of a year ("Christmas Day 2019", "Thanksgiving of 2020", "on New Year's Eve").
+_HOLIDAY = re.compile(rf"\b(?:Christmas(?: Day| Eve)?|New Year's(?: Day| Eve)|Thanksgiving(?: Day)?|Easter(?: Sunday)?|"
+                      rf"Halloween|Independence Day|Memorial Day|Labor Day|Veterans Day|Valentine's Day|"
+                      rf"Mother's Day|Father's Day)(?:,?\s+(?:of\s+)?{_YEAR})?\b")
 _YEAR_IN = re.compile(r"(?:19|20)\d{2}|(?<=[/\-.])\d{2}$")
 
 _PHONE = re.compile(r"(?<![\w.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?|\d{3}[\s.-]\d{3}[\s.-])\d{4}"
                     r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])", re.IGNORECASE)
+_PAGER = re.compile(r"\b(?:pager|beeper|ext\.?|extension)\s*(?:number|no\.?)?\s*[#:]?\s*(\d[\d-]{2,9}\d)\b",
+                    re.IGNORECASE)
 _PHONE_INTL = re.compile(r"(?<![\w+])\+(?:[2-9]\d{0,2})(?:[\s.-]?\(?\d{1,4}\)?){2,7}(?![\w-])")
 # National numbers with a trunk 0 (most of the world outside North America): "(0121) 496 0189", "02 48 60 70 44",
 # "(03744) 14504", "(02).9159.1300"; 9 to 12 digits in all.
@@ -120,6 +127,8 @@ _PHONE_CUE = re.compile(r"\b(?:tel|telephone|phone|ph|cell|mobile|fax|pager|call
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
 _OBFUSCATED_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}\s?[\[({]\s?at\s?[\])}]\s?[\w-]{1,63}"
                                r"(?:\s?(?:\.|[\[({]\s?dot\s?[\])}])\s?[\w-]{1,63}){1,8}", re.IGNORECASE)
+_SPELLED_EMAIL = re.compile(r"\b[\w.+-]{1,64}\s+(?:at|AT)\s+[\w-]{1,63}(?:\s+(?:dot|DOT)\s+[\w-]{1,63}){0,3}"
+                            r"\s+(?:dot|DOT)\s+(?:com|org|net|edu|gov|mil|us|io|co|uk)\b")
 _HANDLE = re.compile(r"\b(?:twitter|instagram|tiktok|facebook|snapchat|threads|handle|username|user name|screen name)"
                      r"\b\W{0,3}(?:is\s+)?(@?[A-Za-z0-9_.]{3,30}[A-Za-z0-9_])", re.IGNORECASE)
 _URL = re.compile(r"(?<![\w./:%-])(?:https?://|www\.)[^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:]", re.IGNORECASE)
@@ -129,27 +138,32 @@ _BARE_URL = re.compile(rf"(?<![\w./@:%-])(?:[a-z0-9][a-z0-9-]{{0,62}}\.){{1,5}}(
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.IGNORECASE)  # then validated
 _SSN = re.compile(r"\b(\d{3})([- .])(\d{2})\2(\d{4})\b")
+# the last four of an SSN, and an SSN masked but for them ("xxx-xx-6789"): still part of the identifier
+_SSN_PART = re.compile(r"\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:the|her|his))?\s+"
+                       r"(?:SSN|social(?: security)?)(?:\s+(?:number|no\.?|#))?\s*(?:is\s+)?[:#]?\s*(\d{4})\b"
+                       r"|(?<![\w-])([xX*#]{3}[- ]?[xX*#]{2}[- ]?\d{4})\b", re.IGNORECASE)
 _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s*[:#]?\s*"
                       r"(\d{3}[-. ]?\d{2}[-. ]?\d{4})\b", re.IGNORECASE)
-_VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9-]{3,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
+_VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9-]{2,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
 _QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code))*"
 _CUED_IDS = (
     ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart|hospital\s+(?:number|no\.?|#)|unit number|encounter|"
-                       r"(?:patient|pt\.?)\s+id|CSN|FIN)" + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
+                       r"(?:patient|pt\.?)\s*(?:id|#|no\.?|number)|CSN|FIN|EMPI|MPI)" + _QUALIFIERS
+                       + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
                        re.IGNORECASE)),
     ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim|"
-                           r"medicare|medicaid|mbi|tricare|payer|group|plan id)"
+                           r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
     ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|cert\.?|badge|passport|vehicle|plate|"
                       r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
-                      r"case|requisition)" + _QUALIFIERS
+                      r"case|requisition|lic\.?|imei|udi|model)" + _QUALIFIERS
                       + r"\s*(?:is\s+)?[:#]?\s*(?-i:(?:[A-Z]{2}\s+)?)" + _VALUE,
                       re.IGNORECASE)),
 )
 _VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b", re.IGNORECASE)
 # Number plates after their cue, with the space or hyphen many states and countries print ("7Q 8D0YPU", "CX54 PRB",
 # "982B"): upper-case letters and digits, a digit somewhere.
-_PLATE = re.compile(r"\b(?i:plates?|tags?)(?i:\s+(?:number|no\.?|num|#))?\s*(?:is\s+)?[:#]?\s*"
+_PLATE = re.compile(r"\b(?i:plates?|tags?|reg\.?|registration)(?i:\s+(?:number|no\.?|num|#))?\s*(?:is\s+)?[:#]?\s*"
                     r"((?=[A-Z -]{0,9}\d)[A-Z0-9]{1,8}(?:[ -][A-Z0-9]{1,8}){0,2})(?![\w-])")
 # Device identifiers: GS1 UDIs in their human-readable form ("(01)00643169007222(17)160128(21)BLM00123"), and
 # hardware (MAC) addresses.
@@ -175,8 +189,21 @@ _STREET_SUFFIXES = (
     "Summit|Terrace|Ter|Throughway|Trace|Track|Trafficway|Trail|Trl|Tunnel|Turnpike|Underpass|Unions?|Valleys?|"
     "Via|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?")
 _UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Bldg|Building|Floor|Fl|Lot|#)\.?\s*#?\w+)?"
+_DIRECTION = r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 _STREET = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?{_UNIT}"
+    rf"\b\d{{1,6}}[A-Za-z]?(?:\s+1/2)?\s+(?:[NSEW]\.?\s+)?(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?"
+    rf"{_DIRECTION}{_UNIT}"
+    # numbered roads: "123 Route 9", "4567 Highway 101 N", "12 County Road 5"
+    rf"|\b\d{{1,6}}\s+(?:(?:State|County|US|Farm to Market)\s+)?(?:Route|Rte\.?|Highway|Hwy\.?|Road|Rd\.?)"
+    rf"\s+\d{{1,4}}[A-Z]?\b{_DIRECTION}"
+    # rural routes and highway contracts: "RR 2 Box 15", "HC 1 Box 10"
+    r"|\b(?:RR|R\.R\.|HC|Rural Route|Star Route)\s*\d{1,4},?\s+Box\s+\d{1,5}\b"
+    # European forms: "12 Rue de la Paix", "Hauptstraße 5", "Calle Morelos 123", "Via Roma 10"
+    rf"|\b\d{{1,4}},?\s+(?:Rue|Avenue|Boulevard|Place|Chemin|Impasse|Allée)\s+(?:(?:de|du|des|la|le|l')\s*)*{_PLACE_WORD}"
+    rf"(?:[\s-]{_PLACE_WORD})*"
+    rf"|\b[{_UPPER}][{_LOWER}]*(?:straße|strasse|weg|gasse|platz|allee|ring|damm)\s+\d{{1,4}}[a-z]?\b"
+    rf"|\b(?:Calle|Avenida|Av\.|Carrera|Rua|Via|Viale|Piazza|Plaza|Paseo)\s+(?:(?:de|del|la|los|das|do|dos)\s+)*"
+    rf"{_PLACE_WORD}(?:\s{_PLACE_WORD}){{0,2}},?\s+(?:No\.?\s*)?\d{{1,5}}\b"
     # "Flat 27\nWest Grove" (British forms put the flat first, the street on the next line)
     rf"|\b(?:Flat|Studio|Apartment|Unit)\s+\d{{1,5}}[A-Za-z]?,?\s+(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b"
     # military mail: "PSC 4115, Box 7815", "Unit 3104 Box 4511", "USNS Knight"
@@ -196,7 +223,8 @@ _ZIP_CUE = re.compile(rf"(?:\b(?:{_STATES})\s+|\b(?:zip(?:\s*code)?|postal code)
 _CITY_STATE = re.compile(rf"\b((?:{_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})),\s+(?:{_STATES})\b")
 _CAPITALIZED_RUN = re.compile(rf"\b{_PLACE_WORD}(?:[\s-][{_UPPER}][{_LOWER}.]+){{0,2}}\b")
 _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|"
-                       rf"transferred from|city of)\s+({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})(?![{_LOWER}])")
+                       rf"transferred from|city of)\s+(?:the\s+)?({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})"
+                       rf"(?![{_LOWER}])")
 _NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
@@ -242,6 +270,7 @@ def _groups(pattern: re.Pattern[str], text: str, kind: str, group: int = 1) -> I
 
 
 def find_dates(text: str) -> Iterator[Span]:
+    yield from _groups(_HOLIDAY, text, "DATE", 0)
     for match in _DATE.finditer(text):
         if _plausible_date(match.group(0)):
             yield Span(match.start(), match.end(), "DATE")
@@ -285,6 +314,9 @@ def _valid_ssn(area: str, group: str, serial: str) -> bool:
 
 
 def find_ssns(text: str) -> Iterator[Span]:
+    for match in _SSN_PART.finditer(text):
+        group = 1 if match.group(1) else 2
+        yield Span(match.start(group), match.end(group), "SSN")
     for match in _SSN.finditer(text):
         area, _, group, serial = match.groups()
         if _valid_ssn(area, group, serial):
@@ -295,10 +327,12 @@ def find_ssns(text: str) -> Iterator[Span]:
             yield Span(match.start(1), match.end(1), "SSN")
 
 
-def find_international_phones(text: str) -> Iterator[Span]:
+def find_phones(text: str) -> Iterator[Span]:
     """+44 20 7946 0958: a country code and 8 to 15 digits in all (ITU E.164); national numbers with a trunk 0
-    ("0161 496 0000"), 9 to 12 digits; any number of 7 to 15 digits after a phone cue."""
-    for pattern, group, fewest, most in ((_PHONE_INTL, 0, 8, 15), (_PHONE_NATIONAL, 0, 9, 12), (_PHONE_CUE, 1, 7, 15)):
+    ("0161 496 0000"), 9 to 12 digits; any number of 7 to 15 digits after a phone cue, of 4 to 10 after a pager's
+    or an extension's."""
+    for pattern, group, fewest, most in ((_PHONE_INTL, 0, 8, 15), (_PHONE_NATIONAL, 0, 9, 12), (_PHONE_CUE, 1, 7, 15),
+                                         (_PAGER, 1, 4, 10)):
         for match in pattern.finditer(text):
             if fewest <= sum(ch.isdigit() for ch in match.group(group)) <= most:
                 yield Span(match.start(group), match.end(group), "PHONE")
@@ -414,7 +448,7 @@ _PLACE_RUN = rf"{_PLACE_NAME}(?:\s{_PLACE_NAME}){{0,2}}"
 _PLACE_FORMS = re.compile(
     rf"(?=[{_UPPER}])(?:\b{_PLACE_PREFIX}\s+{_PLACE_NAME}(?:\s{_PLACE_NAME})?"
     rf"|\b[{_UPPER}][{_LOWER}]{{2,}}(?:{'|'.join(_TOWN_ENDINGS)})\b)")
-_PLACE_AFTER_IN = re.compile(rf"\b(?:in|near) ((?:{_PLACE_PREFIX}\s+)?{_PLACE_RUN})(?![\w'\u2019])")
+_PLACE_AFTER_IN = re.compile(rf"\b(?:in|near) (?:the )?((?:{_PLACE_PREFIX}\s+)?{_PLACE_RUN})(?![\w'\u2019])")
 _FACILITY_QUALIFIERS = frozenset({"General", "Memorial", "Regional", "Community", "University", "Medical", "County",
                                   "Children's", "Veterans", "Municipal", "District", "Surgical", "Rehabilitation",
                                   "Behavioral", "Specialty", "Cancer", "Heart", "Health", "Care"})
@@ -429,7 +463,19 @@ _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|sco
                            r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|classification)\b")
 
 
+# Counties, parishes and boroughs by name ("Cook County", "Kings County Hospital", "Orleans Parish").
+_COUNTY = re.compile(rf"\b{_PLACE_NAME}(?:\s{_PLACE_NAME})?\s+(?:County|Parish|Borough)\b(?:\s+{_FACILITY_WORDS})?")
+
+
 def find_places_by_form(text: str) -> Iterator[Span]:
+    for match in _COUNTY.finditer(text):
+        words = match.group(0).split()
+        county, lead = next(i for i, word in enumerate(words) if word in ("County", "Parish", "Borough")), 0
+        while lead < county - 1 and _is_word(words[lead]):
+            lead += 1  # "Resident Cook County": a sentence's word before the name is not in it
+        start = match.start() + match.group(0).index(words[lead]) if lead else match.start()
+        if words[lead] not in _NOT_NAMES and words[lead] not in _FACILITY_QUALIFIERS:
+            yield Span(start, match.end(), "LOCATION")
     for match in (*_PLACE_FORMS.finditer(text), *_PLACE_AFTER_IN.finditer(text)):
         group = match.lastindex or 0
         words = match.group(group).split()
@@ -575,9 +621,10 @@ def _name_tokens(value: str, offset: int) -> Iterator[Span]:
 
 RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
     lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_OBFUSCATED_EMAIL, text, "EMAIL", 0),
+    lambda text: _groups(_SPELLED_EMAIL, text, "EMAIL", 0),
     lambda text: _groups(_HANDLE, text, "ID"), lambda text: _groups(_URL, text, "URL", 0),
     lambda text: _groups(_BARE_URL, text, "URL", 0), find_ips,
-    find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), find_international_phones,
+    find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), find_phones,
     find_cued_ids, find_dates, find_ages,
     find_addresses, find_locations, find_places_by_form, find_names,
 )

@@ -227,7 +227,21 @@ WHOLE_NAMES = [
  ("Fatima's daughter called.", "Fatima"), ("Followed by Kowalczyk in clinic.", "Kowalczyk"),
  ("Dictated by Emilia Rascón, PhD", "Emilia Rascón"),
 ]
-MISSED_BEFORE += GENERALIZED
+# A third probe (this session): short numbers after strong cues, parts of SSNs, pagers, holidays, numbered and
+# rural roads, European street forms, counties, "the Bronx".
+CUED_AND_SPELLED = [
+ ("pager #4321", "4321"), ("last 4 of SSN 6789", "6789"), ("SSN xxx-xx-6789", "xxx-xx-6789"),
+ ("Patient #: 44556", "44556"), ("HICN 123456789A", "123456789A"), ("Lic. No. 12345", "12345"),
+ ("vehicle reg. AB12 CDE", "AB12 CDE"), ("IMEI 490154203237518", "490154203237518"),
+ ("Christmas Day 2019 fall", "Christmas Day 2019"), ("at 2021-03-04T14:00:00Z", "2021-03-04T14:00:00Z"),
+ ("RR 2 Box 15", "RR 2 Box 15"), ("123 Route 9", "123 Route 9"), ("4567 Highway 101 N", "4567 Highway 101"),
+ ("123 1/2 Oak Ave", "123 1/2 Oak Ave"), ("123 Oak Ave SE", "123 Oak Ave SE"),
+ ("12 Rue de la Paix", "12 Rue de la Paix"), ("Hauptstraße 5, Berlin", "Hauptstraße 5"),
+ ("Calle Morelos 123", "Calle Morelos 123"), ("resident of Cook County", "Cook County"),
+ ("seen at Kings County Hospital", "Kings County Hospital"), ("lives in the Bronx", "Bronx"),
+ ("email her: jdoe at gmail dot com", "jdoe at gmail dot com"),
+]
+MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
 FOUND_WHOLE = [
  ("Home address: 8264 Kayla Trafficway Suite 402, Springfield", "8264 Kayla Trafficway Suite 402", "ADDRESS"),
