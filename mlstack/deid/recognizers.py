@@ -101,7 +101,12 @@ _DATE = re.compile(
     rf"|\d{{1,2}}[-/]{_MONTHS}[-/](?:{_YEAR}|\d{{2}})"  # 04-Mar-1961
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
     rf"|{_DAY}(?:\s+of)?\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # 3 Jan 2021, 3rd of January
-    rf"|{_MONTHS}\s+(?:of\s+)?{_YEAR}"  # March 2021, March of 2021
+    rf"|{_MONTHS},?\s+(?:of\s+)?{_YEAR}"  # March 2021, March, 2021, March of 2021
+    rf"|{_MONTHS}\s+['\u2019]\d{{2}}"  # March '21
+    rf"|{_YEAR}\s+{_MONTHS}\s+{_DAY}"  # 2021 Mar 03
+    rf"|{_YEAR}-(?:0[1-9]|1[0-2])(?![-\d])|(?:0?[1-9]|1[0-2])-{_YEAR}"  # 2021-03, 03-2021
+    rf"|\d{{1,2}}-{_MONTHS}(?![-/]\d)"  # 12-Mar
+    rf"|(?<=\bon )the\s+(?:[12]?\d|3[01])(?:st|nd|rd|th)(?=\s*(?:[.,;)]|$))"  # "seen on the 3rd."
     rf"|\d{{1,2}}/{_YEAR})\b", re.IGNORECASE)
 # Holidays are days of a year ("Christmas Day 2019", "Thanksgiving of 2020", "on New Year's Eve").
 _HOLIDAY = re.compile(rf"\b(?:Christmas(?: Day| Eve)?|New Year's(?: Day| Eve)|Thanksgiving(?: Day)?|Easter(?: Sunday)?|"
@@ -136,7 +141,8 @@ _TLDS = "com|org|net|edu|gov|mil|io|us|uk|ca|info|biz|health|care|app|co|me|ly|i
 _BARE_URL = re.compile(rf"(?<![\w./@:%-])(?:[a-z0-9][a-z0-9-]{{0,62}}\.){{1,5}}(?:{_TLDS})\b(?![.@-][\w])"
                        r"(?:[/?#][^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:])?", re.IGNORECASE)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.IGNORECASE)  # then validated
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4})(?![\w:])",
+                   re.IGNORECASE)  # then validated; "::ffff:192.0.2.128" (IPv4-mapped) whole
 _SSN = re.compile(r"\b(\d{3})([- .])(\d{2})\2(\d{4})\b")
 # the last four of an SSN, and an SSN masked but for them ("xxx-xx-6789"): still part of the identifier
 _SSN_PART = re.compile(r"\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:the|her|his))?\s+"
@@ -144,7 +150,7 @@ _SSN_PART = re.compile(r"\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:the
                        r"|(?<![\w-])([xX*#]{3}[- ]?[xX*#]{2}[- ]?\d{4})\b", re.IGNORECASE)
 _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s*[:#]?\s*"
                       r"(\d{3}[-. ]?\d{2}[-. ]?\d{4})\b", re.IGNORECASE)
-_VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9-]{2,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
+_VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9/-]{2,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
 _QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code))*"
 _CUED_IDS = (
     ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart|hospital\s+(?:number|no\.?|#)|unit number|encounter|"
@@ -156,7 +162,7 @@ _CUED_IDS = (
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
     ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|cert\.?|badge|passport|vehicle|plate|"
                       r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
-                      r"case|requisition|lic\.?|imei|udi|model)" + _QUALIFIERS
+                      r"case|requisition|lic\.?|imei|udi|model|catalog|cat\.?|ref)" + _QUALIFIERS
                       + r"\s*(?:is\s+)?[:#]?\s*(?-i:(?:[A-Z]{2}\s+)?)" + _VALUE,
                       re.IGNORECASE)),
 )
@@ -284,8 +290,8 @@ def _plausible_date(value: str) -> bool:
         if len(parts[0]) == 4:  # ISO
             return 1 <= second <= 12 and 1 <= third <= 31
         return (1 <= first <= 12 and 1 <= second <= 31) or (1 <= second <= 12 and 1 <= first <= 31)
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        return 1 <= int(parts[0]) <= 12
+    if len(parts) == 2 and all(p.isdigit() for p in parts):  # month and day, or month and year (either order)
+        return 1 <= int(parts[1] if len(parts[0]) == 4 else parts[0]) <= 12
     return True
 
 

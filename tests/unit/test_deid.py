@@ -241,6 +241,13 @@ CUED_AND_SPELLED = [
  ("seen at Kings County Hospital", "Kings County Hospital"), ("lives in the Bronx", "Bronx"),
  ("email her: jdoe at gmail dot com", "jdoe at gmail dot com"),
 ]
+# and month-year and day-month dates, IPv4-mapped IPv6, values with a slash, catalog numbers
+CUED_AND_SPELLED += [
+ ("from ::ffff:192.0.2.128 today", "::ffff:192.0.2.128"), ("since 2021-03", "2021-03"), ("in 03-2021", "03-2021"),
+ ("March, 2021", "March, 2021"), ("in March '21", "March '21"), ("seen on the 3rd.", "the 3rd"),
+ ("seen 12-Mar", "12-Mar"), ("seen 2021 Mar 03", "2021 Mar 03"), ("serial number: 12-3456/78", "12-3456/78"),
+ ("catalog # 45-6789", "45-6789"),
+]
 MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
 FOUND_WHOLE = [
