@@ -516,16 +516,44 @@ def _is_name_context(text: str, start: int) -> bool:
 
 
 _LOWER_CUE = re.compile(r"\b(?:pt|patient|name|mr|mrs|ms|dr)\.?:?\s+([a-z]+)(?:\s+([a-z'-]+))?")
+# Hurried typing after a title, a relation or a conversation ("Mrs. jane vũ", "her niece mónika szabó", "spoke with
+# nicolas leão"): lower-case words that are no vocabulary (the safe list) nor a team's abbreviation are the name.
+_LOWER_WORD = rf"[{_LOWER}][{_LOWER}'-]+"
+_LOWER_NAME_CUE = re.compile(
+    rf"\b(?i:(pt|patient|name)|mr|mrs|ms|miss|mx|dr|prof|nurse|attn|{_RELATIONS}|neighbou?r|spoke (?:with|to)|"
+    rf"discussed with|talked (?:with|to))\.?:?\s+({_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}})")
+# After "pt", words of these endings describe the patient ("pt tachycardic, hypotensive"), they do not name them.
+_DESCRIPTIVE_ENDINGS = ("ic", "ive", "ous", "al", "ed", "ing", "ent", "ant", "ful", "less", "able", "ible", "ary",
+                        "oid", "tic")
+_TEAMS = frozenset({"ortho", "cards", "neuro", "gi", "id", "pcp", "pharmd", "sw", "cm", "ot", "pt", "rt", "np", "pa",
+                    "rn", "md", "ent", "ir", "ems", "ed", "er", "icu", "pacu", "onc", "heme", "pulm", "psych", "derm",
+                    "uro", "gyn", "ob", "peds", "surg", "rehab", "nsg", "dietitian", "dietician", "hospice",
+                    "pharmacy"})
 
 
 def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
-    """Hurried typing ("pt maria garcia"): after a strong cue, lower-case words that are known names."""
+    """Hurried typing ("pt maria garcia"): after "pt" or a title, lower-case words that are known names; after "pt",
+    a title, a relation or a conversation, lower-case words that are no vocabulary."""
     for match in _LOWER_CUE.finditer(text):
         first, second = match.group(1), match.group(2)
         known_second = bool(second) and second.title() in lasts
         if first.title() in firsts or first.title() in lasts or known_second:
             end = match.end(2) if second and second not in _LOWER_STOP else match.end(1)
             yield Span(match.start(1), end, "NAME")
+    for match in _LOWER_NAME_CUE.finditer(text):
+        end, position, words, taken = None, match.start(2), match.group(2).split(), 0
+        for index, word in enumerate(words):
+            position = text.index(word, position) + len(word)
+            if word in tagger.PARTICLES and index and index + 1 < len(words):
+                continue  # "camille le roux"
+            following = words[index + 1] if index + 1 < len(words) else ""
+            if _is_word(word) or word in _TEAMS or _is_service(word) or _is_service(following) or word in _LOWER_STOP \
+                    or (match.group(1) and word.endswith(_DESCRIPTIVE_ENDINGS)):
+                break  # "case management": the words before a service name it
+            end, taken = position, taken + 1
+        # after "pt" or "patient" a clinical word may follow ("pt ambulating"): a name there is two words at least
+        if end and (taken >= 2 or not match.group(1)):
+            yield Span(match.start(2), end, "NAME")
 
 
 # Lower-case words that are also given names or surnames in the lists ("will", "grace", "young"): a pair

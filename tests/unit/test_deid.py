@@ -276,6 +276,10 @@ FOUND_WHOLE = [
  ("Employer: Osvaldo Tasso.", "Osvaldo Tasso", "NAME"),
  ("PATIENT NAME: JANE ĐẶNG", "JANE ĐẶNG", "NAME"),
  ("Seen with her neighbor L. Rael today.", "L. Rael", "NAME"),
+ ("Spoke with nicolas leão by phone.", "nicolas leão", "NAME"),
+ ("Mrs. jane vũ presents with cough.", "jane vũ", "NAME"),
+ ("Seen with her daughter camille le roux.", "camille le roux", "NAME"),
+ ("pt tobias achterberg called, then left.", "tobias achterberg", "NAME"),
 ]
 NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family history in Mexico and Canada.",
            "Born in 1950, smoker.", "A 45 year old woman.", "Seen by Dr. for COPD exacerbation.",
@@ -290,7 +294,10 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            # sentence openers and clinical words the tagger took for names; months and services after "in"
            "Tumor Board reviewed the case.", "Return precautions reviewed.", "Interpreter present.",
            "Seen in October for follow-up.", "Referred to Case Management.", "Travel to Puerto Rico planned.",
-           "Started Lisinopril and Atorvastatin.", "Cholecystectomy in 2019.", "Counseled in Spanish."]
+           "Started Lisinopril and Atorvastatin.", "Cholecystectomy in 2019.", "Counseled in Spanish.",
+           # hurried lower-case typing after a cue that names no one
+           "Spoke with case management.", "pt tachycardic, hypotensive", "Discussed with ortho and cards.",
+           "Talked to pt about diet.", "Her mother at bedside.", "Spoke with poison control."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
