@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -145,8 +146,9 @@ _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}
                    re.IGNORECASE)  # then validated; "::ffff:192.0.2.128" (IPv4-mapped) whole
 _SSN = re.compile(r"\b(\d{3})([- .])(\d{2})\2(\d{4})\b")
 # the last four of an SSN, and an SSN masked but for them ("xxx-xx-6789"): still part of the identifier
-_SSN_PART = re.compile(r"\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:the|her|his))?\s+"
-                       r"(?:SSN|social(?: security)?)(?:\s+(?:number|no\.?|#))?\s*(?:is\s+)?[:#]?\s*(\d{4})\b"
+_SSN_PART = re.compile(r"(?:\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:the|her|his))?\s+"
+                       r"(?:SSN|social(?: security)?)(?:\s+(?:number|no\.?|#))?\s*(?:is\s+)?[:#]?"
+                       r"|\b(?:SSN|social security(?: number)?)\s+ending\s+(?:in|with))\s*(\d{4})\b"
                        r"|(?<![\w-])([xX*#]{3}[- ]?[xX*#]{2}[- ]?\d{4})\b", re.IGNORECASE)
 _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s*[:#]?\s*"
                       r"(\d{3}[-. ]?\d{2}[-. ]?\d{4})\b", re.IGNORECASE)
@@ -199,6 +201,8 @@ _DIRECTION = r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 _STREET = re.compile(
     rf"\b\d{{1,6}}[A-Za-z]?(?:\s+1/2)?\s+(?:[NSEW]\.?\s+)?(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?"
     rf"{_DIRECTION}{_UNIT}"
+    # numbered streets without a house number: "on 2nd Avenue", "W 34th St"
+    rf"|\b(?:[NSEW]\.?\s+)?\d{{1,3}}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b\.?"
     # numbered roads: "123 Route 9", "4567 Highway 101 N", "12 County Road 5"
     rf"|\b\d{{1,6}}\s+(?:(?:State|County|US|Farm to Market)\s+)?(?:Route|Rte\.?|Highway|Hwy\.?|Road|Rd\.?)"
     rf"\s+\d{{1,4}}[A-Z]?\b{_DIRECTION}"
@@ -228,8 +232,9 @@ _ZIP_NUMBER = re.compile(r"\b\d{5}(?:-\d{4})?\b")
 _ZIP_CUE = re.compile(rf"(?:\b(?:{_STATES})\s+|\b(?:zip(?:\s*code)?|postal code)\s*[:#]?\s*)$", re.IGNORECASE)
 _CITY_STATE = re.compile(rf"\b((?:{_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})),\s+(?:{_STATES})\b")
 _CAPITALIZED_RUN = re.compile(rf"\b{_PLACE_WORD}(?:[\s-][{_UPPER}][{_LOWER}.]+){{0,2}}\b")
-_CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|"
-                       rf"transferred from|city of)\s+(?:the\s+)?({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})"
+_CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|moved to|born in|home in|out of|"
+                       rf"native of|outside of|relocated to|transferred from|city of)\s+(?:the\s+)?"
+                       rf"({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})"
                        rf"(?![{_LOWER}])")
 _NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _INITIAL = r"(?:[A-Z]\.){1,3}"
@@ -461,8 +466,8 @@ _FACILITY_QUALIFIERS = frozenset({"General", "Memorial", "Regional", "Community"
 _FACILITY_WORDS = (rf"(?:(?:{'|'.join(sorted(_FACILITY_QUALIFIERS))})\s+)*"
                    r"(?:Hospital|Medical Center|Health Center|Health System|Clinic|Infirmary|Hospice|Nursing Home|"
                    r"Urgent Care)\b")
-_FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:\s{_PLACE_NAME}){{0,2}}?\s+{_FACILITY_WORDS}"
-                       rf"(?:\s+of\s+{_PLACE_RUN})?")
+_FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:['\u2019]s)?(?:\s{_PLACE_NAME}){{0,2}}?"
+                       rf"\s+{_FACILITY_WORDS}(?:\s+of\s+{_PLACE_RUN})?")
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
 _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
@@ -491,8 +496,10 @@ def find_places_by_form(text: str) -> Iterator[Span]:
         value, prefixed = " ".join(words), re.fullmatch(_PLACE_PREFIX, words[0])
         if prefixed and len(words) == 1:
             continue  # "Saint Medical Center": a prefix with no name after it
-        named = words[1] if prefixed else words[0]
-        if value in regions() or _is_word(named) or _is_service(named) or named.endswith(("ish", "ese", "ian", "ern")) \
+        names = words[1:] if prefixed else words  # "Rancho Cordova": one word of vocabulary, one not
+        named = names[0]
+        if value in regions() or all(map(_is_word, names)) or any(map(_is_service, names)) \
+                or named.endswith(("ish", "ese", "ian", "ern")) \
                 or _EPONYM_AFTER.match(text, match.end()) or re.fullmatch(_MONTHS, named) \
                 or re.fullmatch(_DAY_NAME, named) or named in _NOT_NAMES:
             continue
@@ -682,12 +689,21 @@ _CAPITALS = _UPPER + "\u1e00-\u1eff"  # with Vietnamese capitals ("ĐẶNG")
 _CAPS = rf"[{_CAPITALS}]{{2,}}(?:[-'][{_CAPITALS}]+)*"
 # A run of upper-case words, or one after a title ("Dr. SMITH"; the title is matched, not looked behind for: ten
 # look-behinds tried at every position cost ten times the scan).
-_ALL_CAPS_RUN = re.compile(rf"\b{_CAPS}(?:,?[ \t]+{_CAPS})+\b|\b(?:Dr|Mr|Ms|Mrs|Prof)\.? {_CAPS}(?:,?[ \t]+{_CAPS})*\b")
+# (one space or ", " between the words: a table's columns, "MD    PCP", are no run)
+_ALL_CAPS_RUN = re.compile(rf"\b{_CAPS}(?:,? {_CAPS})+\b|\b(?:Dr|Mr|Ms|Mrs|Prof)\.? {_CAPS}(?:,? {_CAPS})*\b")
 _CAPS_WORD = re.compile(rf"\b[{_CAPITALS}]{{3,}}(?:[-'][{_CAPITALS}]+)*\b")
 
 
 def _title_case_runs(text: str) -> str:
-    return _ALL_CAPS_RUN.sub(lambda run: _CAPS_WORD.sub(lambda word: word.group(0).title(), run.group(0)), text)
+    """Words without a vowel are acronyms ("PCP", "MRN", "DNR"), not names: they keep their case."""
+    return _ALL_CAPS_RUN.sub(lambda run: _CAPS_WORD.sub(_title_case_word, run.group(0)), text)
+
+
+def _title_case_word(word: re.Match[str]) -> str:
+    bare = unicodedata.normalize("NFD", word.group(0))  # "ĐẶNG": the vowel under its accents
+    return word.group(0).title() if any(vowel in bare for vowel in "AEIOUY") else word.group(0)
+
+
 _HIDDEN = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\uff01-\uff5e]")
 
 

@@ -247,6 +247,10 @@ CUED_AND_SPELLED += [
  ("March, 2021", "March, 2021"), ("in March '21", "March '21"), ("seen on the 3rd.", "the 3rd"),
  ("seen 12-Mar", "12-Mar"), ("seen 2021 Mar 03", "2021 Mar 03"), ("serial number: 12-3456/78", "12-3456/78"),
  ("catalog # 45-6789", "45-6789"),
+ # narrative notes: a saint's facility, "out of", an SSN's ending, a numbered street, a place of two words
+ ("seen at St. Brigid's Regional Medical Center", "St. Brigid's Regional Medical Center"),
+ ("a trucker out of Joliet", "Joliet"), ("SSN ending in 4471 verified", "4471"), ("home on 2nd Avenue", "2nd Avenue"),
+ ("her home in Rancho Cordova", "Rancho Cordova"),
 ]
 MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
@@ -297,7 +301,9 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            "Started Lisinopril and Atorvastatin.", "Cholecystectomy in 2019.", "Counseled in Spanish.",
            # hurried lower-case typing after a cue that names no one
            "Spoke with case management.", "pt tachycardic, hypotensive", "Discussed with ortho and cards.",
-           "Talked to pt about diet.", "Her mother at bedside.", "Spoke with poison control."]
+           "Talked to pt about diet.", "Her mother at bedside.", "Spoke with poison control.",
+           # a table's upper-case columns are no name ("MD    PCP"); vowel-less acronyms keep their case
+           "Attending on call    PCP: none", "DNR CPR PCP reviewed"]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
