@@ -136,7 +136,8 @@ _OBFUSCATED_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}\s?[\[({]\s?at\s?[\]
 _SPELLED_EMAIL = re.compile(r"\b[\w.+-]{1,64}\s+(?:at|AT)\s+[\w-]{1,63}(?:\s+(?:dot|DOT)\s+[\w-]{1,63}){0,3}"
                             r"\s+(?:dot|DOT)\s+(?:com|org|net|edu|gov|mil|us|io|co|uk)\b")
 _HANDLE = re.compile(r"\b(?:twitter|instagram|tiktok|facebook|snapchat|threads|handle|username|user name|screen name)"
-                     r"\b\W{0,3}(?:is\s+)?(@?[A-Za-z0-9_.]{3,30}[A-Za-z0-9_])", re.IGNORECASE)
+                     r"(?:\s+(?:handle|username|account|id|name))?\b\W{0,3}(?:is\s+)?(@?[A-Za-z0-9_.]{3,30}[A-Za-z0-9_])",
+                     re.IGNORECASE)
 _URL = re.compile(r"(?<![\w./:%-])(?:https?://|www\.)[^\s<>\"')\]]{0,2047}[^\s<>\"')\].,;:]", re.IGNORECASE)
 _TLDS = "com|org|net|edu|gov|mil|io|us|uk|ca|info|biz|health|care|app|co|me|ly|int|eu|au|de"
 _BARE_URL = re.compile(rf"(?<![\w./@:%-])(?:[a-z0-9][a-z0-9-]{{0,62}}\.){{1,5}}(?:{_TLDS})\b(?![.@-][\w])"
@@ -199,7 +200,7 @@ _STREET_SUFFIXES = (
 _UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Bldg|Building|Floor|Fl|Lot|#)\.?\s*#?\w+)?"
 _DIRECTION = r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 _STREET = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?(?:\s+1/2)?\s+(?:[NSEW]\.?\s+)?(?:{_PLACE_WORD}\s+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?"
+    rf"\b\d{{1,6}}[A-Za-z]?(?: 1/2)?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:{_PLACE_WORD}[ \t]+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?"
     rf"{_DIRECTION}{_UNIT}"
     # numbered streets without a house number: "on 2nd Avenue", "W 34th St"
     rf"|\b(?:[NSEW]\.?\s+)?\d{{1,3}}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b\.?"
@@ -240,15 +241,16 @@ _NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+
 _INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
 _RELATIONS = (r"(?:spouse|wife|husband|son|daughter|mother|father|brother|sister|guardian|caregiver|friend|"
-              r"partner|niece|nephew|grandson|granddaughter)")
+              r"partner|niece|nephew|grandson|granddaughter|grandmother|grandfather|roommate|fianc[eé]e?|boyfriend|"
+              r"girlfriend|stepson|stepdaughter|cousin|aunt|uncle|sibling|landlord|coworker)")
 _PARTICLE = "|".join(sorted(tagger.PARTICLES))  # lower-case words inside a name ("van der Berg", "de la Cruz")
 _NAMED = rf"(?:(?:{_PARTICLE})\s+)*(?:{_NAME_TOKEN}(?![^\W\d_])|{_INITIAL})"  # whole words: not "Ph" of "PhD"
 # The look-ahead holds the first letters of every cue (titles, roles, relations): the scan skips other words
 # without trying each alternative (2.4x faster, same matches). A new cue word needs its first letter here.
 _NAME_CUE = re.compile(
-    rf"(?=[abcdefghmnprstw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
+    rf"(?=[abcdefghlmnprstuw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
     rf"Electronically signed by|Dictated by|Seen by|Referred by|Referring|Contact|PCP|cc|Provider|"
-    rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b\.?:?\s+)"
+    rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b(?:\.?:\s*|\.?[ \t]+))"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
     rf"(?-i:({_NAMED}(?:,?\s+{_NAMED}){{0,2}}))", re.IGNORECASE)
 # "Fatima's daughter": a capitalized word whose relative is named after it
@@ -696,7 +698,19 @@ _CAPS_WORD = re.compile(rf"\b[{_CAPITALS}]{{3,}}(?:[-'][{_CAPITALS}]+)*\b")
 
 def _title_case_runs(text: str) -> str:
     """Words without a vowel are acronyms ("PCP", "MRN", "DNR"), not names: they keep their case."""
-    return _ALL_CAPS_RUN.sub(lambda run: _CAPS_WORD.sub(_title_case_word, run.group(0)), text)
+    return _ALL_CAPS_RUN.sub(_title_case_run, text)
+
+
+def _title_case_run(run: re.Match[str]) -> str:
+    """Two-letter words are names inside a run of longer ones ("HUANG, LI MEI"), unless state codes or credentials
+    ("ROBERT CHEN, MD", "BOISE ID")."""
+    value = _CAPS_WORD.sub(_title_case_word, run.group(0))
+    return _TWO_LETTERS.sub(lambda word: word.group(0) if word.group(0) in _KEEP_CAPS else word.group(0).title(), value)
+
+
+_TWO_LETTERS = re.compile(rf"(?<=[ ,])[{_CAPITALS}]{{2}}\b|\b[{_CAPITALS}]{{2}}(?=[ ,])")
+_KEEP_CAPS = frozenset(_STATES.split("|")) | {"MD", "RN", "NP", "PA", "DO", "DR", "MR", "MS", "PT", "OT", "ED", "ER",
+                                              "IV", "PO", "OR", "II", "VI", "JR", "SR"}
 
 
 def _title_case_word(word: re.Match[str]) -> str:

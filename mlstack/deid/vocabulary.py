@@ -33,7 +33,9 @@ SAFE_WORDS = DATA_DIR / "safe_words.txt"
 EVERYDAY_ZIPF = 4.8
 # Words of health care newer than Webster's (1934) that no list above holds.
 HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "telemedicine", "hospitalist",
-                    "intensivist", "mychart", "epic", "cerner", "pyxis", "omnicell")
+                    "intensivist", "mychart", "epic", "cerner", "pyxis", "omnicell",
+                    # the cue words of identifiers, as forms abbreviate them
+                    "tel", "fax", "ph", "dob", "mrn", "ssn", "acct", "attn", "re", "cc", "dos", "fin", "csn")
 
 
 def _stems(word: str) -> tuple[str, ...]:

@@ -251,6 +251,10 @@ CUED_AND_SPELLED += [
  ("seen at St. Brigid's Regional Medical Center", "St. Brigid's Regional Medical Center"),
  ("a trucker out of Joliet", "Joliet"), ("SSN ending in 4471 verified", "4471"), ("home on 2nd Avenue", "2nd Avenue"),
  ("her home in Rancho Cordova", "Rancho Cordova"),
+ # letters, reports and consults: two-letter names in upper case, new relations, a platform's handle
+ ("Patient: HUANG, LI MEI (F, 58)", "HUANG, LI MEI"),
+ ("lives with roommate Sage Whitlock-Amari.", "Sage Whitlock-Amari"),
+ ("Instagram handle @sunflower.sage99.", "sunflower.sage99"),
 ]
 MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
@@ -261,6 +265,7 @@ FOUND_WHOLE = [
  ("DOB: Saturday, October 10, 1992", "Saturday, October 10, 1992", "DATE"),
  ("Admitted May of 2013.", "May of 2013", "DATE"),
  ("Pain since 04/01. Plan: rest.", "04/01", "DATE"),
+ ("March 3, 2025\n\nDear Dr. Fashola,", "March 3, 2025", "DATE"),
  ("Contact number: (0121) 496 0189.", "(0121) 496 0189", "PHONE"),
  ("Reached at 02 48 60 70 44 today", "02 48 60 70 44", "PHONE"),
  ("Call +33 (0)2 77 00 17 04 after five", "+33 (0)2 77 00 17 04", "PHONE"),
@@ -303,7 +308,9 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            "Spoke with case management.", "pt tachycardic, hypotensive", "Discussed with ortho and cards.",
            "Talked to pt about diet.", "Her mother at bedside.", "Spoke with poison control.",
            # a table's upper-case columns are no name ("MD    PCP"); vowel-less acronyms keep their case
-           "Attending on call    PCP: none", "DNR CPR PCP reviewed"]
+           "Attending on call    PCP: none", "DNR CPR PCP reviewed",
+           # a cue word without a colon does not reach over a line break
+           "Signed by the attending MD\nComparison: prior study"]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
