@@ -173,7 +173,13 @@ def _deid(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"mlstack deid: {error} (set {DEID_KEY_VARIABLE})", file=sys.stderr)
         return 2
-    deidentifier = Deidentifier(policy)
+    if args.train_model:
+        return _deid_train_model(args)
+    try:
+        deidentifier = Deidentifier(policy, _deid_backend(args.model) if args.model else None)
+    except (OSError, ValueError, RuntimeError) as error:  # onnxruntime's load errors are RuntimeErrors
+        print(f"mlstack deid: {args.model}: {error}", file=sys.stderr)
+        return 2
     if args.evaluate:
         from mlstack.deid.corpus import CORPUS_PATH, load_corpus
         from mlstack.deid.evaluate import evaluate, format_scores
@@ -208,6 +214,31 @@ def _deid(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(result.text)
     return 0
+
+
+def _deid_train_model(args: argparse.Namespace) -> int:
+    from mlstack.deid.corpus import load_corpus
+    from mlstack.deid.model_backend import train_model
+
+    if not args.model:
+        print("mlstack deid: --train-model needs --model, the file to write", file=sys.stderr)
+        return 2
+    try:
+        documents = load_corpus(Path(args.train_model))
+        model = train_model(documents)
+    except (OSError, ValueError) as error:
+        print(f"mlstack deid: {args.train_model}: {error}", file=sys.stderr)
+        return 2
+    Path(args.model).write_bytes(model)
+    print(f"trained on {len(documents)} documents -> {args.model} ({len(model) / 1e6:.1f} MB)")
+    return 0
+
+
+def _deid_backend(model: str) -> object:
+    from mlstack.deid import PatternBackend
+    from mlstack.deid.model_backend import EntityModelTagger
+
+    return PatternBackend(EntityModelTagger(Path(model).read_bytes()))
 
 
 def _rehearse(args: argparse.Namespace) -> int:
@@ -281,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="precision/recall/F1 per identifier type on a labelled JSONL corpus (default: the shipped "
                            "one, mlstack/deid/data/eval_corpus.jsonl)")
     deid.add_argument("--json-out", help="with --evaluate: also write the scores as JSON here")
+    deid.add_argument("--model", metavar="MODEL_ONNX",
+                      help="the learned half: this entity model (the ner recipe's model.onnx, or --train-model's) "
+                           "instead of the shipped tagger, beside the patterns")
+    deid.add_argument("--train-model", metavar="CORPUS",
+                      help="train the ner recipe's entity tagger on a labelled JSONL corpus of identifiers and write "
+                           "it to --model (docs/deid.md)")
     deid.set_defaults(func=_deid)
     return parser
 

@@ -34,10 +34,14 @@ class Backend(Protocol):
 
 
 class PatternBackend:
-    """Patterns, checksums, context cues and shipped dictionaries: no model, no network."""
+    """Patterns, checksums, context cues and shipped dictionaries, with a learned tagger for names and places (the
+    shipped one, or `learned`: a team's model, mlstack/deid/model_backend.py); no network."""
+
+    def __init__(self, learned: recognizers.LearnedTagger | None = None) -> None:
+        self.learned = learned
 
     def detect(self, text: str) -> list[Span]:
-        return recognizers.detect(text)
+        return recognizers.detect(text, self.learned)
 
 
 class CombinedBackend:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from mlstack.deid import tagger
 
@@ -738,13 +739,21 @@ def reading_view(text: str) -> tuple[str, Sequence[int]]:
     return _title_case_runs("".join(kept).translate(_CONFUSABLE)), offsets
 
 
-def detect(text: str) -> list[Span]:
+class LearnedTagger(Protocol):
+    """The learned half: (start, end, type) of what it finds in the text; windows `covered` says the patterns
+    found whole need not be tagged (the shipped tagger, or a team's model: mlstack/deid/model_backend.py)."""
+
+    def spans(self, text: str, covered: Callable[[int, int], bool]) -> Iterable[tuple[int, int, str]]: ...
+
+
+def detect(text: str, learned: LearnedTagger | None = None) -> list[Span]:
     """Non-overlapping spans (longest first, then by type priority) found in the reading view of the text, with the
-    original's offsets: the patterns' spans, then what the tagger and the uncued-code rule add where the patterns
-    found nothing, then names continued to their last word; a state or country is no identifier."""
+    original's offsets: the patterns' spans, then what the learned tagger (default: the shipped one) and the
+    uncued-code rule add where the patterns found nothing, then names continued to their last word; a state or
+    country is no identifier."""
     view, offsets = reading_view(text)
     found = resolve_overlaps({span for recognizer in RECOGNIZERS for span in recognizer(view)})
-    found = resolve_overlaps([*found, *_added(view, found)])
+    found = resolve_overlaps([*found, *_added(view, found, learned or tagger.shipped())])
     starts = {span.start for span in found}
     found = resolve_overlaps([_continued(view, span, starts) if span.type == "NAME" else span for span in found])
     found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
@@ -779,7 +788,7 @@ def _continued(view: str, span: Span, starts: set[int]) -> Span:
     return Span(span.start, end, span.type) if end > span.end else span
 
 
-def _added(view: str, found: list[Span]) -> list[Span]:
+def _added(view: str, found: list[Span], model: LearnedTagger | None) -> list[Span]:
     """What has no pattern of its own, where no pattern found anything (patterns are exact where they apply):
     names and places the learned tagger (mlstack/deid/tagger.py) finds, and uncued codes (find_codes). The
     characters the patterns took are marked once: the tagger skips windows they cover whole, and a candidate is
@@ -787,7 +796,6 @@ def _added(view: str, found: list[Span]) -> list[Span]:
     taken = bytearray(len(view) + 1)
     for span in found:
         taken[span.start:span.end] = b"\x01" * (span.end - span.start)
-    model = tagger.shipped()
     learned = (Span(start, end, kind) for start, end, kind in model.spans(
         view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
     return [span for span in (*learned, *find_codes(view)) if taken.find(1, span.start, span.end) < 0
