@@ -104,6 +104,7 @@ _DATE = re.compile(
     rf"|{_MONTHS}\s+{_DAY}(?:,?\s+{_YEAR})?"  # Jan 3rd, January 3, 2021
     rf"|{_DAY}(?:\s+of)?\s+{_MONTHS}(?:,?\s+{_YEAR})?"  # 3 Jan 2021, 3rd of January
     rf"|{_MONTHS},?\s+(?:of\s+)?{_YEAR}"  # March 2021, March, 2021, March of 2021
+    rf"|{_DAY_NAME}\.?,?\s+(?:the\s+)?(?:[12]?\d|3[01])(?:st|nd|rd|th)\b"  # Tues 3rd
     rf"|{_MONTHS}\s+['\u2019]\d{{2}}"  # March '21
     rf"|{_YEAR}\s+{_MONTHS}\s+{_DAY}"  # 2021 Mar 03
     rf"|{_YEAR}-(?:0[1-9]|1[0-2])(?![-\d])|(?:0?[1-9]|1[0-2])-{_YEAR}"  # 2021-03, 03-2021
@@ -154,8 +155,9 @@ _SSN_PART = re.compile(r"(?:\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:
                        r"|(?<![\w-])([xX*#]{3}[- ]?[xX*#]{2}[- ]?\d{4})\b", re.IGNORECASE)
 _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s*[:#]?\s*"
                       r"(\d{3}[-. ]?\d{2}[-. ]?\d{4})\b", re.IGNORECASE)
-_VALUE = r"(?=[A-Za-z-]*\d)([A-Za-z0-9][A-Za-z0-9/-]{2,19}[A-Za-z0-9])\b"  # any case, a digit somewhere
-_QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code))*"
+# any case, a digit somewhere; or digits in groups ("2123 45670 1": seven digits at least, find_cued_ids)
+_VALUE = r"(\d{2,6}(?: \d{1,6}){1,4}\b|(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,19}[A-Za-z0-9]\b)"
+_QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code|card))*"
 _CUED_IDS = (
     ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart|hospital\s+(?:number|no\.?|#)|unit number|encounter|"
                        r"(?:patient|pt\.?)\s*(?:id|#|no\.?|number)|CSN|FIN|EMPI|MPI)" + _QUALIFIERS
@@ -373,7 +375,8 @@ def _is_ipv6(value: str) -> bool:
 def find_cued_ids(text: str) -> Iterator[Span]:
     for kind, pattern in _CUED_IDS:
         for match in pattern.finditer(text):
-            if any(ch.isdigit() for ch in match.group(1)):
+            value = match.group(1)
+            if sum(ch.isdigit() for ch in value) >= (7 if " " in value else 1):
                 yield Span(match.start(1), match.end(1), kind)
     yield from _groups(_PLATE, text, "ID")
     yield from _groups(_UDI, text, "ID", 0)
@@ -406,7 +409,19 @@ def find_addresses(text: str) -> Iterator[Span]:
             yield Span(match.start(), match.end(), "ADDRESS")
 
 
+# British and Canadian postcodes after their cue or a place ("postcode SW1A 1AA", "London EC1A 1BB", "Ottawa, ON
+# K1A 0B1"): areas smaller than a state, as a ZIP code is.
+# (after a place, the space between the halves is required: "Staged T2N0M0" is a tumour's stage)
+_BRITISH, _CANADIAN = r"[A-Z]{1,2}\d[A-Z\d]?", r"[A-Z]\d[A-Z]"  # the outward half; the inward is \d[A-Z]{2}, \d[A-Z]\d
+_POSTCODE = re.compile(rf"\b(?i:post\s?code|postal code)\s*[:#]?\s*"
+                       rf"({_BRITISH}\s?\d[A-Z]{{2}}|{_CANADIAN}\s?\d[A-Z]\d)\b"
+                       rf"|{_PLACE_WORD},?\s+(?:[A-Z]{{2}}\s+)?({_BRITISH} \d[A-Z]{{2}}|{_CANADIAN} \d[A-Z]\d)\b")
+
+
 def find_locations(text: str) -> Iterator[Span]:
+    for match in _POSTCODE.finditer(text):
+        group = 1 if match.group(1) else 2
+        yield Span(match.start(group), match.end(group), "ZIP")
     for match in _ZIP_NUMBER.finditer(text):
         if _ZIP_CUE.search(text, max(0, match.start() - 24), match.start()):
             yield Span(match.start(), match.end(), "ZIP")
@@ -437,8 +452,11 @@ def _cued_cities(text: str) -> Iterator[Span]:
             if candidate in regions():
                 break  # a state or country: not an identifier under Safe Harbor
             if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES):
-                if size == 1 and len(words) > 1 and re.fullmatch(_PLACE_PREFIX, words[0]) and not _is_word(words[1]):
-                    candidate = " ".join(words[:2])  # "lives in West Jeremyville"
+                if size == 1:  # no listed place: the run, less the vocabulary after it ("from Milton Keynes")
+                    kept = len(words)
+                    while kept > 1 and (_is_word(words[kept - 1]) or words[kept - 1] in _FACILITY_QUALIFIERS):
+                        kept -= 1
+                    candidate = " ".join(words[:kept])
                 yield Span(match.start(1), match.start(1) + len(candidate), "LOCATION")
                 break
 
@@ -471,6 +489,8 @@ _FACILITY_WORDS = (rf"(?:(?:{'|'.join(sorted(_FACILITY_QUALIFIERS))})\s+)*"
                    r"Urgent Care)\b")
 _FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:['\u2019]s)?(?:\s{_PLACE_NAME}){{0,2}}?"
                        rf"\s+{_FACILITY_WORDS}(?:\s+of\s+{_PLACE_RUN})?")
+_FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}(?:Hospital|Infirmary|Medical Center|Clinic|Hospice|"
+                                rf"Health Center|University Hospital)s?\s+of\s+({_PLACE_RUN})")
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
 _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
@@ -482,14 +502,8 @@ _COUNTY = re.compile(rf"\b{_PLACE_NAME}(?:\s{_PLACE_NAME})?\s+(?:County|Parish|B
 
 
 def find_places_by_form(text: str) -> Iterator[Span]:
-    for match in _COUNTY.finditer(text):
-        words = match.group(0).split()
-        county, lead = next(i for i, word in enumerate(words) if word in ("County", "Parish", "Borough")), 0
-        while lead < county - 1 and _is_word(words[lead]):
-            lead += 1  # "Resident Cook County": a sentence's word before the name is not in it
-        start = match.start() + match.group(0).index(words[lead]) if lead else match.start()
-        if words[lead] not in _NOT_NAMES and words[lead] not in _FACILITY_QUALIFIERS:
-            yield Span(start, match.end(), "LOCATION")
+    yield from _counties(text)
+    yield from _facilities(text)
     for match in (*_PLACE_FORMS.finditer(text), *_PLACE_AFTER_IN.finditer(text)):
         group = match.lastindex or 0
         words = match.group(group).split()
@@ -507,6 +521,23 @@ def find_places_by_form(text: str) -> Iterator[Span]:
                 or re.fullmatch(_DAY_NAME, named) or named in _NOT_NAMES:
             continue
         yield Span(match.start(group), match.start(group) + len(value), "LOCATION")
+
+
+def _counties(text: str) -> Iterator[Span]:
+    for match in _COUNTY.finditer(text):
+        words = match.group(0).split()
+        county, lead = next(i for i, word in enumerate(words) if word in ("County", "Parish", "Borough")), 0
+        while lead < county - 1 and _is_word(words[lead]):
+            lead += 1  # "Resident Cook County": a sentence's word before the name is not in it
+        start = match.start() + match.group(0).index(words[lead]) if lead else match.start()
+        if words[lead] not in _NOT_NAMES and words[lead] not in _FACILITY_QUALIFIERS:
+            yield Span(start, match.end(), "LOCATION")
+
+
+def _facilities(text: str) -> Iterator[Span]:
+    for match in _FACILITY_OF_PLACE.finditer(text):  # "Royal Infirmary of Edinburgh": named after its place
+        if not all(map(_is_word, match.group(1).split())):
+            yield Span(match.start(), match.end(), "LOCATION")
     for match in _FACILITY.finditer(text):
         words = match.group(0).split()
         lead = 0  # "Patient Sutton Memorial Hospital": the sentence's words before the name are not in it

