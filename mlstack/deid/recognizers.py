@@ -201,9 +201,12 @@ _STREET_SUFFIXES = (
     "Summit|Terrace|Ter|Throughway|Trace|Track|Trafficway|Trail|Trl|Tunnel|Turnpike|Underpass|Unions?|Valleys?|"
     "Via|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?")
 _UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Bldg|Building|Floor|Fl|Lot|#)\.?\s*#?\w+)?"
+# "One Main Street"
+_SPELLED_NUMBER = "One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Eleven|Twelve|Fifteen|Twenty|Fifty|Hundred"
 _DIRECTION = r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 _STREET = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?(?: 1/2)?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:{_PLACE_WORD}[ \t]+){{1,3}}(?:{_STREET_SUFFIXES})\b\.?"
+    rf"\b(?:\d{{1,6}}[A-Za-z]?(?: 1/2)?|{_SPELLED_NUMBER})[ \t]+(?:[NSEW]\.?[ \t]+)?(?:{_PLACE_WORD}[ \t]+){{1,3}}"
+    rf"(?:{_STREET_SUFFIXES})\b\.?"
     rf"{_DIRECTION}{_UNIT}"
     # numbered streets without a house number: "on 2nd Avenue", "W 34th St"
     rf"|\b(?:[NSEW]\.?\s+)?\d{{1,3}}(?:st|nd|rd|th)\s+(?:Street|St|Avenue|Ave)\b\.?"
@@ -391,7 +394,7 @@ def find_cued_ids(text: str) -> Iterator[Span]:
 # with at least 7 digits, or with letters and at least 4 digits in 6 or more characters. Not a quantity with
 # its unit ("1000mg"), a decimal, or part of a longer token; dates, phones and cued IDs have already been found.
 _CODE = re.compile(r"(?<![\w.,/:$%+-])(?=[A-Za-z-]*\d)[A-Za-z0-9]+(?:-[A-Za-z0-9]+){0,4}(?![\w/%]|[.,:-]\w)")
-_QUANTITY = re.compile(r"\d+(?:[a-z]{1,5}|[A-Z]{1,2})")
+_QUANTITY = re.compile(r"\d+(?:[a-z]{1,5}|[A-Z]{1,2})(?:-\d+(?:[a-z]{1,5}|[A-Z]{1,2})?)?")  # "1000mg", "70s-80s"
 
 
 def find_codes(text: str) -> Iterator[Span]:
@@ -724,7 +727,8 @@ _CAPS = rf"[{_CAPITALS}]{{2,}}(?:[-'][{_CAPITALS}]+)*"
 # A run of upper-case words, or one after a title ("Dr. SMITH"; the title is matched, not looked behind for: ten
 # look-behinds tried at every position cost ten times the scan).
 # (one space or ", " between the words: a table's columns, "MD    PCP", are no run)
-_ALL_CAPS_RUN = re.compile(rf"\b{_CAPS}(?:,? {_CAPS})+\b|\b(?:Dr|Mr|Ms|Mrs|Prof)\.? {_CAPS}(?:,? {_CAPS})*\b")
+_ALL_CAPS_RUN = re.compile(rf"\b{_CAPS}(?:,? {_CAPS})+\b"
+                           rf"|\b(?P<title>(?:Dr|Mr|Ms|Mrs|Prof)\.? ){_CAPS}(?:,? {_CAPS})*\b")
 _CAPS_WORD = re.compile(rf"\b[{_CAPITALS}]{{3,}}(?:[-'][{_CAPITALS}]+)*\b")
 
 
@@ -734,9 +738,13 @@ def _title_case_runs(text: str) -> str:
 
 
 def _title_case_run(run: re.Match[str]) -> str:
-    """Two-letter words are names inside a run of longer ones ("HUANG, LI MEI"), unless state codes or credentials
-    ("ROBERT CHEN, MD", "BOISE ID")."""
-    value = _CAPS_WORD.sub(_title_case_word, run.group(0))
+    """A run reads as a name when two of its words are no vocabulary ("JOHN SMITH"; "ICU PROGRESS NOTE" is a heading),
+    or after a title ("Dr. MARTINEZ"). Two-letter words are names inside it ("HUANG, LI MEI"), unless state codes or
+    credentials ("ROBERT CHEN, MD", "BOISE ID")."""
+    value = run.group(0)
+    if not run.group("title") and sum(not _is_word(word) for word in _CAPS_WORD.findall(value)) < 2:
+        return value
+    value = _CAPS_WORD.sub(_title_case_word, value)
     return _TWO_LETTERS.sub(lambda word: word.group(0) if word.group(0) in _KEEP_CAPS else word.group(0).title(), value)
 
 
@@ -827,19 +835,35 @@ def _added(view: str, found: list[Span], model: LearnedTagger | None) -> list[Sp
     taken = bytearray(len(view) + 1)
     for span in found:
         taken[span.start:span.end] = b"\x01" * (span.end - span.start)
-    learned = (Span(start, end, kind) for start, end, kind in model.spans(
-        view, covered=lambda start, end: taken.find(0, start, end) < 0)) if model else ()
-    return [span for span in (*learned, *find_codes(view)) if taken.find(1, span.start, span.end) < 0
-            and not (span.type in ("NAME", "LOCATION") and _not_a_name(view, span))]
+    learned = [] if model is None else [Span(start, end, kind) for start, end, kind in model.spans(
+        view, covered=lambda start, end: taken.find(0, start, end) < 0)]
+    names = [_trimmed(view, span) for span in learned if not _not_a_name(view, span)]
+    return [span for span in (*names, *find_codes(view))
+            if span and taken.find(1, span.start, span.end) < 0 and not _not_a_name(view, span)]
+
+
+def _trimmed(view: str, span: Span) -> Span | None:
+    """The span less the vocabulary it starts or ends with ("Interpreter Nichole Lenihan", "Officer Kowalczyk":
+    a name neither starts nor ends with a dictionary word); None when nothing else is left."""
+    words = list(_WORD.finditer(view, span.start, span.end))
+    while words and _is_word(words[0].group(0)):
+        words.pop(0)
+    while words and _is_word(words[-1].group(0)):
+        words.pop()
+    return Span(words[0].start(), words[-1].end(), span.type) if words else None
 
 
 def _not_a_name(view: str, span: Span) -> bool:
-    """A span the tagger found that is vocabulary (Philter's safe list: "Tumor Board", "Return"), an eponym
-    ("Glasgow Coma Scale", "Barrett esophagus", "Parkinson's disease"), or the start of a state or country's
-    name ("Puerto" of "Puerto Rico")."""
+    """A span the tagger found, as it is and trimmed of its vocabulary (Philter's safe list), that is a service, an
+    abbreviation, an eponym ("Glasgow Coma Scale", "Barrett esophagus", "Parkinson's disease"), or the start of a
+    state or country's name ("Puerto" of "Puerto Rico")."""
+    if span.type not in ("NAME", "LOCATION"):
+        return False
     words = _WORD.findall(view[span.start:span.end])
     following = _WORD.match(view, span.end + 1) if view[span.end:span.end + 1] == " " else None
-    if all(_is_word(word) for word in words) or _EPONYM_AFTER.match(view, span.end) \
+    # a name has a word ("," was tagged once), names no service ("Nephrology"), is no short abbreviation ("IJ")
+    if not words or any(map(_is_service, words)) \
+            or (len(words) == 1 and words[0].isupper() and len(words[0]) <= 4) or _EPONYM_AFTER.match(view, span.end) \
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
         return True
     ahead = view[span.start:span.start + 40].split()

