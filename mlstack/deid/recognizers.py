@@ -291,8 +291,23 @@ def _groups(pattern: re.Pattern[str], text: str, kind: str, group: int = 1) -> I
 def find_dates(text: str) -> Iterator[Span]:
     yield from _groups(_HOLIDAY, text, "DATE", 0)
     for match in _DATE.finditer(text):
-        if _plausible_date(match.group(0)):
+        value = match.group(0)
+        if _plausible_date(value) and (not _MONTH_DAY.fullmatch(value) or _is_dated(text, match.start(), match.end())):
             yield Span(match.start(), match.end(), "DATE")
+
+
+# A month and day with no year reads like a score ("pain 4/10", "strength 5/5", "2/6 murmur"): it is a date only
+# after a word that dates ("on 3/9", "since 04/01", "DOB", "seen", "signed ... MD") or before a time ("3/4 @ 14:00").
+_MONTH_DAY = re.compile(r"\d{1,2}/\d{1,2}")
+_DATES_BEFORE = re.compile(r"\b(?:on|since|from|until|till|by|dated?|seen|admit(?:ted)?|discharged?|born|dob|dos|visit|"
+                           r"appt|appointment|return|f/u|follow(?:[- ]?up)?|as of|starting|through|thru|last|next|"
+                           r"before|after|scheduled|signed|md|do|rn|np|pa-c|due|expires?|between|and|to)\b[\s:.,]*$",
+                           re.IGNORECASE)
+_TIME_AFTER = re.compile(r"\s*(?:at|@)\s*\d{1,2}(?::?\d{2})")
+
+
+def _is_dated(text: str, start: int, end: int) -> bool:
+    return bool(_DATES_BEFORE.search(text, max(0, start - 20), start) or _TIME_AFTER.match(text, end))
 
 
 def _plausible_date(value: str) -> bool:
@@ -402,8 +417,12 @@ def find_codes(text: str) -> Iterator[Span]:
         value = match.group(0)
         digits = sum(char.isdigit() for char in value)
         letters = sum(char.isalpha() for char in value)
-        if (digits >= 7 or (letters and digits >= 4 and len(value) >= 6)) and not _QUANTITY.fullmatch(value):
+        if (digits >= 7 or (letters and digits >= 4 and len(value) >= 6)) and not _QUANTITY.fullmatch(value) \
+                and not _TIME_RANGE.fullmatch(value):
             yield Span(match.start(), match.end(), "ID")
+
+
+_TIME_RANGE = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d-(?:[01]\d|2[0-3])[0-5]\d")  # a shift: "0700-1900"
 
 
 def find_addresses(text: str) -> Iterator[Span]:
@@ -561,7 +580,8 @@ def _is_name_context(text: str, start: int) -> bool:
 
 _LOWER_CUE = re.compile(r"\b(?:pt|patient|name|mr|mrs|ms|dr)\.?:?\s+([a-z]+)(?:\s+([a-z'-]+))?")
 # Hurried typing after a title, a relation or a conversation ("Mrs. jane vũ", "her niece mónika szabó", "spoke with
-# nicolas leão"): lower-case words that are no vocabulary (the safe list) nor a team's abbreviation are the name.
+# nicolas leão"): lower-case words that are no vocabulary (the safe list, which holds teams' abbreviations) are the
+# name.
 _LOWER_WORD = rf"[{_LOWER}][{_LOWER}'-]+"
 _LOWER_NAME_CUE = re.compile(
     rf"\b(?i:(pt|patient|name)|mr|mrs|ms|miss|mx|dr|prof|nurse|attn|{_RELATIONS}|neighbou?r|spoke (?:with|to)|"
@@ -569,10 +589,6 @@ _LOWER_NAME_CUE = re.compile(
 # After "pt", words of these endings describe the patient ("pt tachycardic, hypotensive"), they do not name them.
 _DESCRIPTIVE_ENDINGS = ("ic", "ive", "ous", "al", "ed", "ing", "ent", "ant", "ful", "less", "able", "ible", "ary",
                         "oid", "tic")
-_TEAMS = frozenset({"ortho", "cards", "neuro", "gi", "id", "pcp", "pharmd", "sw", "cm", "ot", "pt", "rt", "np", "pa",
-                    "rn", "md", "ent", "ir", "ems", "ed", "er", "icu", "pacu", "onc", "heme", "pulm", "psych", "derm",
-                    "uro", "gyn", "ob", "peds", "surg", "rehab", "nsg", "dietitian", "dietician", "hospice",
-                    "pharmacy"})
 
 
 def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
@@ -591,7 +607,7 @@ def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -
             if word in tagger.PARTICLES and index and index + 1 < len(words):
                 continue  # "camille le roux"
             following = words[index + 1] if index + 1 < len(words) else ""
-            if _is_word(word) or word in _TEAMS or _is_service(word) or _is_service(following) or word in _LOWER_STOP \
+            if _is_word(word) or _is_service(word) or _is_service(following) or word in _LOWER_STOP \
                     or (match.group(1) and word.endswith(_DESCRIPTIVE_ENDINGS)):
                 break  # "case management": the words before a service name it
             end, taken = position, taken + 1
@@ -866,8 +882,15 @@ def _not_a_name(view: str, span: Span) -> bool:
             or (len(words) == 1 and words[0].isupper() and len(words[0]) <= 4) or _EPONYM_AFTER.match(view, span.end) \
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
         return True
+    if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
+                            or _MEASURE_AFTER.match(view, span.end)):
+        return True  # "12 mm Hasson port", "4-0 Monocryl", "Troponin 0.04 -> 0.03": a device or a lab, not a name
     ahead = view[span.start:span.start + 40].split()
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
+
+
+_MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
+_MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))")
 
 
 # USAN stems and clinical word endings: a capitalized word of six or more letters that ends so is a drug,

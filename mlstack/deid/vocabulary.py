@@ -1,12 +1,12 @@
 """The de-identifier's safe list: English words and drug names that are never names or places (`make deid-model`).
 
-    python -m mlstack.deid.vocabulary [--out mlstack/deid/data/safe_words.txt] [--min-zipf 2.5]
+    python -m mlstack.deid.vocabulary [--out mlstack/deid/data/safe_words.txt] [--min-zipf 2.0]
 
 A capitalized word the tagger takes for a name ("Tumor board", "Return precautions", "Interpreter Scott
 Gibbs", "Continue Lipitor") is usually a sentence's first word or a drug. Philter (UCSF) reaches its recall by
 flagging capitalized words that are not known vocabulary; this list is that vocabulary, the other way round: a
 span the tagger finds on its own is dropped when all its words are in it. Listed:
-- English words that are frequent (wordfreq's Zipf frequency, default 2.5: about once in three million words
+- English words that are not rare (wordfreq's Zipf frequency, default 2.0: about once in ten million words
   and more) and that, or whose stem, is a lower-case entry of Webster's Second (proper nouns are capitalized
   there: "sheffield" is not listed), and everyday words whatever Webster's says ("held");
 - one-word drug names, generic and brand (the drug-named-entity-recognition package's dictionary, drawn from
@@ -34,11 +34,18 @@ SAFE_WORDS = DATA_DIR / "safe_words.txt"
 # Everyday words are listed whether or not Webster's has them (irregular forms: "held", "went"); the name and
 # place lists still take theirs out ("london", "paris").
 EVERYDAY_ZIPF = 4.8
-# Words of health care newer than Webster's (1934) that no list above holds.
+# Words of health care that no list above holds, or that a name list takes out (curated: always listed).
 HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "telemedicine", "hospitalist",
                     "intensivist", "mychart", "epic", "cerner", "pyxis", "omnicell",
                     # the cue words of identifiers, as forms abbreviate them
-                    "tel", "fax", "ph", "dob", "mrn", "ssn", "acct", "attn", "re", "cc", "dos", "fin", "csn")
+                    "tel", "fax", "ph", "dob", "mrn", "ssn", "acct", "attn", "re", "cc", "dos", "fin", "csn",
+                    # teams and services, as notes abbreviate them ("discussed with ortho", "Cath Lab")
+                    "ortho", "cards", "neuro", "gi", "id", "pcp", "pharmd", "sw", "cm", "ot", "pt", "rt", "np", "pa",
+                    "rn", "md", "ent", "ir", "ems", "ed", "er", "icu", "ccu", "pacu", "onc", "heme", "pulm", "psych",
+                    "derm", "uro", "gyn", "ob", "peds", "surg", "rehab", "nsg", "dietitian", "dietician", "cath",
+                    # labs and drugs, as notes abbreviate them ("Plt 168", "Zosyn and Vanco")
+                    "plt", "hgb", "hct", "wbc", "bmp", "cmp", "lfts", "vanco", "zosyn", "cipro", "levo", "amp", "gent",
+                    "echo", "tele", "labs", "meds", "vitals")
 
 
 def _stems(word: str) -> tuple[str, ...]:
@@ -92,7 +99,7 @@ def _world_cities() -> set[str]:
             if " " not in city["name"]}
 
 
-def build(min_zipf: float = 2.5) -> list[str]:
+def build(min_zipf: float = 2.0) -> list[str]:
     import wordfreq
     from english_words import get_english_words_set
 
@@ -106,7 +113,7 @@ def build(min_zipf: float = 2.5) -> list[str]:
     english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
                and len(word) > 1 and (frequent(word, EVERYDAY_ZIPF) or (frequent(word) and any(
                    form in lower_entries and (form == word or frequent(form)) for form in _stems(word))))}
-    return sorted((english | _drug_names() | _diagnosis_words() | set(HEALTHCARE_TERMS)) - excluded)
+    return sorted(((english | _drug_names() | _diagnosis_words()) - excluded) | set(HEALTHCARE_TERMS))
 
 
 def _drug_names() -> set[str]:
@@ -137,7 +144,7 @@ def _diagnosis_words() -> set[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SAFE_WORDS)
-    parser.add_argument("--min-zipf", type=float, default=2.5)
+    parser.add_argument("--min-zipf", type=float, default=2.0)
     args = parser.parse_args(argv)
     words = build(args.min_zipf)
     args.out.write_text("# English words and drug names, never names or places: python -m mlstack.deid.vocabulary\n"

@@ -321,7 +321,11 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            "ICU PROGRESS NOTE", "CV: NSR 70s-80s.", "Follow-up of Type 2 Diabetes Mellitus.",
            "Dorsalis Pedis pulses 2+.", "Preoperative Diagnosis: cholelithiasis.",
            "Discussed with Nephrology at rounds.", "Specimens: Gallbladder to Pathology.", "Lines: R IJ CVC day 5.",
-           "Glasgow Coma Scale 15."]
+           "Glasgow Coma Scale 15.",
+           # scores read like a month and day, a shift like a code; abbreviations of labs and places in the hospital
+           "Pain 4/10 with ambulation.", "Strength 5/5 bilaterally.", "A 2/6 systolic murmur.",
+           "NURSING NOTE 0700-1900", "Cath Lab notified.", "Labs: ANC 2.1, Plt 168.", "Day 4 of Zosyn and Vanco.",
+           "12 mm Hasson port placed."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
