@@ -255,7 +255,7 @@ _NAMED = rf"(?:(?:{_PARTICLE})\s+)*(?:{_NAME_TOKEN}(?![^\W\d_])|{_INITIAL})"  # 
 # without trying each alternative (2.4x faster, same matches). A new cue word needs its first letter here.
 _NAME_CUE = re.compile(
     rf"(?=[abcdefghlmnprstuw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
-    rf"Electronically signed by|Dictated by|Seen by|Referred by|Referring|Contact|PCP|cc|Provider|"
+    rf"Electronically signed by|Dictated by|Seen by|Referred by|Referring|Contact|PCP|Provider|"
     rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b(?:\.?:\s*|\.?[ \t]+))"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
     rf"(?-i:({_NAMED}(?:,?\s+{_NAMED}){{0,2}}))", re.IGNORECASE)
@@ -418,10 +418,11 @@ def find_codes(text: str) -> Iterator[Span]:
         digits = sum(char.isdigit() for char in value)
         letters = sum(char.isalpha() for char in value)
         if (digits >= 7 or (letters and digits >= 4 and len(value) >= 6)) and not _QUANTITY.fullmatch(value) \
-                and not _TIME_RANGE.fullmatch(value):
+                and not _TIME_RANGE.fullmatch(value) and not _OBSTETRIC.fullmatch(value):
             yield Span(match.start(), match.end(), "ID")
 
 
+_OBSTETRIC = re.compile(r"G\d{1,2}P\d{1,4}(?:-?\d{1,4})*")  # gravida and para: "G2P1001"
 _TIME_RANGE = re.compile(r"(?:[01]\d|2[0-3])[0-5]\d-(?:[01]\d|2[0-3])[0-5]\d")  # a shift: "0700-1900"
 
 
@@ -877,9 +878,10 @@ def _not_a_name(view: str, span: Span) -> bool:
         return False
     words = _WORD.findall(view[span.start:span.end])
     following = _WORD.match(view, span.end + 1) if view[span.end:span.end + 1] == " " else None
-    # a name has a word ("," was tagged once), names no service ("Nephrology"), is no short abbreviation ("IJ")
+    # a name has a word ("," was tagged once), names no service ("Nephrology"), holds no abbreviation ("IJ",
+    # "New AFib", "CHA2DS2-VASc")
     if not words or any(map(_is_service, words)) \
-            or (len(words) == 1 and words[0].isupper() and len(words[0]) <= 4) or _EPONYM_AFTER.match(view, span.end) \
+            or any(_ABBREVIATION.fullmatch(word) for word in words) or _EPONYM_AFTER.match(view, span.end) \
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
         return True
     if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
@@ -889,6 +891,7 @@ def _not_a_name(view: str, span: Span) -> bool:
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
 
 
+_ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}")
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
 _MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))")
 

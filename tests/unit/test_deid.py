@@ -325,7 +325,10 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            # scores read like a month and day, a shift like a code; abbreviations of labs and places in the hospital
            "Pain 4/10 with ambulation.", "Strength 5/5 bilaterally.", "A 2/6 systolic murmur.",
            "NURSING NOTE 0700-1900", "Cath Lab notified.", "Labs: ANC 2.1, Plt 168.", "Day 4 of Zosyn and Vanco.",
-           "12 mm Hasson port placed."]
+           "12 mm Hasson port placed.",
+           # "CC:" is the chief complaint; obstetric notation; abbreviations in mixed case
+           "CC: Changing mole on the back.", "G2P1001 at 38w2d.", "Reason: New AFib with RVR.", "CHA2DS2-VASc 4.",
+           "Counseled on ABCDEs."]
 
 
 def test_a_number_no_ssn_can_be_is_not_an_ssn_but_still_an_identifying_number():
