@@ -55,32 +55,6 @@ def _promote(args: argparse.Namespace) -> int:
     return 0
 
 
-HELD_OUT_SEED = 1007  # the tagger trains on seed 7 (mlstack/deid/train.py)
-
-
-def _generated_scores(deidentifier: object) -> dict[str, dict]:
-    """Scores on generated notes (needs Faker, a development dependency; none without it): generator A, the
-    tagger's own with a seed it never trained on, generator C, Faker's formats of every type, and the false
-    positives on notes without identifiers."""
-    try:
-        from mlstack.deid.probe import phi_free_documents, probe_documents
-        from mlstack.deid.train import NoteGenerator
-    except ImportError:
-        return {}
-    from mlstack.deid.evaluate import evaluate
-
-    generator = NoteGenerator(HELD_OUT_SEED)
-    notes = [generator.note() for _ in range(300)]
-    held_out = [{"text": text, "spans": [{"start": a, "end": b, "type": kind} for a, b, kind in spans]}
-                for text, spans in notes]
-    phi_free = phi_free_documents()
-    false_positives = sum(len(deidentifier.deidentify(note).spans) for note in phi_free)
-    return {"generator_a_held_out": evaluate(deidentifier, held_out),
-            "generator_c_formats": evaluate(deidentifier, probe_documents()),
-            "phi_free": {"notes": len(phi_free), "false_positive_spans": false_positives,
-                         "per_25_notes": false_positives * 25 / len(phi_free)}}
-
-
 def _drift_baseline(args: argparse.Namespace) -> int:
     import json
 
@@ -181,30 +155,14 @@ def _deid(args: argparse.Namespace) -> int:
         print(f"mlstack deid: {args.model}: {error}", file=sys.stderr)
         return 2
     if args.evaluate:
-        from mlstack.deid.corpus import CORPUS_PATH, load_corpus
-        from mlstack.deid.evaluate import evaluate, format_scores
+        from mlstack.deid.evaluate import report
 
-        path = Path(args.evaluate) if args.evaluate != "-" else CORPUS_PATH
-        if not path.is_file():
+        path = None if args.evaluate == "-" else Path(args.evaluate)
+        if path and not path.is_file():
             print(f"mlstack deid: {path}: no such corpus file", file=sys.stderr)
             return 2
-        result = evaluate(deidentifier, load_corpus(path))
-        print(f"{path.name}: the project's corpus (generator B: the tagger never trains on it)\n"
-              f"{format_scores(result)}")
-        generated = _generated_scores(deidentifier) if args.evaluate == "-" else {}
-        titles = {"generator_a_held_out": f"generator A, held-out notes (Faker, seed {HELD_OUT_SEED}, NAME and "
-                                          "LOCATION labelled; what the tagger's training notes look like, other notes)",
-                  "generator_c_formats": "generator C, Faker's formats of every type in 22 locales (the probe that "
-                                         "found the classes covered since: a regression check, not held out)"}
-        phi_free = generated.pop("phi_free", None)
-        for key, scores in generated.items():
-            result[key] = scores
-            print(f"\n{titles[key]}\n{format_scores(scores)}")
-        if phi_free:
-            result["phi_free"] = phi_free
-            print(f"\nnotes without identifiers (generator C's drugs, labs, eponyms, services, states and "
-                  f"countries): {phi_free['false_positive_spans']} false-positive spans in {phi_free['notes']} notes, "
-                  f"{phi_free['per_25_notes']:.1f} per 25")
+        text, result = report(deidentifier, path)
+        print(text)
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(result, indent=1))
         return 0
