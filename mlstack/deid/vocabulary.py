@@ -45,7 +45,9 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     "derm", "uro", "gyn", "ob", "peds", "surg", "rehab", "nsg", "dietitian", "dietician", "cath",
                     # labs and drugs, as notes abbreviate them ("Plt 168", "Zosyn and Vanco")
                     "plt", "hgb", "hct", "wbc", "bmp", "cmp", "lfts", "vanco", "zosyn", "cipro", "levo", "amp", "gent",
-                    "echo", "tele", "labs", "meds", "vitals")
+                    "echo", "tele", "labs", "meds", "vitals",
+                    # eponyms used as common nouns ("Foley draining clear urine")
+                    "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath")
 
 
 def _stems(word: str) -> tuple[str, ...]:

@@ -151,7 +151,7 @@ def test_the_cli_scores_the_corpus_and_names_missing_keys(tmp_path, monkeypatch,
     assert scores["phi_free"]["per_25_notes"] <= 5  # the goal: at most 5 false positives in 25 notes
     # the hand-written notes: every identifier class they hold, and their notes without any
     assert scores["handwritten"]["overall"]["recall_any_type"] >= 0.97
-    assert scores["handwritten_phi_free"]["per_25_notes"] <= 6
+    assert scores["handwritten_phi_free"]["per_25_notes"] <= 5
     monkeypatch.delenv("MLSTACK_DEID_KEY", raising=False)
     assert cli_main(["deid", "--mode", "pseudonymize"]) == 2
     assert "MLSTACK_DEID_KEY" in capsys.readouterr().err
