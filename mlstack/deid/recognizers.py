@@ -59,7 +59,7 @@ def city_first_words() -> frozenset[str]:
 
 
 def safe_words() -> frozenset[str]:
-    """Lower-case English words that are no name or place (mlstack/deid/vocabulary.py builds the list)."""
+    """Words that are no name or place: English, drugs, diagnoses, abbreviations (mlstack/deid/vocabulary.py)."""
     return _words("safe_words.txt")
 
 
