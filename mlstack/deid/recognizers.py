@@ -822,7 +822,9 @@ def detect(text: str, learned: LearnedTagger | None = None) -> list[Span]:
 _NAME_REST = re.compile(rf"(?:\s(?:(?:{_PARTICLE})\s)*{_NAME_TOKEN}(?![^\W\d_]|\.\w)){{1,2}}")
 
 
-_INITIAL_BEFORE = re.compile(r"(?<![\w.])[A-Z]\.\s?$")  # "L. Rael": the initial before the surname found
+# "L. Rael": the initial before the surname found (after a space or a line's start: "PM-31962-X. Yesenia" is a code's
+# last letter)
+_INITIAL_BEFORE = re.compile(r"(?:(?<=\s)|^)[A-Z]\.\s?$", re.MULTILINE)
 
 
 def _continued(view: str, span: Span, starts: set[int]) -> Span:

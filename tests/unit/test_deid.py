@@ -292,6 +292,7 @@ FOUND_WHOLE = [
  ("Employer: Osvaldo Tasso.", "Osvaldo Tasso", "NAME"),
  ("PATIENT NAME: JANE ĐẶNG", "JANE ĐẶNG", "NAME"),
  ("Seen with her neighbor L. Rael today.", "L. Rael", "NAME"),
+ ("Driver license no. PM-31962-X. Yesenia Villanueva called.", "PM-31962-X", "ID"),
  ("Spoke with nicolas leão by phone.", "nicolas leão", "NAME"),
  ("Mrs. jane vũ presents with cough.", "jane vũ", "NAME"),
  ("Seen with her daughter camille le roux.", "camille le roux", "NAME"),
