@@ -166,7 +166,8 @@ _CUED_IDS = (
     ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim|"
                            r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
-    ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|cert\.?|badge|passport|vehicle|plate|"
+    ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|certification|cert\.?|credential|badge|"
+                      r"passport|vehicle|plate|"
                       r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
                       r"case|requisition|lic\.?|imei|udi|model|catalog|cat\.?|ref)" + _QUALIFIERS
                       + r"\s*(?:is\s+)?[:#]?\s*(?-i:(?:[A-Z]{2}\s+)?)" + _VALUE,
@@ -390,7 +391,17 @@ def _is_ipv6(value: str) -> bool:
     return True
 
 
+# The last digits of a number given by its ending ("card ending in 1234", "VIN ending 4352", "phone ending in
+# 0143"): part of the identifier.
+_ENDING = re.compile(r"\b(?i:(card|account|acct|vin|phone|number|policy|member id|mrn))(?:\s+(?:number|no\.?|#))?"
+                     r"\s+(?i:ending|ends)(?:\s+(?:in|with))?\s*(\d{3,6})\b")
+_ENDING_TYPES = {"card": "ACCOUNT", "account": "ACCOUNT", "acct": "ACCOUNT", "policy": "ACCOUNT",
+                 "member id": "ACCOUNT", "vin": "ID", "phone": "PHONE", "number": "ID", "mrn": "MRN"}
+
+
 def find_cued_ids(text: str) -> Iterator[Span]:
+    for match in _ENDING.finditer(text):
+        yield Span(match.start(2), match.end(2), _ENDING_TYPES[match.group(1).lower()])
     for kind, pattern in _CUED_IDS:
         for match in pattern.finditer(text):
             value = match.group(1)

@@ -262,6 +262,8 @@ CUED_AND_SPELLED += [
  ("postcode SW1A 1AA", "SW1A 1AA"), ("Ottawa, ON K1A 0B1", "K1A 0B1"), ("Medicare card 2123 45670 1", "2123 45670 1"),
  ("seen on Tues 3rd", "Tues 3rd"), ("Ward 7B, Royal Infirmary of Edinburgh", "Royal Infirmary of Edinburgh"),
  ("from Milton Keynes", "Milton Keynes"), ("works at Tesco in Leeds", "Leeds"),
+ # numbers given by their ending, certifications
+ ("card ending in 1234 on file", "1234"), ("VIN ending in 4352", "4352"), ("board certification number 12345", "12345"),
 ]
 MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
