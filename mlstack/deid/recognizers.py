@@ -159,12 +159,14 @@ _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s
 _VALUE = r"(\d{2,6}(?: \d{1,6}){1,4}\b|(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,19}[A-Za-z0-9]\b)"
 _QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code|card))*"
 _CUED_IDS = (
-    ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|chart|hospital\s+(?:number|no\.?|#)|unit number|encounter|"
+    ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|med\.? rec(?:ord)?|chart|hospital\s+(?:number|no\.?|#)|"
+                       r"unit number|encounter|"
                        r"(?:patient|pt\.?)\s*(?:id|#|no\.?|number)|CSN|FIN|EMPI|MPI)" + _QUALIFIERS
                        + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
                        re.IGNORECASE)),
     ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim|"
-                           r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice)"
+                           r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice|"
+                           r"(?:credit|debit) card|card number)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
     ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|certification|cert\.?|credential|badge|"
                       r"passport|vehicle|plate|"
@@ -399,7 +401,23 @@ _ENDING_TYPES = {"card": "ACCOUNT", "account": "ACCOUNT", "acct": "ACCOUNT", "po
                  "member id": "ACCOUNT", "vin": "ID", "phone": "PHONE", "number": "ID", "mrn": "MRN"}
 
 
+# Payment card numbers without a cue: 13 to 19 digits (in groups of four, or none) that pass the Luhn check.
+_CARD = re.compile(r"(?<![\d-])(?:\d{4}[ -]){3}\d{1,7}(?![\d-])|(?<!\d)\d{13,19}(?!\d)")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
 def find_cued_ids(text: str) -> Iterator[Span]:
+    for match in _CARD.finditer(text):
+        digits = "".join(ch for ch in match.group(0) if ch.isdigit())
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            yield Span(match.start(), match.end(), "ACCOUNT")
     for match in _ENDING.finditer(text):
         yield Span(match.start(2), match.end(2), _ENDING_TYPES[match.group(1).lower()])
     for kind, pattern in _CUED_IDS:

@@ -264,6 +264,8 @@ CUED_AND_SPELLED += [
  ("from Milton Keynes", "Milton Keynes"), ("works at Tesco in Leeds", "Leeds"),
  # numbers given by their ending, certifications
  ("card ending in 1234 on file", "1234"), ("VIN ending in 4352", "4352"), ("board certification number 12345", "12345"),
+ ("Med Rec No 558821", "558821"), ("credit card 4111 1111 1111 1111", "4111 1111 1111 1111"),
+ ("paid with 4111111111111111 today", "4111111111111111"),
 ]
 MISSED_BEFORE += GENERALIZED + CUED_AND_SPELLED
 # Probed with Faker's formats of many locales (this session): each class found whole, with its type.
