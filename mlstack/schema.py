@@ -77,7 +77,7 @@ class Column(BaseModel):
                 raise InvalidValueError("required value is missing")
             return None
         if self.type == "entities":
-            return _to_entities(raw, self.categories or ())
+            return to_entities(raw, self.categories or ())
         value = _CONVERTERS[self.type](raw)
         self.check_bounds(value)
         return value
@@ -156,7 +156,7 @@ _CONVERTERS = {
 }
 
 
-def _to_entities(raw: Any, types: tuple[str, ...]) -> list[Entity]:
+def to_entities(raw: Any, types: tuple[str, ...]) -> list[Entity]:
     """Spans as [{"type", "start", "end"}] with integer offsets and a declared type, sorted by start and
     non-overlapping; checked against their text by DatasetSchema.validate_record."""
     if not isinstance(raw, list):

@@ -17,10 +17,11 @@ the model (weights over hashed features, no text) moves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from mlstack.deid.recognizers import PHI_TYPES
+from mlstack.schema import InvalidValueError, to_entities
 
 
 class EntityModelTagger:
@@ -49,27 +50,31 @@ def train_model(documents: Iterable[Mapping[str, Any]]) -> bytes:
     from pipelines.recipes import RECIPES
 
     texts, spans = _labelled(documents)
-    types = sorted({span["type"] for row in spans for span in row})
-    unknown = sorted(set(types) - set(PHI_TYPES))
-    if unknown:
-        raise ValueError(f"span types {unknown} are no identifier types; known: {list(PHI_TYPES)}")
     recipe = RECIPES["ner"]
-    tagger = EntityTagger(types, buckets=recipe.params["buckets"], epochs=recipe.params["epochs"])
+    tagger = EntityTagger(sorted({span["type"] for row in spans for span in row}), buckets=recipe.params["buckets"],
+                          epochs=recipe.params["epochs"])
     return recipe.to_onnx(tagger.fit(texts, spans))
 
 
-def _labelled(documents: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[Sequence[Mapping[str, Any]]]]:
+def _labelled(documents: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[list[dict[str, Any]]]]:
+    """Texts and spans, checked as ingestion checks an entities column (mlstack.schema.to_entities): types that
+    are no identifiers are refused by name, spans must be sorted, apart and inside their text."""
     texts, spans = [], []
     for number, document in enumerate(documents, 1):
         text, rows = document.get("text"), document.get("spans")
         if not isinstance(text, str) or not isinstance(rows, list):
             raise ValueError(f"document {number}: needs a text string and a spans list")
-        for span in rows:
-            start, end = (span.get("start"), span.get("end")) if isinstance(span, Mapping) else (None, None)
-            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-                raise ValueError(f"document {number}: span {span!r} is not inside its text")
+        unknown = sorted({row.get("type") for row in rows if isinstance(row, Mapping)} - set(PHI_TYPES), key=str)
+        if unknown:
+            raise ValueError(f"span types {unknown} are no identifier types; known: {list(PHI_TYPES)}")
+        try:
+            checked = to_entities(rows, PHI_TYPES)
+        except InvalidValueError as error:
+            raise ValueError(f"document {number}: {error}") from error
+        if checked and checked[-1]["end"] > len(text):
+            raise ValueError(f"document {number}: a span ends after its text ends")
         texts.append(text)
-        spans.append(rows)
+        spans.append(checked)
     if not texts:
         raise ValueError("no labelled documents")
     return texts, spans

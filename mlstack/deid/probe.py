@@ -36,6 +36,7 @@ class ProbeGenerator:
         for faker in self.fakers.values():
             faker.seed_instance(self.rng.randrange(10**9))
         self.us = self.fakers["en_US"]
+        self.codes = self._code_forms()
         self.sentences = self._sentences()
 
     def _any(self):
@@ -65,9 +66,10 @@ class ProbeGenerator:
         return self.rng.choice((f"{city} General Hospital", f"{city} Medical Center", f"{city} Regional Clinic",
                                 f"{us.last_name()} Memorial Hospital", f"St. {us.first_name()} Hospital of {city}"))
 
-    def code(self, kind: str) -> str:
+    def _code_forms(self) -> dict[str, tuple[Callable[[], str], ...]]:
+        """Faker's forms of each kind of number, made once."""
         us, rng = self.us, self.rng
-        forms: dict[str, tuple[Callable[[], str], ...]] = {
+        return {
             "MRN": (lambda: str(rng.randrange(10**6, 10**9)), lambda: us.bothify("?#######").upper(),
                     lambda: us.numerify("###-###-###"), lambda: us.bothify("??#######").upper()),
             "ACCOUNT": (us.bban, us.iban, lambda: us.numerify("#####-####"), lambda: str(rng.randrange(10**8, 10**12)),
@@ -83,7 +85,9 @@ class ProbeGenerator:
                                f"{us.bothify('???####').upper()}"),
             "IP": (us.ipv4, us.ipv4_private, us.ipv6, us.ipv4_public),
         }
-        return rng.choice(forms[kind])()
+
+    def code(self, kind: str) -> str:
+        return self.rng.choice(self.codes[kind])()
 
     def _sentences(self) -> list[Callable[[LabelledNote], Any]]:
         us = self.us

@@ -536,17 +536,16 @@ _PLACE_AFTER_IN = re.compile(rf"\b(?:in|near) (?:the )?((?:{_PLACE_PREFIX}\s+)?{
 _FACILITY_QUALIFIERS = frozenset({"General", "Memorial", "Regional", "Community", "University", "Medical", "County",
                                   "Children's", "Veterans", "Municipal", "District", "Surgical", "Rehabilitation",
                                   "Behavioral", "Specialty", "Cancer", "Heart", "Health", "Care"})
-_FACILITY_WORDS = (rf"(?:(?:{'|'.join(sorted(_FACILITY_QUALIFIERS))})\s+)*"
-                   r"(?:Hospital|Medical Center|Health Center|Health System|Clinic|Infirmary|Hospice|Nursing Home|"
-                   r"Urgent Care)\b")
+_FACILITY_NOUNS = ("(?:Hospital|Medical Center|Health Center|Health System|Clinic|Infirmary|Hospice|Nursing Home|"
+                   "Urgent Care)")
+_FACILITY_WORDS = rf"(?:(?:{'|'.join(sorted(_FACILITY_QUALIFIERS))})\s+)*{_FACILITY_NOUNS}\b"
 _FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:['\u2019]s)?(?:\s{_PLACE_NAME}){{0,2}}?"
                        rf"\s+{_FACILITY_WORDS}(?:\s+of\s+{_PLACE_RUN})?")
-_FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}(?:Hospital|Infirmary|Medical Center|Clinic|Hospice|"
-                                rf"Health Center|University Hospital)s?\s+of\s+({_PLACE_RUN})")
+_FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}{_FACILITY_NOUNS}s?\s+of\s+({_PLACE_RUN})")
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
 _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
-                           r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|classification)\b")
+                           r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad)\b")
 
 
 # Counties, parishes and boroughs by name ("Cook County", "Kings County Hospital", "Orleans Parish").
@@ -608,7 +607,6 @@ def _is_name_context(text: str, start: int) -> bool:
     return bool(re.search(r"(?:Dr|Mr|Mrs|Ms)\.?\s*$", before))
 
 
-_LOWER_CUE = re.compile(r"\b(?:pt|patient|name|mr|mrs|ms|dr)\.?:?\s+([a-z]+)(?:\s+([a-z'-]+))?")
 # Hurried typing after a title, a relation or a conversation ("Mrs. jane vũ", "her niece mónika szabó", "spoke with
 # nicolas leão"): lower-case words that are no vocabulary (the safe list, which holds teams' abbreviations) are the
 # name.
@@ -622,27 +620,23 @@ _DESCRIPTIVE_ENDINGS = ("ic", "ive", "ous", "al", "ed", "ing", "ent", "ant", "fu
 
 
 def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
-    """Hurried typing ("pt maria garcia"): after "pt" or a title, lower-case words that are known names; after "pt",
-    a title, a relation or a conversation, lower-case words that are no vocabulary."""
-    for match in _LOWER_CUE.finditer(text):
-        first, second = match.group(1), match.group(2)
-        known_second = bool(second) and second.title() in lasts
-        if first.title() in firsts or first.title() in lasts or known_second:
-            end = match.end(2) if second and second not in _LOWER_STOP else match.end(1)
-            yield Span(match.start(1), end, "NAME")
+    """Hurried typing ("pt maria garcia"): after "pt", a title, a relation or a conversation, lower-case words that
+    are no vocabulary."""
     for match in _LOWER_NAME_CUE.finditer(text):
         end, position, words, taken = None, match.start(2), match.group(2).split(), 0
+        listed = words[0].title() in firsts or words[0].title() in lasts  # "pt maria called", "pt bill vukovic"
         for index, word in enumerate(words):
             position = text.index(word, position) + len(word)
             if word in tagger.PARTICLES and index and index + 1 < len(words):
                 continue  # "camille le roux"
             following = words[index + 1] if index + 1 < len(words) else ""
             if _is_word(word) or _is_service(word) or _is_service(following) or word in _LOWER_STOP \
-                    or (match.group(1) and word.endswith(_DESCRIPTIVE_ENDINGS)):
+                    or (match.group(1) and not listed and word.endswith(_DESCRIPTIVE_ENDINGS)):
                 break  # "case management": the words before a service name it
             end, taken = position, taken + 1
-        # after "pt" or "patient" a clinical word may follow ("pt ambulating"): a name there is two words at least
-        if end and (taken >= 2 or not match.group(1)):
+        # after "pt" or "patient" a clinical word may follow ("pt ambulating"): a name there is two words at least,
+        # or starts with a listed name
+        if end and (taken >= 2 or not match.group(1) or listed):
             yield Span(match.start(2), end, "NAME")
 
 
