@@ -503,7 +503,8 @@ def _cued_cities(text: str) -> Iterator[Span]:
             candidate = " ".join(words[:size])
             if candidate in regions():
                 break  # a state or country: not an identifier under Safe Harbor
-            if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES):
+            if candidate in cities() or (size == 1 and candidate not in _NOT_NAMES
+                                         and candidate not in _FACILITY_QUALIFIERS):  # "from General Motors"
                 if size == 1:  # no listed place: the run, less the vocabulary after it ("from Milton Keynes")
                     kept = len(words)
                     while kept > 1 and (_is_word(words[kept - 1]) or words[kept - 1] in _FACILITY_QUALIFIERS):
@@ -887,12 +888,21 @@ def _added(view: str, found: list[Span], model: LearnedTagger | None) -> list[Sp
 def _trimmed(view: str, span: Span) -> Span | None:
     """The span less the vocabulary it starts or ends with ("Interpreter Nichole Lenihan", "Officer Kowalczyk":
     a name neither starts nor ends with a dictionary word); None when nothing else is left."""
-    words = list(_WORD.finditer(view, span.start, span.end))
-    while words and _is_word(words[0].group(0)):
+    words = list(_COMPOUND.finditer(view, span.start, span.end))
+    while words and _is_vocabulary(words[0].group(0)):
         words.pop(0)
-    while words and _is_word(words[-1].group(0)):
+    while words and _is_vocabulary(words[-1].group(0)):
         words.pop()
     return Span(words[0].start(), words[-1].end(), span.type) if words else None
+
+
+_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+def _is_vocabulary(compound: str) -> bool:
+    """A word, or a hyphenated compound that is vocabulary whole ("Guillain-Barre", "Wolff-Parkinson-White") or in
+    each part ("Follow-Up")."""
+    return _is_word(compound) or ("-" in compound and all(map(_is_word, compound.split("-"))))
 
 
 def _not_a_name(view: str, span: Span) -> bool:
@@ -911,14 +921,16 @@ def _not_a_name(view: str, span: Span) -> bool:
         return True
     if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
                             or _MEASURE_AFTER.match(view, span.end)):
-        return True  # "12 mm Hasson port", "4-0 Monocryl", "Troponin 0.04 -> 0.03": a device or a lab, not a name
+        return True  # "12 mm Hasson port", "4-0 Monocryl", "Troponin 0.04 -> 0.03", "Tinetti 20": not a name
     ahead = view[span.start:span.start + 40].split()
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
 
 
 _ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}")
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
-_MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))")
+_MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))"
+                            # a score ("Tinetti 20,", "Berg Balance 44.", "Caprini 5")
+                            r"|(?:\s+[A-Z][a-z]+)?\s+\d{1,3}(?=\s*(?:[,;)]|\.(?!\d)|$))", re.MULTILINE)
 
 
 # USAN stems and clinical word endings: a capitalized word of six or more letters that ends so is a drug,

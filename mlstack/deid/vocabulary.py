@@ -74,8 +74,27 @@ def _faker_lists(package: str, attributes: tuple[str, ...], locales: tuple[str, 
         for attribute in dir(provider):
             values = getattr(provider, attribute) if attribute.startswith(attributes) else None
             if isinstance(values, dict | list | tuple | set | frozenset):
-                words.update(word.lower() for value in values if isinstance(value, str) for word in value.split())
+                words.update(word for value in values if isinstance(value, str) for word in _name_words(value))
     return words
+
+
+# A word this frequent inside a many-word place name is English, not the place's name ("Trinidad and Tobago",
+# "Isle of Man"); the place-forming prefixes stay out of the list ("New", "South": "New Haven" is one name).
+_FUNCTION_ZIPF = 6.0
+_PLACE_PREFIXES = frozenset({"north", "south", "east", "west", "new", "lake", "port", "fort", "mount", "saint", "san",
+                             "santa", "glen", "bay", "point", "upper", "lower", "great", "little", "old"})
+
+
+def _name_words(value: str) -> list[str]:
+    """The lower-case words of a name or place, less the function words of many-word names and of abbreviations
+    ("UP", "OR": state codes that read as "up" and "or"; "CA" and "MA" stay out of the list)."""
+    import wordfreq
+
+    words = value.split()
+    if len(words) == 1 and not (value.isupper() and len(value) <= 3):
+        return [value.lower()]
+    return [word.lower() for word in words if word.lower() in _PLACE_PREFIXES
+            or wordfreq.zipf_frequency(word, "en") < _FUNCTION_ZIPF]
 
 
 def _not_safe(webster_capitalized: set[str]) -> set[str]:
@@ -88,8 +107,8 @@ def _not_safe(webster_capitalized: set[str]) -> set[str]:
 
     english = ("en_US", "en_GB", "en_IE", "en_IN", "en_AU", "en_CA", "en_NZ")
     names, places = ("first_names", "last_names"), ("cities", "city_names", "countries", "states", "provinces")
-    shipped = {word.lower() for listed in (first_names(), last_names(), cities(), regions())
-               for entry in listed for word in entry.split()}
+    shipped = {word for listed in (first_names(), last_names(), cities(), regions()) for entry in listed
+               for word in _name_words(entry)}
     foreign = _faker_lists("person", names) | _faker_lists("address", places) | _world_cities()
     return (shipped | _faker_lists("person", names, english) | _faker_lists("address", places, english)
             | {word for word in foreign if word in webster_capitalized or wordfreq.zipf_frequency(word, "en") < 4.5})
@@ -142,7 +161,9 @@ def _diagnosis_words() -> set[str]:
 
     with gzip.open(files("icd10").joinpath("icd10.json.gz").open("rb")) as stream:
         descriptions = [description for _, description in json.load(stream).values()]
-    return {word.lower() for description in descriptions for word in re.findall(r"[A-Za-z]{4,}", description)}
+    text = "\n".join(descriptions)  # the words, and hyphenated compounds whole ("guillain-barre")
+    return {word.lower() for word in re.findall(r"[A-Za-z]{4,}", text) + re.findall(r"[A-Za-z]{2,}(?:-[A-Za-z]{2,})+",
+                                                                                  text)}
 
 
 def main(argv: list[str] | None = None) -> int:

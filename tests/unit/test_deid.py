@@ -74,6 +74,9 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Follow-up in 2 weeks; WBC 12.4; troponin negative x2.",
     "Parkinson disease, stable on levodopa.",
     "IP 999.1.1.1 is not an address.",  # octets over 255
+    "Timed Up and Go 14 seconds, Berg Balance 44, Tinetti 20.",  # eponymous scores; function words
+    "Wells score 1, Caprini 5. History of Guillain-Barre, resolved.",  # an eponym's compound whole
+    "Retired from General Motors in 2009.",  # no place after the cue
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
     assert found(text) == []
