@@ -459,6 +459,13 @@ def find_addresses(text: str) -> Iterator[Span]:
     for pattern in (_STREET, _STREET_TYPED, _PO_BOX):
         for match in pattern.finditer(text):
             yield Span(match.start(), match.end(), "ADDRESS")
+    yield from _groups(_STREET_NAMED, text, "ADDRESS")
+
+
+# A street named without its number ("fell at her home on Maple Ridge Road", "lives off Grand Avenue"): still the
+# address's identifying part.
+_STREET_NAMED = re.compile(rf"\b(?:on|off|at|near|along)\s+((?:{_PLACE_WORD}\s+){{1,3}}(?:Street|Road|Avenue|"
+                           r"Boulevard|Drive|Lane|Terrace|Parkway|Court|Place|Way|Highway|Circle|Trail)\b)")
 
 
 # British and Canadian postcodes after their cue or a place ("postcode SW1A 1AA", "London EC1A 1BB", "Ottawa, ON
@@ -498,6 +505,8 @@ def find_locations(text: str) -> Iterator[Span]:
 def _cued_cities(text: str) -> Iterator[Span]:
     for match in _CITY_CUE.finditer(text):
         words = match.group(1).split()
+        if words[0] in _TITLE_WORDS:
+            continue  # "records requested from Dr. Quaye": a person
         # "from Springfield General": a place followed by more capitalized words is kept to the known city.
         for size in range(len(words), 0, -1):
             candidate = " ".join(words[:size])
@@ -664,6 +673,7 @@ def find_names(text: str) -> Iterator[Span]:
     for pattern in (_CREDENTIAL,):
         for match in pattern.finditer(text):
             yield from _name_tokens(match.group(1), match.start(1))
+    yield from _names_after_by(text)
     for match in _POSSESSIVE_RELATION.finditer(text):
         if match.group(1) not in _NOT_NAMES and match.group(1) not in _TITLE_WORDS:
             yield Span(match.start(1), match.end(1), "NAME")
@@ -679,6 +689,23 @@ def find_names(text: str) -> Iterator[Span]:
             yield Span(pair.start(), end, "NAME")
         elif following in lasts and word not in _NOT_NAMES and word not in cities() and not _is_word(word):
             yield Span(pair.start(), end, "NAME")  # an unlisted given name before a known surname
+
+
+# Capitalized words after "by" that are no vocabulary, title, service, date or region: the person who did it (the
+# words a cue list names, "Seen by", "Referred by", are some of the verbs; "by" is what they share).
+_BY_NAME = re.compile(rf"\bby\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)(?![\w'\u2019-])")
+
+
+def _names_after_by(text: str) -> Iterator[Span]:
+    """"Seen in clinic by Yusuf", "called back by Tyler Brandt"."""
+    for match in _BY_NAME.finditer(text):
+        if not any(map(_not_a_name_word, match.group(1).split())):
+            yield Span(match.start(1), match.end(1), "NAME")
+
+
+def _not_a_name_word(word: str) -> bool:
+    return _is_word(word) or word in _NOT_NAMES or word in _TITLE_WORDS or _is_service(word) \
+        or re.fullmatch(_MONTHS, word) is not None or re.fullmatch(_DAY_NAME, word) is not None or word in regions()
 
 
 def _names_by_form(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
@@ -836,6 +863,7 @@ def detect(text: str, learned: LearnedTagger | None = None) -> list[Span]:
     found = resolve_overlaps([*found, *_added(view, found, learned or tagger.shipped())])
     starts = {span.start for span in found}
     found = resolve_overlaps([_continued(view, span, starts) if span.type == "NAME" else span for span in found])
+    found = resolve_overlaps([*found, *_places_after_places(view, found)])
     found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
     return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
 
@@ -849,6 +877,18 @@ _NAME_REST = re.compile(rf"(?:\s(?:(?:{_PARTICLE})\s)*{_NAME_TOKEN}(?![^\W\d_]|\
 # "L. Rael": the initial before the surname found (after a space or a line's start: "PM-31962-X. Yesenia" is a code's
 # last letter)
 _INITIAL_BEFORE = re.compile(r"(?:(?<=\s)|^)[A-Z]\.\s?$", re.MULTILINE)
+
+
+# "They live in Lekki, Lagos": a proper noun after a place and a comma is the larger place (a city or a county; a
+# state or country is no identifier, and is left).
+_AFTER_PLACE = re.compile(rf",\s({_PLACE_NAME})(?![\w'\u2019-])")
+
+
+def _places_after_places(view: str, found: list[Span]) -> Iterator[Span]:
+    for span in found:
+        after = _AFTER_PLACE.match(view, span.end) if span.type == "LOCATION" else None
+        if after and not _not_a_name_word(after.group(1)) and after.group(1) not in cities() | regions():
+            yield Span(after.start(1), after.end(1), "LOCATION")
 
 
 def _continued(view: str, span: Span, starts: set[int]) -> Span:

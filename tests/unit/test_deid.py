@@ -60,6 +60,9 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Lives in Springfield with family.", ("LOCATION", "Springfield")),
     ("Resides in Baton Rouge.", ("LOCATION", "Baton Rouge")),
     ("Madison, WI 53703", ("ZIP", "53703")),
+    ("Seen in clinic by Yusuf; plan reviewed.", ("NAME", "Yusuf")),  # a name after "by", with no cue list's verb
+    ("They live in Lekki, Lagos, near family.", ("LOCATION", "Lagos")),  # the larger place after a place
+    ("She fell at her home on Maple Ridge Road.", ("ADDRESS", "Maple Ridge Road")),  # a street with no number
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -80,6 +83,10 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
     assert found(text) == []
+
+
+def test_a_title_after_a_place_cue_is_a_person_not_a_place():
+    assert found("Records requested from Dr. Quaye.") == [("NAME", "Quaye")]
 
 
 def test_spans_point_into_the_input_and_the_output_has_tags():
