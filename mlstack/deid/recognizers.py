@@ -63,6 +63,11 @@ def safe_words() -> frozenset[str]:
     return _words("safe_words.txt")
 
 
+def name_words() -> frozenset[str]:
+    """Names and places that are everyday words too ("hope", "grace", "mark": mlstack/deid/vocabulary.py)."""
+    return _words("name_words.txt")
+
+
 def regions() -> frozenset[str]:
     """States and countries: not identifiers under Safe Harbor (a city or smaller place is)."""
     return _words("regions.txt")
@@ -261,7 +266,7 @@ _NAME_CUE = re.compile(
     rf"Electronically signed by|Dictated by|Seen by|Referred by|Referring|Contact|PCP|Provider|"
     rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b(?:\.?:\s*|\.?[ \t]+))"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
-    rf"(?-i:({_NAMED}(?:,?\s+{_NAMED}){{0,2}}))", re.IGNORECASE)
+    rf"(?-i:({_NAMED}(?:,?[ \t]+{_NAMED}){{0,2}}))", re.IGNORECASE)
 # "Fatima's daughter": a capitalized word whose relative is named after it
 _POSSESSIVE_RELATION = re.compile(rf"\b({_NAME_TOKEN})['\u2019]s\s+(?i:{_RELATIONS})\b")
 # Each capitalized word followed, one space on (or a middle initial on: "John Q. Public"), by another (pairs
@@ -864,6 +869,7 @@ def detect(text: str, learned: LearnedTagger | None = None) -> list[Span]:
     starts = {span.start for span in found}
     found = resolve_overlaps([_continued(view, span, starts) if span.type == "NAME" else span for span in found])
     found = resolve_overlaps([*found, *_places_after_places(view, found)])
+    found = resolve_overlaps([*found, *_elsewhere_in_the_note(view, found)])
     found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
     return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
 
@@ -889,6 +895,29 @@ def _places_after_places(view: str, found: list[Span]) -> Iterator[Span]:
         after = _AFTER_PLACE.match(view, span.end) if span.type == "LOCATION" else None
         if after and not _not_a_name_word(after.group(1)) and after.group(1) not in cities() | regions():
             yield Span(after.start(1), after.end(1), "LOCATION")
+
+
+def _elsewhere_in_the_note(view: str, found: list[Span]) -> Iterator[Span]:
+    """A name or place found once is one wherever else the note writes it ("PATIENT: ABERNATHY, COLETTE" makes
+    "Colette is an 88-year-old" and "discussed with Colette" names): the words of the spans found, when they are no
+    vocabulary, title or region; at a sentence's start, not when the name is an everyday word too."""
+    kinds: dict[str, str] = {}
+    for span in found:
+        if span.type in ("NAME", "LOCATION"):
+            for word in _WORD.findall(view[span.start:span.end]):
+                if len(word) > 2 and word[0].isupper() and not _not_a_name_word(word):
+                    kinds.setdefault(word, span.type)
+    if not kinds:
+        return
+    words = re.compile(r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(kinds, key=len, reverse=True)))
+                       + r")(?![\w-])")
+    for match in words.finditer(view):
+        if not (match.group(0).lower() in name_words() and _SENTENCE_START.search(view, 0, match.start())):
+            yield Span(match.start(), match.end(), kinds[match.group(0)])  # ("Hope to taper", "Mark the site")
+
+
+# Where a sentence, line or list item starts: a capital there says nothing of a name.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;|*\n-])[ \t\"'(]*\Z")
 
 
 def _continued(view: str, span: Span, starts: set[int]) -> Span:

@@ -1,6 +1,6 @@
 """The de-identifier's safe list: words that are never names or places (`make deid-model`).
 
-    python -m mlstack.deid.vocabulary [--out mlstack/deid/data/safe_words.txt] [--min-zipf 2.0]
+    python -m mlstack.deid.vocabulary [--data-dir mlstack/deid/data] [--min-zipf 2.0]
 
 A capitalized word the tagger takes for a name ("Tumor board", "Return precautions", "Interpreter Scott
 Gibbs", "Continue Lipitor", "Diabetes Mellitus") is usually a sentence's first word, a drug or a diagnosis.
@@ -31,6 +31,10 @@ from pathlib import Path
 from mlstack.deid.recognizers import DATA_DIR, cities, first_names, last_names, regions
 
 SAFE_WORDS = DATA_DIR / "safe_words.txt"
+# Names and places that are everyday words too ("hope", "grace", "mark", "bill"): one found as a name in a note does
+# not make the word a name wherever else the note writes it (recognizers._elsewhere_in_the_note).
+NAME_WORDS = DATA_DIR / "name_words.txt"
+NAME_WORD_ZIPF = 3.5
 
 # Everyday words are listed whether or not Webster's has them (irregular forms: "held", "went"); the name and
 # place lists still take theirs out ("london", "paris").
@@ -47,6 +51,9 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     # labs and drugs, as notes abbreviate them ("Plt 168", "Zosyn and Vanco")
                     "plt", "hgb", "hct", "wbc", "bmp", "cmp", "lfts", "vanco", "zosyn", "cipro", "levo", "amp", "gent",
                     "echo", "tele", "labs", "meds", "vitals",
+                    # labs no dictionary above holds ("Troponin negative" at a sentence's start)
+                    "troponin", "troponins", "d-dimer", "reticulocyte", "reticulocytes", "quantiferon",
+                    "echocardiogram", "echocardiograms",
                     # eponyms used as common nouns ("Foley draining clear urine")
                     "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath")
 
@@ -121,7 +128,8 @@ def _world_cities() -> set[str]:
             if " " not in city["name"]}
 
 
-def build(min_zipf: float = 2.0) -> list[str]:
+def build(min_zipf: float = 2.0) -> tuple[list[str], list[str]]:
+    """The safe list, and the names and places that are everyday words too (NAME_WORDS)."""
     import wordfreq
     from english_words import get_english_words_set
 
@@ -136,7 +144,8 @@ def build(min_zipf: float = 2.0) -> list[str]:
     english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
                and len(word) > 1 and (frequent(word, EVERYDAY_ZIPF) or (frequent(word) and any(
                    form in lower_entries and (form == word or frequent(form)) for form in _stems(word))))}
-    return sorted(((english | _drug_names() | _diagnosis_words()) - excluded) | set(HEALTHCARE_TERMS))
+    safe = ((english | _drug_names() | _diagnosis_words()) - excluded) | set(HEALTHCARE_TERMS)
+    return sorted(safe), sorted(word for word in english & excluded & lower_entries if frequent(word, NAME_WORD_ZIPF))
 
 
 def _drug_names() -> set[str]:
@@ -168,13 +177,15 @@ def _diagnosis_words() -> set[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=SAFE_WORDS)
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where safe_words.txt and name_words.txt go")
     parser.add_argument("--min-zipf", type=float, default=2.0)
     args = parser.parse_args(argv)
-    words = build(args.min_zipf)
-    args.out.write_text("# English words and drug names, never names or places: python -m mlstack.deid.vocabulary\n"
-                        + "\n".join(words) + "\n")
-    print(f"{len(words)} words -> {args.out}")
+    safe, names = build(args.min_zipf)
+    for path, words, what in ((args.data_dir / SAFE_WORDS.name, safe, "English words and drug names, never names or "
+                               "places"), (args.data_dir / NAME_WORDS.name, names, "names and places that are "
+                                           "everyday words too")):
+        path.write_text(f"# {what}: python -m mlstack.deid.vocabulary\n" + "\n".join(words) + "\n")
+        print(f"{len(words)} words -> {path}")
     return 0
 
 

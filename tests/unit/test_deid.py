@@ -85,6 +85,13 @@ def test_clinical_text_without_identifiers_is_left_alone(text):
     assert found(text) == []
 
 
+def test_a_name_found_once_is_found_wherever_the_note_writes_it():
+    text = "PATIENT: ABERNATHY, COLETTE\nColette is an 88-year-old. Hope to taper. Discussed with Colette."
+    assert found(text).count(("NAME", "Colette")) == 2
+    # an everyday word at a sentence's start is not made a name by a name found elsewhere
+    assert ("NAME", "Hope") not in found("Seen with Hope Delacroix. Hope to taper the dose.")[1:]
+
+
 def test_a_title_after_a_place_cue_is_a_person_not_a_place():
     assert found("Records requested from Dr. Quaye.") == [("NAME", "Quaye")]
 

@@ -43,10 +43,12 @@ def test_decoding_follows_the_weights_and_transitions():
 
 
 def test_the_shipped_safe_list_is_what_the_vocabulary_build_makes():
-    from mlstack.deid.recognizers import safe_words
+    from mlstack.deid.recognizers import name_words, safe_words
     from mlstack.deid.vocabulary import build
 
-    words = build()  # regenerate with python -m mlstack.deid.vocabulary
+    words, names = build()  # regenerate with python -m mlstack.deid.vocabulary
     assert frozenset(words) == safe_words()
+    assert frozenset(names) == name_words()
+    assert {"hope", "grace", "mark"} <= name_words()  # names that are everyday words too
     assert {"tumor", "interpreter", "return"} <= safe_words()
     assert not {"rose", "will", "garcia", "sheffield"} & safe_words()  # names, and a proper noun of Webster's
