@@ -476,16 +476,18 @@ _STREET_NAMED = re.compile(rf"\b(?:on|off|at|near|along)\s+((?:{_PLACE_WORD}\s+)
 # British and Canadian postcodes after their cue or a place ("postcode SW1A 1AA", "London EC1A 1BB", "Ottawa, ON
 # K1A 0B1"): areas smaller than a state, as a ZIP code is.
 # (after a place, the space between the halves is required: "Staged T2N0M0" is a tumour's stage)
+_EIRCODE = r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}"
 _BRITISH, _CANADIAN = r"[A-Z]{1,2}\d[A-Z\d]?", r"[A-Z]\d[A-Z]"  # the outward half; the inward is \d[A-Z]{2}, \d[A-Z]\d
 _POSTCODE = re.compile(rf"\b(?i:post\s?code|postal code)\s*[:#]?\s*"
                        rf"({_BRITISH}\s?\d[A-Z]{{2}}|{_CANADIAN}\s?\d[A-Z]\d)\b"
-                       rf"|{_PLACE_WORD},?\s+(?:[A-Z]{{2}}\s+)?({_BRITISH} \d[A-Z]{{2}}|{_CANADIAN} \d[A-Z]\d)\b")
+                       rf"|{_PLACE_WORD},?\s+(?:[A-Z]{{2}}\s+)?({_BRITISH} \d[A-Z]{{2}}|{_CANADIAN} \d[A-Z]\d)\b"
+                       # Irish Eircodes, after their cue or a place and its district ("Dublin 2, D02 X285")
+                       rf"|(?:\b(?i:eircode)\s*[:#]?|{_PLACE_WORD}(?: \d{{1,2}})?,?)\s+({_EIRCODE})\b")
 
 
 def find_locations(text: str) -> Iterator[Span]:
     for match in _POSTCODE.finditer(text):
-        group = 1 if match.group(1) else 2
-        yield Span(match.start(group), match.end(group), "ZIP")
+        yield Span(match.start(match.lastindex), match.end(match.lastindex), "ZIP")
     for match in _ZIP_NUMBER.finditer(text):
         if _ZIP_CUE.search(text, max(0, match.start() - 24), match.start()):
             yield Span(match.start(), match.end(), "ZIP")
@@ -628,7 +630,7 @@ def _is_name_context(text: str, start: int) -> bool:
 _LOWER_WORD = rf"[{_LOWER}][{_LOWER}'-]+"
 _LOWER_NAME_CUE = re.compile(
     rf"\b(?i:(pt|patient|name)|mr|mrs|ms|miss|mx|dr|prof|nurse|attn|{_RELATIONS}|neighbou?r|spoke (?:with|to)|"
-    rf"discussed with|talked (?:with|to))\.?:?\s+({_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}})")
+    rf"discussed with|talked (?:with|to))(?:\.?:?\s+|\s*\(\s*)({_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}})")
 # After "pt", words of these endings describe the patient ("pt tachycardic, hypotensive"), they do not name them.
 _DESCRIPTIVE_ENDINGS = ("ic", "ive", "ous", "al", "ed", "ing", "ent", "ant", "ful", "less", "able", "ible", "ary",
                         "oid", "tic")
@@ -885,14 +887,14 @@ _NAME_REST = re.compile(rf"(?:\s(?:(?:{_PARTICLE})\s)*{_NAME_TOKEN}(?![^\W\d_]|\
 _INITIAL_BEFORE = re.compile(r"(?:(?<=\s)|^)[A-Z]\.\s?$", re.MULTILINE)
 
 
-# "They live in Lekki, Lagos": a proper noun after a place and a comma is the larger place (a city or a county; a
-# state or country is no identifier, and is left).
+# "They live in Lekki, Lagos", "14 Harcourt Terrace, Dublin 2": a proper noun after a place or an address and a comma
+# is the larger place (a city or a county; a state or country is no identifier, and is left).
 _AFTER_PLACE = re.compile(rf",\s({_PLACE_NAME})(?![\w'\u2019-])")
 
 
 def _places_after_places(view: str, found: list[Span]) -> Iterator[Span]:
     for span in found:
-        after = _AFTER_PLACE.match(view, span.end) if span.type == "LOCATION" else None
+        after = _AFTER_PLACE.match(view, span.end) if span.type in ("LOCATION", "ADDRESS") else None
         if after and not _not_a_name_word(after.group(1)) and after.group(1) not in cities() | regions():
             yield Span(after.start(1), after.end(1), "LOCATION")
 

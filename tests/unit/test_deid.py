@@ -63,6 +63,9 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Seen in clinic by Yusuf; plan reviewed.", ("NAME", "Yusuf")),  # a name after "by", with no cue list's verb
     ("They live in Lekki, Lagos, near family.", ("LOCATION", "Lagos")),  # the larger place after a place
     ("She fell at her home on Maple Ridge Road.", ("ADDRESS", "Maple Ridge Road")),  # a street with no number
+    ("Flat 3, 14 Harcourt Terrace, Dublin 2, D02 X285", ("LOCATION", "Dublin")),  # the place after an address
+    ("Flat 3, 14 Harcourt Terrace, Dublin 2, D02 X285", ("ZIP", "D02 X285")),  # an Eircode
+    ("hx per wife (reena) - pt was mowing", ("NAME", "reena")),  # a lower-case name in brackets after a relation
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
