@@ -66,6 +66,11 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Flat 3, 14 Harcourt Terrace, Dublin 2, D02 X285", ("LOCATION", "Dublin")),  # the place after an address
     ("Flat 3, 14 Harcourt Terrace, Dublin 2, D02 X285", ("ZIP", "D02 X285")),  # an Eircode
     ("hx per wife (reena) - pt was mowing", ("NAME", "reena")),  # a lower-case name in brackets after a relation
+    ("IBAN DE89 3704 0044 0532 0130 00 on file", ("ACCOUNT", "DE89 3704 0044 0532 0130 00")),  # mod-97 checked
+    ("Fax results to 001-703-273-5946x749", ("PHONE", "001-703-273-5946x749")),  # dialled from abroad
+    ("Fax results to 0121 496 0999 attn Curt Holm.", ("NAME", "Curt Holm")),
+    ("He arrived by car, plate number MÜR-O-95.", ("ID", "MÜR-O-95")),
+    ("Lives with her husband in Port Brian.", ("LOCATION", "Port Brian")),  # a given name after a place prefix
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
