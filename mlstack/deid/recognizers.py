@@ -161,11 +161,11 @@ _SSN_PART = re.compile(r"(?:\blast\s+(?:4|four)(?:\s+digits)?(?:\s+of)?(?:\s+(?:
 _SSN_CUE = re.compile(r"(?:\b(?:SSN|social security(?: number| no\.?)?)|\bSS#)\s*[:#]?\s*"
                       r"(\d{3}[-. ]?\d{2}[-. ]?\d{4})\b", re.IGNORECASE)
 # any case, a digit somewhere; or digits in groups ("2123 45670 1": seven digits at least, find_cued_ids)
-_VALUE = r"(\d{2,6}(?: \d{1,6}){1,4}\b|(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,19}[A-Za-z0-9]\b)"
+_VALUE = r"((?:[A-Z]{1,4} )?\d{2,6}(?: \d{1,6}){1,4}\b|(?=[A-Za-z-]*\d)[A-Za-z0-9][A-Za-z0-9/-]{2,19}[A-Za-z0-9]\b)"
 _QUALIFIERS = r"(?:\s+(?:serial|id|no\.?|number|num|#|plate|license|licence|code|card))*"
 _CUED_IDS = (
     ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|med\.? rec(?:ord)?|chart|hospital\s+(?:number|no\.?|#)|"
-                       r"unit number|encounter|"
+                       r"unit number|encounter|enc\.?|"
                        r"(?:patient|pt\.?)\s*(?:id|#|no\.?|number)|CSN|FIN|EMPI|MPI)" + _QUALIFIERS
                        + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
                        re.IGNORECASE)),
@@ -173,7 +173,8 @@ _CUED_IDS = (
                            r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice|"
                            r"(?:credit|debit) card|card number)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
-    ("ID", re.compile(r"\b(?:driver'?s?|license|licence|DEA|NPI|certificate|certification|cert\.?|credential|badge|"
+    ("ID", re.compile(r"\b(?:(?<!,\s)(?-i:ID)|identifier|"  # "ID" itself, not Idaho's ("Boise, ID 83702")
+                      r"driver'?s?|license|licence|DEA|NPI|certificate|certification|cert\.?|credential|badge|"
                       r"passport|vehicle|plate|"
                       r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
                       r"case|requisition|lic\.?|imei|udi|model|catalog|cat\.?|ref)" + _QUALIFIERS

@@ -71,6 +71,9 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Fax results to 0121 496 0999 attn Curt Holm.", ("NAME", "Curt Holm")),
     ("He arrived by car, plate number MÜR-O-95.", ("ID", "MÜR-O-95")),
     ("Lives with her husband in Port Brian.", ("LOCATION", "Port Brian")),  # a given name after a place prefix
+    ("CGM transmitter ID 8M2K4P; receiver SN 2Q7.", ("ID", "8M2K4P")),  # "ID" itself a cue
+    ("Health plan ID: XEH 998 77012.", ("ACCOUNT", "XEH 998 77012")),  # letters, then grouped digits
+    ("Boise, ID 83702", ("ZIP", "83702")),  # Idaho's ID is no cue
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -85,6 +88,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Follow-up in 2 weeks; WBC 12.4; troponin negative x2.",
     "Parkinson disease, stable on levodopa.",
     "IP 999.1.1.1 is not an address.",  # octets over 255
+    "ID consult recommends 6 weeks of ceftriaxone.",
     "Timed Up and Go 14 seconds, Berg Balance 44, Tinetti 20.",  # eponymous scores; function words
     "Wells score 1, Caprini 5. History of Guillain-Barre, resolved.",  # an eponym's compound whole
     "Retired from General Motors in 2009.",  # no place after the cue
