@@ -227,7 +227,7 @@ _STREET = re.compile(
     # European forms: "12 Rue de la Paix", "Hauptstraße 5", "Calle Morelos 123", "Via Roma 10"
     rf"|\b\d{{1,4}},?\s+(?:Rue|Avenue|Boulevard|Place|Chemin|Impasse|Allée)\s+(?:(?:de|du|des|la|le|l')\s*)*{_PLACE_WORD}"
     rf"(?:[\s-]{_PLACE_WORD})*"
-    rf"|\b[{_UPPER}][{_LOWER}]*(?:straße|strasse|weg|gasse|platz|allee|ring|damm)\s+\d{{1,4}}[a-z]?\b"
+    rf"|\b[{_UPPER}][{_LOWER}]{{2,}}(?:straße|strasse|weg|gasse|platz|allee|ring|damm)\s+\d{{1,4}}[a-z]?\b"
     rf"|\b(?:Calle|Avenida|Av\.|Carrera|Rua|Via|Viale|Piazza|Plaza|Paseo)\s+(?:(?:de|del|la|los|das|do|dos)\s+)*"
     rf"{_PLACE_WORD}(?:\s{_PLACE_WORD}){{0,2}},?\s+(?:No\.?\s*)?\d{{1,5}}\b"
     # "Flat 27\nWest Grove" (British forms put the flat first, the street on the next line)
@@ -655,7 +655,9 @@ def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -
     are no vocabulary."""
     for match in _LOWER_NAME_CUE.finditer(text):
         end, position, words, taken = None, match.start(2), match.group(2).split(), 0
-        listed = words[0].title() in firsts or words[0].title() in lasts  # "pt maria called", "pt bill vukovic"
+        # "pt maria called", "pt bill vukovic"; not a name that is an everyday word too ("pt will call back")
+        listed = (words[0].title() in firsts or words[0].title() in lasts) and (
+            words[0] not in name_words() or (len(words) > 1 and not _is_word(words[1])))
         for index, word in enumerate(words):
             position = text.index(word, position) + len(word)
             if word in tagger.PARTICLES and index and index + 1 < len(words):
@@ -902,15 +904,18 @@ _INITIAL_BEFORE = re.compile(r"(?:(?<=\s)|^)[A-Z]\.\s?$", re.MULTILINE)
 
 
 # "They live in Lekki, Lagos", "14 Harcourt Terrace, Dublin 2": a proper noun after a place or an address and a comma
-# is the larger place (a city or a county; a state or country is no identifier, and is left).
-_AFTER_PLACE = re.compile(rf",\s({_PLACE_NAME})(?![\w'\u2019-])")
+# is the larger place (a city or a county; a state or country is no identifier, and is left: _not_a_name_word).
+# A postcode may come before the place, as most of Europe writes it ("7 Rue du Faubourg, 75008 Paris").
+_AFTER_PLACE = re.compile(rf",\s(?:(\d{{4,5}}(?:-\d{{3}})?)\s)?({_PLACE_NAME})(?![\w'\u2019-])")
 
 
 def _places_after_places(view: str, found: list[Span]) -> Iterator[Span]:
     for span in found:
         after = _AFTER_PLACE.match(view, span.end) if span.type in ("LOCATION", "ADDRESS") else None
-        if after and not _not_a_name_word(after.group(1)) and after.group(1) not in cities() | regions():
-            yield Span(after.start(1), after.end(1), "LOCATION")
+        if after and not _not_a_name_word(after.group(2)):
+            yield Span(after.start(2), after.end(2), "LOCATION")
+            if after.group(1):
+                yield Span(after.start(1), after.end(1), "ZIP")
 
 
 def _elsewhere_in_the_note(view: str, found: list[Span]) -> Iterator[Span]:

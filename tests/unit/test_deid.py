@@ -74,6 +74,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ("CGM transmitter ID 8M2K4P; receiver SN 2Q7.", ("ID", "8M2K4P")),  # "ID" itself a cue
     ("Health plan ID: XEH 998 77012.", ("ACCOUNT", "XEH 998 77012")),  # letters, then grouped digits
     ("Boise, ID 83702", ("ZIP", "83702")),  # Idaho's ID is no cue
+    ("Moved to 7 Rue du Faubourg, 75008 Paris last spring.", ("ZIP", "75008")),  # a postcode before the place
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -89,6 +90,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Parkinson disease, stable on levodopa.",
     "IP 999.1.1.1 is not an address.",  # octets over 255
     "ID consult recommends 6 weeks of ceftriaxone.",
+    "Pt will call back. Last colonoscopy Spring 2019.",  # a name that is a word; "ring" of a German street
     "Timed Up and Go 14 seconds, Berg Balance 44, Tinetti 20.",  # eponymous scores; function words
     "Wells score 1, Caprini 5. History of Guillain-Barre, resolved.",  # an eponym's compound whole
     "Retired from General Motors in 2009.",  # no place after the cue
