@@ -1009,6 +1009,8 @@ def _not_a_name(view: str, span: Span) -> bool:
             or any(_ABBREVIATION.fullmatch(word) for word in words) or _EPONYM_AFTER.match(view, span.end) \
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
         return True
+    if span.type == "NAME" and _ARTICLE_BEFORE.search(view, max(0, span.start - 12), span.start):
+        return True  # "uses a Fitbit", "drives a 2012 Subaru", "reads the Bible": a thing, not a person
     if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
                             or _MEASURE_AFTER.match(view, span.end)):
         return True  # "12 mm Hasson port", "4-0 Monocryl", "Troponin 0.04 -> 0.03", "Tinetti 20": not a name
@@ -1016,6 +1018,7 @@ def _not_a_name(view: str, span: Span) -> bool:
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
 
 
+_ARTICLE_BEFORE = re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+(?:\d{2,4}\s+)?$")
 _ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}")
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
 _MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))"
