@@ -879,17 +879,18 @@ class LearnedTagger(Protocol):
 def detect(text: str, learned: LearnedTagger | None = None) -> list[Span]:
     """Non-overlapping spans (longest first, then by type priority) found in the reading view of the text, with the
     original's offsets: the patterns' spans, then what the learned tagger (default: the shipped one) and the
-    uncued-code rule add where the patterns found nothing, then names continued to their last word; a state or
-    country is no identifier."""
+    uncued-code rule add where the patterns found nothing, then names continued to their last word, the places after
+    places, and the names and places found once wherever else the note writes them; a state or country is no
+    identifier."""
     view, offsets = reading_view(text)
     found = resolve_overlaps({span for recognizer in RECOGNIZERS for span in recognizer(view)})
     found = resolve_overlaps([*found, *_added(view, found, learned or tagger.shipped())])
     starts = {span.start for span in found}
     found = resolve_overlaps([_continued(view, span, starts) if span.type == "NAME" else span for span in found])
-    found = resolve_overlaps([*found, *_places_after_places(view, found)])
-    found = resolve_overlaps([*found, *_elsewhere_in_the_note(view, found)])
+    found = resolve_overlaps([*found, *_places_after_places(view, found), *_elsewhere_in_the_note(view, found)])
     found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
-    return resolve_overlaps({Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found})
+    # the offsets grow with the view's: the spans stay sorted and apart
+    return [Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found]
 
 
 # The rest of a name after the part a recognizer found ("Osvaldo Tasso", "Ella van de Brink"): the capitalized
