@@ -268,6 +268,7 @@ _NAME_CUE = re.compile(
     rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b(?:\.?:\s*|\.?[ \t]+))"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
     rf"(?-i:({_NAMED}(?:,?[ \t]+{_NAMED}){{0,2}}))", re.IGNORECASE)
+_PERSON_CUE = re.compile(rf"\b(?:{_TITLES}|{_RELATIONS})\b", re.IGNORECASE)
 # "Fatima's daughter": a capitalized word whose relative is named after it
 _POSSESSIVE_RELATION = re.compile(rf"\b({_NAME_TOKEN})['\u2019]s\s+(?i:{_RELATIONS})\b")
 # Each capitalized word followed, one space on (or a middle initial on: "John Q. Public"), by another (pairs
@@ -691,7 +692,11 @@ def find_names(text: str) -> Iterator[Span]:
     firsts, lasts = first_names(), last_names()
     yield from _lowercase_names(text, firsts, lasts)
     for match in _NAME_CUE.finditer(text):
-        if not _SENTENCE_ENDED.search(text, match.start(), match.start(1)):
+        cue = text[match.start():match.start(1)]
+        # "Patient Education", "Attending Physician", "Contact Information": a heading, unless a title, a relation
+        # or a colon cues the word
+        heading = ":" not in cue and not _PERSON_CUE.search(cue) and _is_word(match.group(1).split()[0].rstrip(".,"))
+        if not heading and not _SENTENCE_ENDED.search(text, match.start(), match.start(1)):
             yield from _name_tokens(match.group(1), match.start(1))
     for pattern in (_CREDENTIAL,):
         for match in pattern.finditer(text):
@@ -1010,6 +1015,9 @@ def _not_a_name(view: str, span: Span) -> bool:
             or any(_ABBREVIATION.fullmatch(word) for word in words) or _EPONYM_AFTER.match(view, span.end) \
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
         return True
+    if len(words) == 1 and words[0].lower() in name_words() \
+            and not _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start):
+        return True  # "Neck: Supple", "Morse Fall Scale", "Carb Controlled": an everyday word, by the tagger alone
     if span.type == "NAME" and _ARTICLE_BEFORE.search(view, max(0, span.start - 12), span.start):
         return True  # "uses a Fitbit", "drives a 2012 Subaru", "reads the Bible": a thing, not a person
     if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
@@ -1019,6 +1027,8 @@ def _not_a_name(view: str, span: Span) -> bool:
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
 
 
+# What says a person follows ("spoke with Hart", "her neighbor Jane", "B. Pastor").
+_PERSON_BEFORE = re.compile(rf"(?:\b(?i:with|by|to|per|and|neighbou?r|{_RELATIONS})|\b[A-Z]\.)\s+$")
 _ARTICLE_BEFORE = re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+(?:\d{2,4}\s+)?$")
 _ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}")
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")

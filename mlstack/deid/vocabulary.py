@@ -34,7 +34,7 @@ SAFE_WORDS = DATA_DIR / "safe_words.txt"
 # Names and places that are everyday words too ("hope", "grace", "mark", "bill"): one found as a name in a note does
 # not make the word a name wherever else the note writes it (recognizers._elsewhere_in_the_note).
 NAME_WORDS = DATA_DIR / "name_words.txt"
-NAME_WORD_ZIPF = 3.5
+NAME_WORD_ZIPF = 3.0
 
 # Everyday words are listed whether or not Webster's has them (irregular forms: "held", "went"); the name and
 # place lists still take theirs out ("london", "paris").

@@ -92,6 +92,8 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "ID consult recommends 6 weeks of ceftriaxone.",
     "Pt will call back. Last colonoscopy Spring 2019.",  # a name that is a word; "ring" of a German street
     "Uses a Fitbit; drives a 2012 Subaru; reads the Bible.",  # after an article: things, not people
+    "Morse Fall Scale 45, High Fall Risk. No Wall Motion Abnormalities.",  # names that are everyday words
+    "Patient Education: Reviewed Warning Signs. Contact Information updated.",  # headings after name cues
     "Timed Up and Go 14 seconds, Berg Balance 44, Tinetti 20.",  # eponymous scores; function words
     "Wells score 1, Caprini 5. History of Guillain-Barre, resolved.",  # an eponym's compound whole
     "Retired from General Motors in 2009.",  # no place after the cue
