@@ -21,10 +21,10 @@ from mlstack.deid.recognizers import DATA_DIR, PHI_TYPES, Span
 from mlstack.ner_metrics import scores
 
 HELD_OUT_SEED = 1007  # the tagger trains on seed 7 (mlstack/deid/train.py)
-# 19 notes written by hand in the styles of real ones (discharge summary, progress, triage, referral letter,
+# 20 notes written by hand in the styles of real ones (discharge summary, progress, triage, referral letter,
 # radiology, psychiatry; ICU, clinic, operative, ED, oncology, therapy, nursing, well-child, dermatology, OB,
-# cardiology, discharge instructions: 13 of them without identifiers). Written by the detector's author while
-# probing it, so a regression check, not held-out text.
+# cardiology, discharge instructions, a templated title-case note: 14 of them without identifiers). Written by the
+# detector's author while probing it, so a regression check, not held-out text.
 HANDWRITTEN_PATH = DATA_DIR / "handwritten_notes.jsonl"
 
 

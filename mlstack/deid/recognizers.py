@@ -577,7 +577,8 @@ _FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}{_FACILITY_NOUNS
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
 _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
-                           r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad)\b")
+                           r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|technique|method|stain|"
+                           r"needle|incision|operation|repair|flap|splint)\b")
 
 
 # Counties, parishes and boroughs by name ("Cook County", "Kings County Hospital", "Orleans Parish").
@@ -1045,7 +1046,8 @@ CLINICAL_ENDINGS = ("pril", "sartan", "olol", "alol", "statin", "dipine", "azole
                     "sone", "olone", "zepam", "zolam", "barbital", "caine", "terol", "tropium", "osin", "afil",
                     "dronate", "platin", "rubicin", "taxel", "fungin", "semide", "thiazide", "plase", "itis",
                     "osis", "emia", "aemia", "uria", "algia", "penia", "ectomy", "otomy", "ostomy", "plasty",
-                    "scopy", "graphy", "pathy", "cytosis", "globin", "ase", "ides", "oids", "mine")
+                    "scopy", "graphy", "pathy", "cytosis", "globin", "ase", "ides", "oids", "mine",
+                    "ometer", "ogram", "cephalic", "scopic")  # "Spirometer", "Angiogram", "Normocephalic"
 
 
 def clinical_form(word: str) -> bool:

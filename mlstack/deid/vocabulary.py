@@ -34,7 +34,7 @@ SAFE_WORDS = DATA_DIR / "safe_words.txt"
 # Names and places that are everyday words too ("hope", "grace", "mark", "bill"): one found as a name in a note does
 # not make the word a name wherever else the note writes it (recognizers._elsewhere_in_the_note).
 NAME_WORDS = DATA_DIR / "name_words.txt"
-NAME_WORD_ZIPF = 3.0
+NAME_WORD_ZIPF = 2.5
 
 # Everyday words are listed whether or not Webster's has them (irregular forms: "held", "went"); the name and
 # place lists still take theirs out ("london", "paris").
@@ -54,6 +54,9 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     # labs no dictionary above holds ("Troponin negative" at a sentence's start)
                     "troponin", "troponins", "d-dimer", "reticulocyte", "reticulocytes", "quantiferon",
                     "echocardiogram", "echocardiograms",
+                    # modern clinical words Webster's Second (1934) has not ("Ultrasound-guided line placement")
+                    "ultrasound", "ultrasounds", "extubation", "extubated", "carb", "carbs", "rollator", "bipap",
+                    "cpap", "covid-19", "c-diff",
                     # eponyms used as common nouns ("Foley draining clear urine")
                     "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath")
 
