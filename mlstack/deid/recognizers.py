@@ -940,7 +940,8 @@ def _elsewhere_in_the_note(view: str, found: list[Span]) -> Iterator[Span]:
     words = re.compile(r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(kinds, key=len, reverse=True)))
                        + r")(?![\w-])")
     for match in words.finditer(view):
-        if not (match.group(0).lower() in name_words() and _SENTENCE_START.search(view, 0, match.start())):
+        if not (match.group(0).lower() in name_words()
+                and _SENTENCE_START.search(view, max(0, match.start() - 6), match.start())):
             yield Span(match.start(), match.end(), kinds[match.group(0)])  # ("Hope to taper", "Mark the site")
 
 
