@@ -937,12 +937,14 @@ def _elsewhere_in_the_note(view: str, found: list[Span]) -> Iterator[Span]:
                     kinds.setdefault(word, span.type)
     if not kinds:
         return
-    words = re.compile(r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(kinds, key=len, reverse=True)))
-                       + r")(?![\w-])")
-    for match in words.finditer(view):
-        if not (match.group(0).lower() in name_words()
-                and _SENTENCE_START.search(view, max(0, match.start() - 6), match.start())):
-            yield Span(match.start(), match.end(), kinds[match.group(0)])  # ("Hope to taper", "Mark the site")
+    for match in _CAPITALIZED_WORD.finditer(view):  # one pass, however many names (an alternation costs each)
+        kind = kinds.get(match.group(0))
+        if kind and not (match.group(0).lower() in name_words()
+                         and _SENTENCE_START.search(view, max(0, match.start() - 6), match.start())):
+            yield Span(match.start(), match.end(), kind)  # not "Hope to taper", "Mark the site"
+
+
+_CAPITALIZED_WORD = re.compile(rf"(?<![\w'\u2019-])[{_UPPER}][^\W\d_]*(?![\w-])")
 
 
 # Where a sentence, line or list item starts: a capital there says nothing of a name.
