@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from mlstack.deid.corpus import LabelledNote
@@ -52,7 +53,8 @@ class ProbeGenerator:
                 "last": last}[style]
 
     def date(self) -> str:
-        return self.us.date_between("-60y", "today").strftime(self.rng.choice(_DATE_FORMATS))
+        # fixed bounds, not "-60y" to "today": the same notes whatever day they are made
+        return self.us.date_between(date(1965, 1, 1), date(2025, 12, 31)).strftime(self.rng.choice(_DATE_FORMATS))
 
     def phone(self) -> str:
         return self.fakers[self.rng.choice(("en_US", "en_US", "en_US", "en_GB", "fr_FR", "de_DE", "en_AU",
