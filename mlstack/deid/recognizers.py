@@ -733,6 +733,7 @@ def _names_after_by(text: str) -> Iterator[Span]:
 
 
 def _not_a_name_word(word: str) -> bool:
+    """Vocabulary, a title, a service, a month, a day or a region: no word of a name."""
     return _is_word(word) or word in _NOT_NAMES or word in _TITLE_WORDS or _is_service(word) \
         or re.fullmatch(_MONTHS, word) is not None or re.fullmatch(_DAY_NAME, word) is not None or word in regions()
 
@@ -962,9 +963,7 @@ def _continued(view: str, span: Span, starts: set[int]) -> Span:
     end = span.end
     for word in re.finditer(_NAME_TOKEN, rest.group(0)):
         value = word.group(0)
-        if _is_word(value) or value in _NOT_NAMES or value in _TITLE_WORDS or _is_service(value) \
-                or re.fullmatch(_MONTHS, value) or re.fullmatch(_DAY_NAME, value) or value in regions() \
-                or span.end + word.start() in starts:
+        if _not_a_name_word(value) or span.end + word.start() in starts:
             break
         end = span.end + word.end()
     return Span(span.start, end, span.type) if end > span.end else span
