@@ -254,16 +254,20 @@ _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|mo
                        rf"(?![{_LOWER}])")
 _NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _INITIAL = r"(?:[A-Z]\.){1,3}"
-_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA)"
-_RELATIONS = (r"(?:spouse|wife|husband|son|daughter|mother|father|brother|sister|guardian|caregiver|friend|"
+_TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA|Rev|Reverend|Fr(?=\.))"  # "Fr." (not "14 Fr Foley")
+# Relatives, and the people around a patient who are named by their role ("aide Trinh", "teacher Ms. Obi"), one or
+# many ("daughters Lucía and Rosalind").
+_RELATIONS = (r"(?:(?:spouse|wife|husband|son|daughter|mother|father|brother|sister|guardian|caregiver|friend|"
               r"partner|niece|nephew|grandson|granddaughter|grandmother|grandfather|roommate|fianc[eé]e?|boyfriend|"
-              r"girlfriend|stepson|stepdaughter|cousin|aunt|uncle|sibling|landlord|coworker)")
+              r"girlfriend|stepson|stepdaughter|cousin|aunt|uncle|sibling|landlord|coworker|aide|sitter|nanny|"
+              r"babysitter|teacher|tutor|coach|supervisor|boss|sponsor|chaplain|pastor|priest|rabbi|imam|"
+              r"interpreter)s?|wives|children|kids|grandchildren)")
 _PARTICLE = "|".join(sorted(tagger.PARTICLES))  # lower-case words inside a name ("van der Berg", "de la Cruz")
 _NAMED = rf"(?:(?:{_PARTICLE})\s+)*(?:{_NAME_TOKEN}(?![^\W\d_])|{_INITIAL})"  # whole words: not "Ph" of "PhD"
 # The look-ahead holds the first letters of every cue (titles, roles, relations): the scan skips other words
 # without trying each alternative (2.4x faster, same matches). A new cue word needs its first letter here.
 _NAME_CUE = re.compile(
-    rf"(?=[abcdefghlmnprstuw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
+    rf"(?=[abcdefghiklmnprstuw])(?:\b(?:Pt|Patient(?: name)?|Name|{_TITLES}|MD|Attending|Resident|Signed(?: by)?|"
     rf"Electronically signed by|Dictated by|Seen by|Referred by|Referring|Contact|PCP|Provider|Attn|Attention|"
     rf"(?:Followed|Evaluated|Examined|Accompanied|Treated|Managed|Covered) by|{_RELATIONS})\b(?:\.?:\s*|\.?[ \t]+))"
     rf"(?:(?:{_TITLES}\.?|{_RELATIONS}):?\s+)*"
@@ -757,7 +761,7 @@ def _surname_like(word: str) -> bool:
 
 # Titles and credentials are outside name spans (Safe Harbor removes the name, not "Dr.").
 _TITLE_WORDS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof", "Nurse", "RN", "NP", "PA", "MD",
-                          "DO", "PhD"})
+                          "DO", "PhD", "Rev", "Reverend", "Fr"})
 
 
 _SERVICE_ENDINGS = ("ology", "ologist", "ologists", "iatry", "iatrics", "pedics", "surgery", "therapy", "medicine",
@@ -894,7 +898,8 @@ def detect(text: str, learned: LearnedTagger | None = None) -> list[Span]:
     found = resolve_overlaps([*found, *_added(view, found, learned or tagger.shipped())])
     starts = {span.start for span in found}
     found = resolve_overlaps([_continued(view, span, starts) if span.type == "NAME" else span for span in found])
-    found = resolve_overlaps([*found, *_places_after_places(view, found), *_elsewhere_in_the_note(view, found)])
+    found = resolve_overlaps([*found, *_places_after_places(view, found), *_names_after_names(view, found),
+                              *_elsewhere_in_the_note(view, found)])
     found = [span for span in found if view[span.start:span.end] not in regions()]  # "Puerto Rico": no identifier
     # the offsets grow with the view's: the spans stay sorted and apart
     return [Span(offsets[span.start], offsets[span.end - 1] + 1, span.type) for span in found]
@@ -924,6 +929,31 @@ def _places_after_places(view: str, found: list[Span]) -> Iterator[Span]:
             yield Span(after.start(2), after.end(2), "LOCATION")
             if after.group(1):
                 yield Span(after.start(1), after.end(1), "ZIP")
+
+
+# "sons Taras and Bohdan", "daughters Lucía (Albuquerque) and Rosalind", "Ana Ruiz & Luis Ortega": the person joined
+# to a name found, with what the note says of the first in brackets between them.
+_AND_NAME = re.compile(rf"(?:\s?\([^()\n]{{1,40}}\))?,?\s(?:and|&)\s"
+                       rf"({_NAME_TOKEN}(?:\s{_NAME_TOKEN})?)(?![\w'\u2019-])")
+
+
+def _names_after_names(view: str, found: list[Span]) -> Iterator[Span]:
+    """The words after the conjunction up to the first that is no name's (vocabulary, a title, a service, a month, a
+    region: "Maria and Cardiology", "Dr. Lee and Mr. Ortiz" are left)."""
+    for span in found:
+        joined = _AND_NAME.match(view, span.end) if span.type == "NAME" else None
+        if not joined:
+            continue
+        end = joined.start(1)
+        for word in _NAME_WORD.finditer(view, joined.start(1), joined.end(1)):
+            if _not_a_name_word(word.group(0)):
+                break
+            end = word.end()
+        if end > joined.start(1):
+            yield Span(joined.start(1), end, "NAME")
+
+
+_NAME_WORD = re.compile(_NAME_TOKEN)
 
 
 def _elsewhere_in_the_note(view: str, found: list[Span]) -> Iterator[Span]:

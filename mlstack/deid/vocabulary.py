@@ -63,6 +63,12 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     # modern clinical words Webster's Second (1934) has not ("Ultrasound-guided line placement")
                     "ultrasound", "ultrasounds", "extubation", "extubated", "carb", "carbs", "rollator", "bipap",
                     "cpap", "covid-19", "c-diff",
+                    # the words of today's clinic work ("1500 Handoff to ...", "Callback number", "Voicemail left")
+                    "handoff", "handoffs", "signout", "workup", "workups", "followup", "callback", "callbacks",
+                    "checklist", "timeout", "flowsheet", "flowsheets", "inbox", "voicemail", "voicemails", "email",
+                    "emails", "emailed", "texted", "smartphone", "cellphone", "laptop", "hotline", "copay", "copays",
+                    "preop", "postop", "intraop", "readmit", "readmits", "vape", "vaping", "vapes", "lockdown",
+                    "username", "offline", "webcam", "screenshot", "rideshare",
                     # eponyms used as common nouns ("Foley draining clear urine")
                     "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath")
 
