@@ -51,11 +51,23 @@ def cities() -> frozenset[str]:
     return _words("cities.txt")
 
 
+def places() -> frozenset[str]:
+    """The world's cities (GeoNames, 15,000 people and more) less those named with a word or an English name
+    (mlstack/deid/vocabulary.py). The patterns find them by name; the tagger's features keep cities(), the list it
+    was trained with."""
+    return _words("places.txt")
+
+
+@cache
+def known_places() -> frozenset[str]:
+    return cities() | places()
+
+
 @cache
 def city_first_words() -> frozenset[str]:
-    """The first word of every listed city ("San" of "San Antonio"): a capitalized run that starts otherwise is
-    no listed city."""
-    return frozenset(city.split()[0] for city in cities())
+    """The first word of every known city ("San" of "San Antonio"): a capitalized run that starts otherwise is
+    no known city."""
+    return frozenset(city.split()[0] for city in known_places())
 
 
 def safe_words() -> frozenset[str]:
@@ -80,6 +92,7 @@ def regions() -> frozenset[str]:
 # both classes), and inside a word Latin Extended-B and Extended Additional too ("Nguyễn", "Dương", "Laurenția").
 _UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff"
 _PLACE_WORD = rf"[{_UPPER}][{_LOWER}]+"
+_LOWER_WORD = rf"[{_LOWER}][{_LOWER}'-]+"
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
            r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
@@ -167,18 +180,18 @@ _CUED_IDS = (
     ("MRN", re.compile(r"\b(?:MRN|MR#|medical record|med\.? rec(?:ord)?|chart|hospital\s+(?:number|no\.?|#)|"
                        r"unit number|encounter|enc\.?|"
                        r"(?:patient|pt\.?)\s*(?:id|#|no\.?|number)|CSN|FIN|EMPI|MPI)" + _QUALIFIERS
-                       + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE,
+                       + r"\s*(?:is\s+)?#?:?\s*" + _VALUE,
                        re.IGNORECASE)),
     ("ACCOUNT", re.compile(r"\b(?:account|acct\.?|health plan|member|beneficiary|policy|subscriber|insurance|claim|"
                            r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice|"
                            r"(?:credit|debit) card|card number)"
-                           + _QUALIFIERS + r"\s*(?:is\s+)?[:#]?\s*" + _VALUE, re.IGNORECASE)),
+                           + _QUALIFIERS + r"\s*(?:is\s+)?#?:?\s*" + _VALUE, re.IGNORECASE)),
     ("ID", re.compile(r"\b(?:(?<!,\s)(?-i:ID)|identifier|"  # "ID" itself, not Idaho's ("Boise, ID 83702")
                       r"driver'?s?|license|licence|DEA|NPI|certificate|certification|cert\.?|credential|badge|"
                       r"passport|vehicle|plate|"
                       r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
-                      r"case|requisition|lic\.?|imei|udi|model|catalog|cat\.?|ref)" + _QUALIFIERS
-                      + r"\s*(?:is\s+)?[:#]?\s*(?-i:(?:[A-Z]{2}\s+)?)" + _VALUE,
+                      r"case|requisition|lic\.?|imei|udi|model|catalog|cat\.?|ref|job)" + _QUALIFIERS
+                      + r"\s*(?:is\s+)?#?:?\s*(?-i:(?:[A-Z]{2}\s+)?)" + _VALUE,
                       re.IGNORECASE)),
 )
 _VIN = re.compile(r"\b[A-HJ-NPR-Z0-9]{17}\b", re.IGNORECASE)
@@ -208,7 +221,9 @@ _STREET_SUFFIXES = (
     "Place|Pl|Plains?|Plaza|Points?|Ports?|Prairie|Radial|Ramp|Ranch|Rapids?|Rest|Ridges?|River|Roads?|Rd|Route|"
     "Row|Rue|Run|Shoals?|Shores?|Skyway|Springs?|Spurs?|Squares?|Sq|Station|Stravenue|Stream|Streets?|St|"
     "Summit|Terrace|Ter|Throughway|Trace|Track|Trafficway|Trail|Trl|Tunnel|Turnpike|Underpass|Unions?|Valleys?|"
-    "Via|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?")
+    "Via|Viaduct|Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?|"
+    # and the thoroughfares of British and Irish addresses ("27 Alderney Close", "4 Harbour Quay")
+    "Close|Rise|Parade|Quay|Wharf|Chase|Wynd|Gate|Embankment|Broadway|Esplanade|Promenade|Drove|Brae")
 _UNIT = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Bldg|Building|Floor|Fl|Lot|#)\.?\s*#?\w+)?"
 # "One Main Street"
 _SPELLED_NUMBER = "One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Eleven|Twelve|Fifteen|Twenty|Fifty|Hundred"
@@ -315,7 +330,10 @@ def find_dates(text: str) -> Iterator[Span]:
 _MONTH_DAY = re.compile(r"\d{1,2}/\d{1,2}")
 _DATES_BEFORE = re.compile(r"\b(?:on|since|from|until|till|by|dated?|seen|admit(?:ted)?|discharged?|born|dob|dos|visit|"
                            r"appt|appointment|return|f/u|follow(?:[- ]?up)?|as of|starting|through|thru|last|next|"
-                           r"before|after|scheduled|signed|md|do|rn|np|pa-c|due|expires?|between|and|to)\b[\s:.,]*$",
+                           r"before|after|scheduled|signed|md|do|rn|np|pa-c|due|expires?|between|and|to|"
+                           # what happened that day ("CVC placed 11/28", "cultures drawn 3/4")
+                           r"placed|inserted|removed|started|stopped|resumed|restarted|discontinued|changed|performed|"
+                           r"drawn|collected|obtained|completed|done|planned|initiated|extubated|intubated)\b[\s:.,]*$",
                            re.IGNORECASE)
 _TIME_AFTER = re.compile(r"\s*(?:at|@)\s*\d{1,2}(?::?\d{2})")
 
@@ -516,15 +534,52 @@ def find_locations(text: str) -> Iterator[Span]:
             continue  # "Will Okonkwo, MD" is a physician; "Baltimore, MD" a place
         yield Span(match.start(1), match.end(1), "LOCATION")
     yield from _cued_cities(text)
-    known, openers = cities(), city_first_words()
+    yield from _known_places(text)
+    yield from _lowercase_places(text)
+
+
+def _known_places(text: str) -> Iterator[Span]:
+    """A known city, not after a title; one of the world's (places()) not where a drug, an eponym or a person is
+    written either ("improving on Norco", "Hashimoto thyroiditis", "spoke with Lampa": names no list holds as
+    words)."""
+    known, openers = known_places(), city_first_words()
     for match in _CAPITALIZED_RUN.finditer(text):
         words = match.group(0).split()
-        if words[0] not in openers:
+        if words[0] not in openers or _is_name_context(text, match.start()):
             continue
         for size in range(len(words), 0, -1):
             candidate = " ".join(words[:size])
-            if candidate in known and not _is_name_context(text, match.start()):
-                yield Span(match.start(), match.start() + len(candidate), "LOCATION")
+            if candidate in known:
+                span = Span(match.start(), match.start() + len(candidate), "LOCATION")
+                if candidate in cities() or not (_not_a_name(text, span) or _MEDICATION_AFTER.match(text, span.end)
+                                                 or _MEDICATION_BEFORE.search(text, max(0, span.start - 24), span.start)
+                                                 or _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)):
+                    yield span
+                break
+
+
+_MEDICATION_BEFORE = re.compile(r"\b(?i:on|continued?|start(?:ed)?|stop(?:ped)?|tak(?:e|es|ing)|took|restart(?:ed)?|"
+                                r"resumed?|increased?|decreased?|hold|held|prescribed|given|switched to|changed to|"
+                                r"trial of|dose of|refill(?:ed)?)\s+$")
+_MEDICATION_AFTER = re.compile(r"\s+(?:(?:(?:was|is|were)\s+)?(?:held|stopped|discontinued|restarted|resumed|started|"
+                               r"given|increased|decreased|titrated|tapered)|prn|dose|tabs?|tablets?|mg|per protocol|"
+                               r"daily|bid|tid|qid|qhs|nightly)\b")
+
+
+# "lives in dearborn", "the er at st cloud hospital": a known city typed in lower case, after a word that places it.
+_LOWER_PLACE = re.compile(rf"\b(?:in|from|at|near)\s+(?:the\s+)?({_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,2}})")
+
+
+def _lowercase_places(text: str) -> Iterator[Span]:
+    known, openers = known_places(), city_first_words()
+    for match in _LOWER_PLACE.finditer(text):
+        words = [word.title() if word != "st" else "St." for word in match.group(1).split()]
+        if words[0] not in openers:
+            continue
+        for size in range(len(words), 0, -1):
+            if " ".join(words[:size]) in known and not (size == 1 and _is_word(words[0])):
+                end = match.start(1) + len(" ".join(match.group(1).split()[:size]))
+                yield Span(match.start(1), end, "LOCATION")
                 break
 
 
@@ -647,7 +702,6 @@ def _is_name_context(text: str, start: int) -> bool:
 # Hurried typing after a title, a relation or a conversation ("Mrs. jane vũ", "her niece mónika szabó", "spoke with
 # nicolas leão"): lower-case words that are no vocabulary (the safe list, which holds teams' abbreviations) are the
 # name.
-_LOWER_WORD = rf"[{_LOWER}][{_LOWER}'-]+"
 _LOWER_NAME_CUE = re.compile(
     rf"\b(?i:(pt|patient|name)|mr|mrs|ms|miss|mx|dr|prof|nurse|attn|{_RELATIONS}|neighbou?r|spoke (?:with|to)|"
     rf"discussed with|talked (?:with|to))(?:\.?:?\s+|\s*\(\s*)({_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}})")
@@ -656,9 +710,18 @@ _DESCRIPTIVE_ENDINGS = ("ic", "ive", "ous", "al", "ed", "ing", "ent", "ant", "fu
                         "oid", "tic")
 
 
+# "hi dr sorensen its marcus again": a writer who names themself, in lower case (a listed given name that is no
+# everyday word: "it's will" is left).
+_SELF_NAMED = re.compile(rf"\b(?i:this is|it'?s|i'?m|i am|my name is)\s+({_LOWER_WORD})\b")
+
+
 def _lowercase_names(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
     """Hurried typing ("pt maria garcia"): after "pt", a title, a relation or a conversation, lower-case words that
-    are no vocabulary."""
+    are no vocabulary; a listed given name after the writer's "it's" or "this is"."""
+    for match in _SELF_NAMED.finditer(text):
+        word = match.group(1)
+        if word.title() in firsts and word not in name_words() and word not in _COMMON_LOWER:
+            yield Span(match.start(1), match.end(1), "NAME")
     for match in _LOWER_NAME_CUE.finditer(text):
         end, position, words, taken = None, match.start(2), match.group(2).split(), 0
         # "pt maria called", "pt bill vukovic"; not a name that is an everyday word too ("pt will call back")
@@ -764,7 +827,8 @@ _TITLE_WORDS = frozenset({"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Doctor", "Prof
                           "DO", "PhD", "Rev", "Reverend", "Fr"})
 
 
-_SERVICE_ENDINGS = ("ology", "ologist", "ologists", "iatry", "iatrics", "pedics", "surgery", "therapy", "medicine",
+_SERVICE_ENDINGS = ("ology", "ologist", "ologists", "iatry", "iatrics", "ician", "icians", "pedics", "surgery",
+                    "therapy", "medicine",
                     "service", "services", "team", "nursing", "department", "hospitalist", "hospitalists", "consult",
                     "work", "disease", "diseases", "management", "care", "health", "rehabilitation", "rehab",
                     "nutrition", "pharmacy", "dietary", "anesthesia", "hospice", "chaplaincy")

