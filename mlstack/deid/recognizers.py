@@ -267,7 +267,8 @@ _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|mo
                        rf"native of|outside of|relocated to|transferred from|city of)\s+(?:the\s+)?"
                        rf"({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})"
                        rf"(?![{_LOWER}])")
-_NAME_TOKEN = rf"(?:O'|D'|Mc|Mac)?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+# (with a capital inside after a short prefix: "DeShawn", "LaToya", "DiNapoli", "McKenzie", "O'Neil")
+_NAME_TOKEN = rf"(?:O'|D'|[A-Z][a-z]{{1,2}}(?=[{_UPPER}][{_LOWER}]{{2}}))?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA|Rev|Reverend|Fr(?=\.))"  # "Fr." (not "14 Fr Foley")
 # Relatives, and the people around a patient who are named by their role ("aide Trinh", "teacher Ms. Obi"), one or

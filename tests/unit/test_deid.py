@@ -85,6 +85,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Lines: R IJ CVC placed 11/28 by Dr. Abernethy-Cole.", ("DATE", "11/28")),  # a month and day something happened
     ("D: 09/19/2024 15:22  T: 09/20/2024 08:01  Job#: 884213", ("ID", "884213")),  # a dictation's job number
     ("of 27 Alderney Close, Basingstoke RG24 9NQ", ("ADDRESS", "27 Alderney Close")),  # a British thoroughfare
+    ("Reports her grandson DeShawn set up the tablet.", ("NAME", "DeShawn")),  # a capital inside the name
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
