@@ -268,7 +268,8 @@ _CITY_CUE = re.compile(r"\b(?i:lives in|living in|resides in|resident of|from|mo
                        rf"({_PLACE_WORD}(?:[\s-]{_PLACE_WORD}){{0,2}})"
                        rf"(?![{_LOWER}])")
 # (with a capital inside after a short prefix: "DeShawn", "LaToya", "DiNapoli", "McKenzie", "O'Neil")
-_NAME_TOKEN = rf"(?:O'|D'|[A-Z][a-z]{{1,2}}(?=[{_UPPER}][{_LOWER}]{{2}}))?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+_NAME_TOKEN = (rf"(?:O'|D'|[A-Z][a-z]{{1,2}}(?=[{_UPPER}][{_LOWER}]{{2}}))?[{_UPPER}][{_LOWER}]+"
+               rf"(?:-[{_UPPER}][{_LOWER}]+)?")
 _INITIAL = r"(?:[A-Z]\.){1,3}"
 _TITLES = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Doctor|Prof|Nurse|RN|NP|PA|Rev|Reverend|Fr(?=\.))"  # "Fr." (not "14 Fr Foley")
 # Relatives, and the people around a patient who are named by their role ("aide Trinh", "teacher Ms. Obi"), one or
@@ -541,8 +542,8 @@ def find_locations(text: str) -> Iterator[Span]:
 
 def _known_places(text: str) -> Iterator[Span]:
     """A known city, not after a title; one of the world's (places()) not where a drug, an eponym or a person is
-    written either ("improving on Norco", "Hashimoto thyroiditis", "spoke with Lampa": names no list holds as
-    words)."""
+    written either ("improving on Norco", "Tylenol and Norco", "Hashimoto thyroiditis", "spoke with Lampa": names no
+    list holds as words)."""
     known, openers = known_places(), city_first_words()
     for match in _CAPITALIZED_RUN.finditer(text):
         words = match.group(0).split()
@@ -554,11 +555,23 @@ def _known_places(text: str) -> Iterator[Span]:
                 span = Span(match.start(), match.start() + len(candidate), "LOCATION")
                 if candidate in cities() or not (_not_a_name(text, span) or _MEDICATION_AFTER.match(text, span.end)
                                                  or _MEDICATION_BEFORE.search(text, max(0, span.start - 24), span.start)
-                                                 or _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)):
+                                                 or _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)
+                                                 or _joined_to_a_word(text, span.start)):
                     yield span
                 break
 
 
+def _joined_to_a_word(text: str, start: int, depth: int = 0) -> bool:
+    """"Started Tylenol and Norco", "Started Norco and Norco": one of a list whose item before is vocabulary, or is
+    written where a drug is."""
+    joined = _JOINED_BEFORE.search(text, max(0, start - 40), start)
+    if joined is None:
+        return False
+    return _is_word(joined.group(1)) or _MEDICATION_BEFORE.search(text, max(0, joined.start() - 24), joined.start()) \
+        is not None or (depth < 3 and _joined_to_a_word(text, joined.start(), depth + 1))
+
+
+_JOINED_BEFORE = re.compile(r"([^\W\d_]+),?\s+(?:and|or|&)\s+$")
 _MEDICATION_BEFORE = re.compile(r"\b(?i:on|continued?|start(?:ed)?|stop(?:ped)?|tak(?:e|es|ing)|took|restart(?:ed)?|"
                                 r"resumed?|increased?|decreased?|hold|held|prescribed|given|switched to|changed to|"
                                 r"trial of|dose of|refill(?:ed)?)\s+$")
@@ -794,9 +807,9 @@ _BY_NAME = re.compile(rf"\bby\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)(?![\w'\u201
 
 
 def _names_after_by(text: str) -> Iterator[Span]:
-    """"Seen in clinic by Yusuf", "called back by Tyler Brandt"."""
+    """"Seen in clinic by Yusuf", "called back by Tyler Brandt"; not a product with its model ("by Sherlock 3CG")."""
     for match in _BY_NAME.finditer(text):
-        if not any(map(_not_a_name_word, match.group(1).split())):
+        if not any(map(_not_a_name_word, match.group(1).split())) and not _MODEL_AFTER.match(text, match.end()):
             yield Span(match.start(1), match.end(1), "NAME")
 
 
@@ -1111,7 +1124,8 @@ def _not_a_name(view: str, span: Span) -> bool:
     # "New AFib", "CHA2DS2-VASc")
     if not words or any(map(_is_service, words)) \
             or any(_ABBREVIATION.fullmatch(word) for word in words) or _EPONYM_AFTER.match(view, span.end) \
-            or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))):
+            or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))) \
+            or _MODEL_AFTER.match(view, span.end):  # "Sherlock 3CG", "Dexcom G7": a product and its model
         return True
     if len(words) == 1 and words[0].lower() in name_words() \
             and not _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start):
@@ -1126,9 +1140,11 @@ def _not_a_name(view: str, span: Span) -> bool:
 
 
 # What says a person follows ("spoke with Hart", "her neighbor Jane", "B. Pastor").
-_PERSON_BEFORE = re.compile(rf"(?:\b(?i:with|by|to|per|and|neighbou?r|{_RELATIONS})|\b[A-Z]\.)\s+$")
+_PERSON_BEFORE = re.compile(rf"(?:\b(?i:with|by|to|per|neighbou?r|{_RELATIONS})|\b[A-Z]\.)\s+$")
 _ARTICLE_BEFORE = re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+(?:\d{2,4}\s+)?$")
-_ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}")
+# ("COPD", "AFib", "DTaP", "IgG", "BiPAP": a capital after the first two letters of a short word; "LaToya" is longer)
+_ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}|[A-Z][a-z]?[A-Z][A-Za-z]{0,2}")
+_MODEL_AFTER = re.compile(r" (?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{2,6}\b(?![/.-]\w)")
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
 _MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))"
                             # a score ("Tinetti 20,", "Berg Balance 44.", "Caprini 5")
@@ -1156,8 +1172,18 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 
 def _is_word(token: str) -> bool:
-    """An English word or a clinical term by its form: no name ("Tumor", "Interpreter", "Lisinopril")."""
-    return token.lower() in safe_words() or clinical_form(token)
+    """An English word or a clinical term by its form, or one of them after a prefix ("Preeclampsia", "Postpartum"):
+    no name ("Tumor", "Interpreter", "Lisinopril")."""
+    lower = token.lower()
+    if lower in safe_words() or clinical_form(token):
+        return True
+    prefix = _WORD_PREFIX.match(lower)
+    return prefix is not None and len(lower) - prefix.end() >= 5 and lower[prefix.end():] in safe_words()
+
+
+# Prefixes of three letters and more: "Re-", "Co-" before a word make names too ("Reyes", "Cohen").
+_WORD_PREFIX = re.compile(r"pre|post|non|anti|hyper|hypo|peri|intra|inter|trans|para|poly|multi|pseudo|semi|micro|"
+                          r"macro|mega|over|under|extra|infra|supra|retro|auto")
 
 
 

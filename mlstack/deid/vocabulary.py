@@ -73,7 +73,9 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     "preop", "postop", "intraop", "readmit", "readmits", "vape", "vaping", "vapes", "lockdown",
                     "username", "offline", "webcam", "screenshot", "rideshare",
                     # eponyms used as common nouns ("Foley draining clear urine")
-                    "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath")
+                    "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath",
+                    # a catheter's French gauge ("5 Fr double lumen")
+                    "fr")
 
 
 def _stems(word: str) -> tuple[str, ...]:

@@ -110,6 +110,10 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Retired from General Motors in 2009.",  # no place after the cue
     "Placed 14 Fr Foley. Voicemail left; Callback requested. Handoff given.",  # French gauge; words Webster lacks
     "Pneumonia improving on Norco. Norco held overnight. Hashimoto thyroiditis.",  # drugs and eponyms named as towns
+    "Started Tylenol and Norco.",  # a town's name in a list of drugs
+    "Bard PowerPICC 5 Fr double lumen; tip confirmed by Sherlock 3CG.",  # a gauge; a product and its model
+    "Reviewed Reach Out and Read. Vaccines: DTaP, Hib, PCV20 given.",  # a programme; mixed-case abbreviations
+    "Discussed Kick Counts and Preeclampsia warning signs.",  # a word after a prefix
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
