@@ -33,6 +33,7 @@ import argparse
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from mlstack.deid.recognizers import DATA_DIR, cities, first_names, last_names, regions
@@ -78,16 +79,50 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     "fr")
 
 
-def _stems(word: str) -> tuple[str, ...]:
-    """The word and the forms it may be inflected from ("allergies" -> "allergy", "lungs" -> "lung")."""
-    forms = [word]
-    for ending, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"),
-                                ("ing", ""), ("ing", "e"), ("ly", "")):
-        base = word[:-len(ending)] + replacement
-        # "-es" follows a sibilant ("boxes", "churches"): "leeds" is no plural of "lee"
-        if word.endswith(ending) and len(base) >= 3 and (ending != "es" or base.endswith(("s", "x", "z", "ch", "sh"))):
-            forms.append(base)
-    return tuple(forms)
+def _stems(word: str, common: bool = False, comparable: Callable[[str], bool] = lambda base: True
+           ) -> tuple[str, ...]:
+    """The word and the forms it may be inflected from ("allergies" -> "allergy", "lungs" -> "lung", "wives" ->
+    "wife"), in American spelling too ("colour", "realised", "theatre", "licence", "programme": Webster's spells them
+    the American way). A `common` word (COMMON_ZIPF) may be a comparative or have its consonant doubled too
+    ("greatest" -> "great", "referred" -> "refer", "travelling" -> "travel"): surnames take those forms
+    ("Baer", "Betts", "Bollinger"), but few are this frequent; `comparable` says which bases have comparatives."""
+    forms = []
+    for spelling in dict.fromkeys((word, *_american(word))):
+        forms.append(spelling)
+        for ending, replacement in _ENDINGS + (_COMPARATIVES if common else ()):
+            base = spelling[:-len(ending)] + replacement
+            if (ending, replacement) in _COMPARATIVES and not comparable(base):
+                continue  # "brighter" (and "brightest"); not "Kissinger", "Mather", "Jeter"
+            # "-es" follows a sibilant ("boxes", "churches"): "leeds" is no plural of "lee"
+            if spelling.endswith(ending) and len(base) >= (4 if ending == "ves" else 3) and (
+                    ending != "es" or base.endswith(("s", "x", "z", "ch", "sh"))):
+                forms.append(base)
+                if common and ending[0] in "ei" and not replacement and len(base) >= 4 and base[-1] == base[-2] \
+                        and base[-1] not in "aeious":
+                    forms.append(base[:-1])  # a doubled consonant: "dropped", "hottest", "travelling"
+    return tuple(dict.fromkeys(forms))
+
+
+_ENDINGS = (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"),
+            ("ly", ""), ("ves", "f"), ("ves", "fe"))
+_COMPARATIVES = (("er", ""), ("er", "e"), ("est", ""), ("est", "e"), ("ier", "y"), ("iest", "y"))
+COMMON_ZIPF = 3.0
+# British spellings and their American forms, with what may follow them ("colour", "favourite"; not "Bourne")
+_BRITISH = re.compile(r"our(?=$|s$|ed|ing|ite|hood|able|ably|ful|less|ly|er|ist|ism|ous|y$|al|ation)|isation|ise|"
+                      r"ising|yse|ence|(?<=l)ogue|(?<=r)amme")
+_AMERICAN = {"our": "or", "isation": "ization", "ise": "ize", "ising": "izing", "yse": "yze", "ence": "ense",
+             "ogue": "og", "amme": "am"}
+
+
+def _american(word: str) -> list[str]:
+    """The American spellings a British one may be: each British form replaced once ("catalogue", "programme"), and
+    "-tre", "-bre" as "-ter", "-ber" at the end (of the word or before a plural's "s")."""
+    forms = [word[:found.start()] + _AMERICAN[found.group(0)] + word[found.end():] for found in _BRITISH.finditer(word)]
+    for ending in ("re", "res"):
+        stem = word[:-len(ending)]
+        if word.endswith(ending) and len(stem) >= 3 and stem[-1] in "tb":
+            forms.append(stem + "er" + ending[2:])
+    return forms
 
 
 def _faker_lists(package: str, attributes: tuple[str, ...], locales: tuple[str, ...] | None = None) -> set[str]:
@@ -182,10 +217,15 @@ def build(min_zipf: float = 2.0) -> tuple[list[str], list[str], list[str]]:
     def frequent(word: str, zipf: float = min_zipf) -> bool:
         return wordfreq.zipf_frequency(word, "en") >= zipf
 
+    def comparable(base: str) -> bool:  # an adjective: both its comparative and its superlative are in use
+        stem = base[:-1] + "i" if base.endswith("y") else base.rstrip("e")
+        return frequent(stem + "er") and frequent(stem + "est")
+
     # a stem counts when it is a frequent word too ("lungs" of "lung"; "leeds" is no plural of the rare "leed")
     english = {word for word in wordfreq.top_n_list("en", 500_000) if word.isascii() and word.isalpha()
                and len(word) > 1 and (frequent(word, EVERYDAY_ZIPF) or (frequent(word) and any(
-                   form in lower_entries and (form == word or frequent(form)) for form in _stems(word))))}
+                   form in lower_entries and (form == word or frequent(form))
+                   for form in _stems(word, frequent(word, COMMON_ZIPF), comparable))))}
     languages = {word for word in _language_words() if frequent(word)}
     words = english | languages | _drug_names() | _diagnosis_words() | set(HEALTHCARE_TERMS)
     safe = ((english | languages | _drug_names() | _diagnosis_words()) - excluded) | set(HEALTHCARE_TERMS)

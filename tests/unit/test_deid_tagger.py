@@ -53,6 +53,8 @@ def test_the_shipped_safe_list_is_what_the_vocabulary_build_makes():
     assert {"Sunnyvale", "St. Cloud", "Mogadishu", "South Salt Lake"} <= places()
     assert not {"Tyler", "Reading", "Mobile", "Glasgow", "Salvador"} & places()  # names, words, an eponym
     assert {"tagalog", "haitian", "voicemail"} <= safe_words()
+    assert {"colour", "programme", "referred", "greatest", "travelling", "wives"} <= safe_words()  # British, inflected
+    assert not {"kissinger", "mather", "bourne", "betts", "ives"} & safe_words()  # surnames of those forms
     assert {"hope", "grace", "mark"} <= name_words()  # names that are everyday words too
     assert {"tumor", "interpreter", "return"} <= safe_words()
     assert not {"rose", "will", "garcia", "sheffield"} & safe_words()  # names, and a proper noun of Webster's
