@@ -651,7 +651,13 @@ _FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}{_FACILITY_NOUNS
 _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
                            r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|technique|method|stain|"
-                           r"needle|incision|operation|repair|flap|splint)\b")
+                           r"needle|incision|operation|repair|flap|splint|"
+                           # a product, by what it is ("Prevalon boot", "Cetaphil moisturizer", "Dexcom sensor")
+                           r"boots?|dressings?|moisturi[sz]ers?|sunscreens?|creams?|gels?|foams?|sprays?|wipes?|"
+                           r"ointments?|lotions?|shampoos?|soaps?|washes|supplements?|shakes?|inhalers?|"
+                           r"nebuli[sz]ers?|glucometers?|sensors?|pumps?|monitors?|mattress(?:es)?|cushions?|braces?|"
+                           r"patch(?:es)?|masks?|strips?|lancets?|pens?|app|apps|device|devices|machine|wafers?|"
+                           r"pouch(?:es)?|tablets?|capsules?)\b")
 
 
 # Counties, parishes and boroughs by name ("Cook County", "Kings County Hospital", "Orleans Parish").
@@ -1184,8 +1190,6 @@ def _is_word(token: str) -> bool:
 # Prefixes of three letters and more: "Re-", "Co-" before a word make names too ("Reyes", "Cohen").
 _WORD_PREFIX = re.compile(r"pre|post|non|anti|hyper|hypo|peri|intra|inter|trans|para|poly|multi|pseudo|semi|micro|"
                           r"macro|mega|over|under|extra|infra|supra|retro|auto")
-
-
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:

@@ -114,6 +114,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Bard PowerPICC 5 Fr double lumen; tip confirmed by Sherlock 3CG.",  # a gauge; a product and its model
     "Reviewed Reach Out and Read. Vaccines: DTaP, Hib, PCV20 given.",  # a programme; mixed-case abbreviations
     "Discussed Kick Counts and Preeclampsia warning signs.",  # a word after a prefix
+    "Offloading with Prevalon boot. Recommended Cetaphil moisturizer.",  # products, by what they are
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
