@@ -133,6 +133,10 @@ _DATE = re.compile(
 _HOLIDAY = re.compile(rf"\b(?:Christmas(?: Day| Eve)?|New Year's(?: Day| Eve)|Thanksgiving(?: Day)?|Easter(?: Sunday)?|"
                       rf"Halloween|Independence Day|Memorial Day|Labor Day|Veterans Day|Valentine's Day|"
                       rf"Mother's Day|Father's Day)(?:,?\s+(?:of\s+)?{_YEAR})?\b")
+# A month alone is a date's element ("stopped last March", "since June", "in Sept."): after a word that places it in
+# time, capitalized ("may" is a verb).
+_MONTH_ALONE = re.compile(rf"\b(?:last|next|this|early|late|mid|since|until|till|in|by|through|during|of)[\s-]+"
+                          rf"((?-i:{_MONTHS}))(?![\w'\u2019-]|\s+\d)")
 _YEAR_IN = re.compile(r"(?:19|20)\d{2}|(?<=[/\-.])\d{2}$")
 
 _PHONE = re.compile(r"(?<![\w.-])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?|\d{3}[\s.-]\d{3}[\s.-])\d{4}"
@@ -321,6 +325,9 @@ def _groups(pattern: re.Pattern[str], text: str, kind: str, group: int = 1) -> I
 
 def find_dates(text: str) -> Iterator[Span]:
     yield from _groups(_HOLIDAY, text, "DATE", 0)
+    for match in _MONTH_ALONE.finditer(text):  # a full stop after a full name ends the sentence: "in October."
+        end = match.end(1) - (match.group(1).endswith(".") and len(match.group(1)) > 4)
+        yield Span(match.start(1), end, "DATE")
     for match in _DATE.finditer(text):
         value = match.group(0)
         if _plausible_date(value) and (not _MONTH_DAY.fullmatch(value) or _is_dated(text, match.start(), match.end())):
@@ -790,6 +797,7 @@ def find_names(text: str) -> Iterator[Span]:
         for match in pattern.finditer(text):
             yield from _name_tokens(match.group(1), match.start(1))
     yield from _names_after_by(text)
+    yield from _names_after_roles(text)
     for match in _POSSESSIVE_RELATION.finditer(text):
         if match.group(1) not in _NOT_NAMES and match.group(1) not in _TITLE_WORDS:
             yield Span(match.start(1), match.end(1), "NAME")
@@ -812,6 +820,25 @@ def find_names(text: str) -> Iterator[Span]:
 _BY_NAME = re.compile(rf"\bby\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)(?![\w'\u2019-])")
 
 
+# A person named by their work ("hygienist Carmen", "social worker Tanya Beltrán", "case manager Inez"): the words up
+# to the first that is no name's ("Case Manager Assessment" is a heading).
+_ROLE_NAME = re.compile(rf"\b(?i:hygienist|therapist|counsel?lor|pharmacist|dietitian|technician|tech|assistant|"
+                        rf"scribe|doula|midwife|paramedic|attorney|lawyer|advocate|volunteer|student|worker|manager|"
+                        rf"navigator|coordinator|officer|deputy)\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)"
+                        rf"(?![\w'\u2019-])")
+
+
+def _names_after_roles(text: str) -> Iterator[Span]:
+    for match in _ROLE_NAME.finditer(text):
+        end = match.start(1)
+        for word in _NAME_WORD.finditer(text, match.start(1), match.end(1)):
+            if _not_a_name_word(word.group(0)):
+                break
+            end = word.end()
+        if end > match.start(1):
+            yield Span(match.start(1), end, "NAME")
+
+
 def _names_after_by(text: str) -> Iterator[Span]:
     """"Seen in clinic by Yusuf", "called back by Tyler Brandt"; not a product with its model ("by Sherlock 3CG")."""
     for match in _BY_NAME.finditer(text):
@@ -822,7 +849,8 @@ def _names_after_by(text: str) -> Iterator[Span]:
 def _not_a_name_word(word: str) -> bool:
     """Vocabulary, a title, a service, a month, a day or a region: no word of a name."""
     return _is_word(word) or word in _NOT_NAMES or word in _TITLE_WORDS or _is_service(word) \
-        or re.fullmatch(_MONTHS, word) is not None or re.fullmatch(_DAY_NAME, word) is not None or word in regions()
+        or re.fullmatch(_MONTHS, word) is not None or re.fullmatch(rf"{_DAY_NAME}s?", word) is not None \
+        or word in regions()
 
 
 def _names_by_form(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
@@ -1133,9 +1161,9 @@ def _not_a_name(view: str, span: Span) -> bool:
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))) \
             or _MODEL_AFTER.match(view, span.end):  # "Sherlock 3CG", "Dexcom G7": a product and its model
         return True
-    if len(words) == 1 and words[0].lower() in name_words() \
+    if len(words) == 1 and (words[0].lower() in name_words() or re.fullmatch(rf"{_DAY_NAME}s?", words[0])) \
             and not _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start):
-        return True  # "Neck: Supple", "Morse Fall Scale", "Carb Controlled": an everyday word, by the tagger alone
+        return True  # "Neck: Supple", "Carb Controlled", "on Wednesdays": an everyday word, by the tagger alone
     if span.type == "NAME" and _ARTICLE_BEFORE.search(view, max(0, span.start - 12), span.start):
         return True  # "uses a Fitbit", "drives a 2012 Subaru", "reads the Bible": a thing, not a person
     if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)

@@ -86,6 +86,10 @@ def found(text: str) -> list[tuple[str, str]]:
     ("D: 09/19/2024 15:22  T: 09/20/2024 08:01  Job#: 884213", ("ID", "884213")),  # a dictation's job number
     ("of 27 Alderney Close, Basingstoke RG24 9NQ", ("ADDRESS", "27 Alderney Close")),  # a British thoroughfare
     ("Reports her grandson DeShawn set up the tablet.", ("NAME", "DeShawn")),  # a capital inside the name
+    ("Atorvastatin stopped by Dr. Halloran last March.", ("DATE", "March")),  # a month alone is a date's element
+    ("Traveled to India in October.", ("DATE", "October")),  # (the sentence's full stop is not the month's)
+    ("Seen in October for follow-up.", ("DATE", "October")),  # a date, not a place after "in"
+    ("Next appt with hygienist Carmen.", ("NAME", "Carmen")),  # a person named by their work
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -115,6 +119,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Reviewed Reach Out and Read. Vaccines: DTaP, Hib, PCV20 given.",  # a programme; mixed-case abbreviations
     "Discussed Kick Counts and Preeclampsia warning signs.",  # a word after a prefix
     "Offloading with Prevalon boot. Recommended Cetaphil moisturizer.",  # products, by what they are
+    "Attends group on Wednesdays. You may call. Case Manager Assessment completed.",  # a day; "may"; a heading
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
@@ -371,9 +376,10 @@ NOT_IDENTIFIERS = ["Patient moved from Texas to Ohio last year.", "Family histor
            # services and specialties after a name cue are not names
            "Seen by Cardiology today.", "Seen by Physical Therapy.", "Followed by Social Work.",
            "Referred by Infectious Disease.",
-           # sentence openers and clinical words the tagger took for names; months and services after "in"
+           # sentence openers and clinical words the tagger took for names; services after "to" (a month after
+           # "in" is a date's element: "Seen in October" is found as a DATE, not a place)
            "Tumor Board reviewed the case.", "Return precautions reviewed.", "Interpreter present.",
-           "Seen in October for follow-up.", "Referred to Case Management.", "Travel to Puerto Rico planned.",
+           "Referred to Case Management.", "Travel to Puerto Rico planned.",
            "Started Lisinopril and Atorvastatin.", "Cholecystectomy in 2019.", "Counseled in Spanish.",
            # hurried lower-case typing after a cue that names no one
            "Spoke with case management.", "pt tachycardic, hypotensive", "Discussed with ortho and cards.",
