@@ -798,6 +798,7 @@ def find_names(text: str) -> Iterator[Span]:
             yield from _name_tokens(match.group(1), match.start(1))
     yield from _names_after_by(text)
     yield from _names_after_roles(text)
+    yield from _transcribers(text)
     for match in _POSSESSIVE_RELATION.finditer(text):
         if match.group(1) not in _NOT_NAMES and match.group(1) not in _TITLE_WORDS:
             yield Span(match.start(1), match.end(1), "NAME")
@@ -826,6 +827,20 @@ _ROLE_NAME = re.compile(rf"\b(?i:hygienist|therapist|counsel?lor|pharmacist|diet
                         rf"scribe|doula|midwife|paramedic|attorney|lawyer|advocate|volunteer|student|worker|manager|"
                         rf"navigator|coordinator|officer|deputy)\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN})?)"
                         rf"(?![\w'\u2019-])")
+
+
+# A dictation footer's initials: the transcriber's after "Transcribed ... by" ("by jlm"), and the author's and the
+# typist's on a line of their own ("JLM/kt").
+_TRANSCRIBER = re.compile(r"\b(?i:transcribed|dictated|typed|entered|scribed)\b[^\n]{0,40}?\bby:?\s+([A-Za-z]{2,4})"
+                          r"(?![\w.'\u2019-])|^[ \t]*([A-Z]{2,4})/([a-z]{2,4})[ \t]*$", re.MULTILINE)
+
+
+def _transcribers(text: str) -> Iterator[Span]:
+    for match in _TRANSCRIBER.finditer(text):
+        for group in range(1, 4):
+            initials = match.group(group)
+            if initials and initials not in _TITLE_WORDS and not _is_word(initials):
+                yield Span(match.start(group), match.end(group), "NAME")
 
 
 def _names_after_roles(text: str) -> Iterator[Span]:

@@ -90,6 +90,8 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Traveled to India in October.", ("DATE", "October")),  # (the sentence's full stop is not the month's)
     ("Seen in October for follow-up.", ("DATE", "October")),  # a date, not a place after "in"
     ("Next appt with hygienist Carmen.", ("NAME", "Carmen")),  # a person named by their work
+    ("Transcribed: 11/09/2024 16:42 by jlm", ("NAME", "jlm")),  # a dictation footer's initials
+    ("Thank you for this referral.\nJLM/kt\ncc: PCP", ("NAME", "kt")),
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -120,6 +122,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Discussed Kick Counts and Preeclampsia warning signs.",  # a word after a prefix
     "Offloading with Prevalon boot. Recommended Cetaphil moisturizer.",  # products, by what they are
     "Attends group on Wednesdays. You may call. Case Manager Assessment completed.",  # a day; "may"; a heading
+    "Transcribed by the service. Entered by RN.",  # no initials after "by"
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
