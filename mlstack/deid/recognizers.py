@@ -282,7 +282,10 @@ _RELATIONS = (r"(?:(?:spouse|wife|husband|son|daughter|mother|father|brother|sis
               r"partner|niece|nephew|grandson|granddaughter|grandmother|grandfather|roommate|fianc[eé]e?|boyfriend|"
               r"girlfriend|stepson|stepdaughter|cousin|aunt|uncle|sibling|landlord|coworker|aide|sitter|nanny|"
               r"babysitter|teacher|tutor|coach|supervisor|boss|sponsor|chaplain|pastor|priest|rabbi|imam|"
-              r"interpreter)s?|wives|children|kids|grandchildren)")
+              r"interpreter|neighbou?r|"
+              # and in Spanish, as bilingual notes write them ("su hija Ximena")
+              r"esposa|esposo|hija|hijo|madre|padre|hermana|hermano|abuela|abuelo|nieta|nieto|t[ií]a|t[ií]o)s?|"
+              r"wives|children|kids|grandchildren)")
 _PARTICLE = "|".join(sorted(tagger.PARTICLES))  # lower-case words inside a name ("van der Berg", "de la Cruz")
 _NAMED = rf"(?:(?:{_PARTICLE})\s+)*(?:{_NAME_TOKEN}(?![^\W\d_])|{_INITIAL})"  # whole words: not "Ph" of "PhD"
 # The look-ahead holds the first letters of every cue (titles, roles, relations): the scan skips other words
@@ -926,6 +929,44 @@ def _name_tokens(value: str, offset: int) -> Iterator[Span]:
         yield Span(offset, offset + end, "NAME")
 
 
+# A table pasted into a note, its header naming identifier columns ("mrn,name,dob,zip", "Name | Phone"): each cell
+# of those columns, in the rows after it with as many cells, is that identifier.
+_COLUMN_TYPES = {"mrn": "MRN", "medical record number": "MRN", "record number": "MRN", "name": "NAME",
+                 "patient": "NAME", "patient name": "NAME", "first name": "NAME", "last name": "NAME",
+                 "contact": "NAME",
+                 "dob": "DATE", "date of birth": "DATE", "birth date": "DATE", "admit date": "DATE",
+                 "admission date": "DATE", "discharge date": "DATE", "visit date": "DATE", "date": "DATE",
+                 "zip": "ZIP", "zip code": "ZIP", "zipcode": "ZIP", "postal code": "ZIP", "phone": "PHONE",
+                 "telephone": "PHONE", "cell": "PHONE", "fax": "PHONE", "ssn": "SSN", "address": "ADDRESS",
+                 "street": "ADDRESS", "city": "LOCATION", "town": "LOCATION", "email": "EMAIL", "e-mail": "EMAIL",
+                 "account": "ACCOUNT", "acct": "ACCOUNT", "account number": "ACCOUNT", "member id": "ACCOUNT"}
+_TABLE_ROW = re.compile(r"^[^\n]*[,\t|][^\n]*$", re.MULTILINE)
+_CELL = re.compile(r"[^,\t|\n]+")
+
+
+def find_table_cells(text: str) -> Iterator[Span]:
+    rows = list(_TABLE_ROW.finditer(text))
+    index = 0
+    while index < len(rows):
+        header = rows[index]
+        delimiter = next(char for char in ",\t|" if char in header.group(0))
+        names = [cell.strip().lower().rstrip(":") for cell in header.group(0).split(delimiter)]
+        columns = {position: _COLUMN_TYPES[name] for position, name in enumerate(names) if name in _COLUMN_TYPES}
+        index += 1
+        if not columns or (len(columns) * 2 < len(names) and len(columns) < 2):
+            continue  # a sentence with commas names no columns; one column of many is too little to go on
+        while index < len(rows) and rows[index].start() == rows[index - 1].end() + 1 \
+                and rows[index].group(0).count(delimiter) == len(names) - 1:
+            row, start = rows[index], rows[index].start()
+            for position, cell in enumerate(row.group(0).split(delimiter)):
+                value = cell.strip()
+                if position in columns and value and value not in ("-", "n/a", "N/A"):
+                    begin = start + cell.index(value)
+                    yield Span(begin, begin + len(value), columns[position])
+                start += len(cell) + 1
+            index += 1
+
+
 RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
     lambda text: _groups(_EMAIL, text, "EMAIL", 0), lambda text: _groups(_OBFUSCATED_EMAIL, text, "EMAIL", 0),
     lambda text: _groups(_SPELLED_EMAIL, text, "EMAIL", 0),
@@ -933,7 +974,7 @@ RECOGNIZERS: tuple[Callable[[str], Iterator[Span]], ...] = (
     lambda text: _groups(_BARE_URL, text, "URL", 0), find_ips,
     find_ssns, lambda text: _groups(_PHONE, text, "PHONE", 0), find_phones,
     find_cued_ids, find_dates, find_ages,
-    find_addresses, find_locations, find_places_by_form, find_names,
+    find_addresses, find_locations, find_places_by_form, find_names, find_table_cells,
 )
 # When spans of equal length overlap, the more specific type wins.
 PRIORITY = {kind: rank for rank, kind in enumerate(("EMAIL", "URL", "IP", "SSN", "MRN", "ACCOUNT", "ID", "PHONE",

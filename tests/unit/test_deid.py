@@ -92,6 +92,10 @@ def found(text: str) -> list[tuple[str, str]]:
     ("Next appt with hygienist Carmen.", ("NAME", "Carmen")),  # a person named by their work
     ("Transcribed: 11/09/2024 16:42 by jlm", ("NAME", "jlm")),  # a dictation footer's initials
     ("Thank you for this referral.\nJLM/kt\ncc: PCP", ("NAME", "kt")),
+    ("found on floor by neighbor Dale.", ("NAME", "Dale")),  # a neighbour, named
+    ("La paciente acude con su hija Ximena.", ("NAME", "Ximena")),  # a relation in Spanish
+    ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("MRN", "4471920")),  # a table's columns
+    ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("ZIP", "60616")),
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -123,6 +127,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Offloading with Prevalon boot. Recommended Cetaphil moisturizer.",  # products, by what they are
     "Attends group on Wednesdays. You may call. Case Manager Assessment completed.",  # a day; "may"; a heading
     "Transcribed by the service. Entered by RN.",  # no initials after "by"
+    "Labs: Na 140, K 4.1, Cl 102\nCr 1.1, BUN 22, Glucose 98\n",  # rows of commas under no identifier column
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
