@@ -93,6 +93,8 @@ def regions() -> frozenset[str]:
 _UPPER, _LOWER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017d", "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff"
 _PLACE_WORD = rf"[{_UPPER}][{_LOWER}]+"
 _LOWER_WORD = rf"[{_LOWER}][{_LOWER}'-]+"
+# A Roman numeral, with a subclass letter ("III", "IIIA", "IVb"): a stage, a grade or a class, or a name's suffix.
+_ROMAN = re.compile(r"(?:X{1,3}(?:IX|IV|VI{0,3}|I{1,3})?|IX|IV|VI{0,3}|I{1,3})[A-Da-d]?")
 
 _MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
            r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
@@ -582,9 +584,10 @@ def _joined_to_a_word(text: str, start: int, depth: int = 0) -> bool:
 
 
 _JOINED_BEFORE = re.compile(r"([^\W\d_]+),?\s+(?:and|or|&)\s+$")
-_MEDICATION_BEFORE = re.compile(r"\b(?i:on|continued?|start(?:ed)?|stop(?:ped)?|tak(?:e|es|ing)|took|restart(?:ed)?|"
-                                r"resumed?|increased?|decreased?|hold|held|prescribed|given|switched to|changed to|"
-                                r"trial of|dose of|refill(?:ed)?)\s+$")
+_DOSED = (r"continued?|start(?:ed)?|stop(?:ped)?|tak(?:e|es|ing)|took|restart(?:ed)?|resumed?|increased?|decreased?|"
+          r"hold|held|prescribed|given|switched to|changed to|trial of|dose of|refill(?:ed)?")
+_MEDICATION_BEFORE = re.compile(rf"\b(?i:on|{_DOSED})\s+$")  # ("on" too, before a place: "improving on Norco")
+_DOSED_BEFORE = re.compile(rf"\b(?i:{_DOSED})\s+$")  # (not "on" before a name: "live on Harrison Blvd")
 _MEDICATION_AFTER = re.compile(r"\s+(?:(?:(?:was|is|were)\s+)?(?:held|stopped|discontinued|restarted|resumed|started|"
                                r"given|increased|decreased|titrated|tapered)|prn|dose|tabs?|tablets?|mg|per protocol|"
                                r"daily|bid|tid|qid|qhs|nightly)\b")
@@ -658,7 +661,8 @@ _FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:['\u2019]s)?(
                        rf"\s+{_FACILITY_WORDS}(?:\s+of\s+{_PLACE_RUN})?")
 _FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}{_FACILITY_NOUNS}s?\s+of\s+({_PLACE_RUN})")
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
-_EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|score|palsy|catheter|lymphoma|dementia|"
+_EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?(?:\s+[A-Z][a-z]+)?\s+(?i:disease|syndrome|sign|test|score|palsy|catheter|"
+                           r"lymphoma|dementia|rules?|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
                            r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|technique|method|stain|"
                            r"needle|incision|operation|repair|flap|splint|"
@@ -668,6 +672,8 @@ _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?\s+(?:disease|syndrome|sign|test|sco
                            r"nebuli[sz]ers?|glucometers?|sensors?|pumps?|monitors?|mattress(?:es)?|cushions?|braces?|"
                            r"patch(?:es)?|masks?|strips?|lancets?|pens?|app|apps|device|devices|machine|wafers?|"
                            r"pouch(?:es)?|tablets?|capsules?)\b")
+# ("Mallampati II", "NYHA III": a one-word span before a numeral is a class)
+_NUMERAL_AFTER = re.compile(rf"\s+{_ROMAN.pattern}(?![\w'\u2019-])")
 
 
 # Counties, parishes and boroughs by name ("Cook County", "Kings County Hospital", "Orleans Parish").
@@ -1012,8 +1018,9 @@ def _title_case_run(run: re.Match[str]) -> str:
     or after a title ("Dr. MARTINEZ"). Two-letter words are names inside it ("HUANG, LI MEI"), unless state codes or
     credentials ("ROBERT CHEN, MD", "BOISE ID")."""
     value = run.group(0)
-    if not run.group("title") and sum(not _is_word(word) for word in _CAPS_WORD.findall(value)) < 2:
-        return value
+    if not run.group("title") and sum(not _is_word(word) and not _ROMAN.fullmatch(word)
+                                      for word in _CAPS_WORD.findall(value)) < 2:
+        return value  # ("ASA III", "STAGE IIIA": a class and its numeral)
     value = _CAPS_WORD.sub(_title_case_word, value)
     return _TWO_LETTERS.sub(lambda word: word.group(0) if word.group(0) in _KEEP_CAPS else word.group(0).title(), value)
 
@@ -1025,7 +1032,9 @@ _KEEP_CAPS = frozenset(_STATES.split("|")) | {"MD", "RN", "NP", "PA", "DO", "DR"
 
 def _title_case_word(word: re.Match[str]) -> str:
     bare = unicodedata.normalize("NFD", word.group(0))  # "ĐẶNG": the vowel under its accents
-    return word.group(0).title() if any(vowel in bare for vowel in "AEIOUY") else word.group(0)
+    vowelled = any(vowel in bare for vowel in "AEIOUY")
+    return word.group(0).title() if vowelled and not _ROMAN.fullmatch(word.group(0)) else word.group(0)
+
 
 
 _HIDDEN = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\uff01-\uff5e]")
@@ -1223,8 +1232,9 @@ def _not_a_name(view: str, span: Span) -> bool:
     if span.type == "NAME" and _ARTICLE_BEFORE.search(view, max(0, span.start - 12), span.start):
         return True  # "uses a Fitbit", "drives a 2012 Subaru", "reads the Bible": a thing, not a person
     if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
-                            or _MEASURE_AFTER.match(view, span.end)):
-        return True  # "12 mm Hasson port", "4-0 Monocryl", "Troponin 0.04 -> 0.03", "Tinetti 20": not a name
+                            or _MEASURE_AFTER.match(view, span.end) or _NUMERAL_AFTER.match(view, span.end)
+                            or _DOSED_BEFORE.search(view, max(0, span.start - 24), span.start)):
+        return True  # "12 mm Hasson", "Troponin 0.04 -> 0.03", "Tinetti 20", "Mallampati II", "started Trelegy"
     ahead = view[span.start:span.start + 40].split()
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
 
@@ -1232,8 +1242,9 @@ def _not_a_name(view: str, span: Span) -> bool:
 # What says a person follows ("spoke with Hart", "her neighbor Jane", "B. Pastor").
 _PERSON_BEFORE = re.compile(rf"(?:\b(?i:with|by|to|per|neighbou?r|{_RELATIONS})|\b[A-Z]\.)\s+$")
 _ARTICLE_BEFORE = re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+(?:\d{2,4}\s+)?$")
-# ("COPD", "AFib", "DTaP", "IgG", "BiPAP": a capital after the first two letters of a short word; "LaToya" is longer)
-_ABBREVIATION = re.compile(r"[A-Z]{2,4}|[A-Z]{2,}[a-z]{1,2}|[A-Z][a-z]?[A-Z][A-Za-z]{0,2}")
+# ("COPD", "NSCLC", "AFib", "DTaP", "IgG", "BiPAP": a capital after the first two letters of a short word; "LaToya" is
+# longer; upper-case names are in title case in the reading view)
+_ABBREVIATION = re.compile(r"[A-Z]{2,4}|[B-DF-HJ-NP-TV-XZ]{5,}|[A-Z]{2,}[a-z]{1,2}|[A-Z][a-z]?[A-Z][A-Za-z]{0,2}")
 _MODEL_AFTER = re.compile(r" (?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{2,6}\b(?![/.-]\w)")
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
 _MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))"

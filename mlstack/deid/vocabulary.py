@@ -76,7 +76,10 @@ HEALTHCARE_TERMS = ("medicare", "medicaid", "tricare", "covid", "telehealth", "t
                     # eponyms used as common nouns ("Foley draining clear urine")
                     "foley", "doppler", "holter", "swan", "jackson-pratt", "hickman", "port-a-cath",
                     # a catheter's French gauge ("5 Fr double lumen")
-                    "fr")
+                    "fr",
+                    # the shorthand of history, diagnosis and treatment ("Hx of PONV", "Dx: CAP", "Tx plan")
+                    "hx", "dx", "tx", "rx", "sx", "fx", "bx", "px", "cx", "ddx", "pmh", "psh", "fhx", "shx", "hpi",
+                    "ros", "prn", "bid", "tid", "qid", "qhs")
 
 
 def _stems(word: str, common: bool = False, comparable: Callable[[str], bool] = lambda base: True

@@ -96,6 +96,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ("La paciente acude con su hija Ximena.", ("NAME", "Ximena")),  # a relation in Spanish
     ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("MRN", "4471920")),  # a table's columns
     ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("ZIP", "60616")),
+    ("Seen with Henry Ford III today.", ("NAME", "Henry Ford")),  # a name before its numeral is still a name
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -128,6 +129,10 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Attends group on Wednesdays. You may call. Case Manager Assessment completed.",  # a day; "may"; a heading
     "Transcribed by the service. Entered by RN.",  # no initials after "by"
     "Labs: Na 140, K 4.1, Cl 102\nCr 1.1, BUN 22, Glucose 98\n",  # rows of commas under no identifier column
+    "Anesthesia preop: ASA III. Mallampati II. Hx of PONV.",  # classes and their numerals; shorthand
+    "Oncology follow-up: Stage IIIA NSCLC, s/p chemoradiation.",  # a stage; an acronym of five letters
+    "Ottawa Ankle Rules negative. Wells Criteria low.",  # eponymous rules, a word between
+    "Rash after she started Augmentin.",  # a drug no list holds, after what is done with drugs
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
