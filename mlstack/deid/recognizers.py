@@ -565,6 +565,8 @@ def _known_places(text: str) -> Iterator[Span]:
             candidate = " ".join(words[:size])
             if candidate in known:
                 span = Span(match.start(), match.start() + len(candidate), "LOCATION")
+                if _EPONYM_AFTER.match(text, span.end):
+                    break  # "Boston Bowel Prep Scale", "Columbia Suicide Severity Rating Scale"
                 if candidate in cities() or not (_not_a_name(text, span) or _MEDICATION_AFTER.match(text, span.end)
                                                  or _MEDICATION_BEFORE.search(text, max(0, span.start - 24), span.start)
                                                  or _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)
@@ -661,7 +663,8 @@ _FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:['\u2019]s)?(
                        rf"\s+{_FACILITY_WORDS}(?:\s+of\s+{_PLACE_RUN})?")
 _FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}{_FACILITY_NOUNS}s?\s+of\s+({_PLACE_RUN})")
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
-_EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?(?:\s+[A-Z][a-z]+)?\s+(?i:disease|syndrome|sign|test|score|palsy|catheter|"
+_EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?(?:\s+[A-Z][a-z]+){0,3}\s+(?i:disease|syndrome|sign|test|score|palsy|"
+                           r"catheter|"
                            r"lymphoma|dementia|rules?|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
                            r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|technique|method|stain|"
@@ -1231,7 +1234,9 @@ def _not_a_name(view: str, span: Span) -> bool:
         return True  # "Neck: Supple", "Carb Controlled", "on Wednesdays": an everyday word, by the tagger alone
     if span.type == "NAME" and _ARTICLE_BEFORE.search(view, max(0, span.start - 12), span.start):
         return True  # "uses a Fitbit", "drives a 2012 Subaru", "reads the Bible": a thing, not a person
-    if len(words) == 1 and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
+    # "spoke with Lawton 4/8": a person and a date (not an acronym: "per RECIST 1.1")
+    person = _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start) and not words[0].isupper()
+    if len(words) == 1 and not person and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
                             or _MEASURE_AFTER.match(view, span.end) or _NUMERAL_AFTER.match(view, span.end)
                             or _DOSED_BEFORE.search(view, max(0, span.start - 24), span.start)):
         return True  # "12 mm Hasson", "Troponin 0.04 -> 0.03", "Tinetti 20", "Mallampati II", "started Trelegy"
@@ -1249,7 +1254,9 @@ _MODEL_AFTER = re.compile(r" (?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{2,6}\b(?![/.-]\w)"
 _MEASURE_BEFORE = re.compile(r"(?:\d\s?(?:mm|cm|mg|mcg|ml|mL|g|kg|Fr|F|units?)|\d-0)\s+$")
 _MEASURE_AFTER = re.compile(r"\s*(?::\s*)?(?:\d+\.\d+|[<>]=?\s*\d|\d+(?:\.\d+)?\s*(?:->|→|mg|ng|mmol|mEq|%|/))"
                             # a score ("Tinetti 20,", "Berg Balance 44.", "Caprini 5")
-                            r"|(?:\s+[A-Z][a-z]+)?\s+\d{1,3}(?=\s*(?:[,;)]|\.(?!\d)|$))", re.MULTILINE)
+                            # ... or out of a maximum ("Apgars 8 and 9", "Lawton IADL 4/8"; not a date's "4/8/1950")
+                            r"|(?:\s+[A-Z][A-Za-z]+)?\s+\d{1,3}(?=\s*(?:[,;)]|\.(?!\d)|$|and\s)|/\d{1,2}(?![\d/]|\.\d))",
+                            re.MULTILINE)
 
 
 # USAN stems and clinical word endings: a capitalized word of six or more letters that ends so is a drug,
@@ -1284,7 +1291,8 @@ def _is_word(token: str) -> bool:
 
 # Prefixes of three letters and more: "Re-", "Co-" before a word make names too ("Reyes", "Cohen").
 _WORD_PREFIX = re.compile(r"pre|post|non|anti|hyper|hypo|peri|intra|inter|trans|para|poly|multi|pseudo|semi|micro|"
-                          r"macro|mega|over|under|extra|infra|supra|retro|auto")
+                          r"macro|mega|over|under|extra|infra|supra|retro|auto|sero|neuro|cardio|gastro|hepato|nephro|"
+                          r"osteo|hemi|immuno|radio|electro|endo|sub")
 
 
 def resolve_overlaps(found: Iterable[Span]) -> list[Span]:

@@ -97,6 +97,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("MRN", "4471920")),  # a table's columns
     ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("ZIP", "60616")),
     ("Seen with Henry Ford III today.", ("NAME", "Henry Ford")),  # a name before its numeral is still a name
+    ("Spoke with Lawton 4/8.", ("NAME", "Lawton")),  # a person, then a date (no score)
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -133,6 +134,8 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Oncology follow-up: Stage IIIA NSCLC, s/p chemoradiation.",  # a stage; an acronym of five letters
     "Ottawa Ankle Rules negative. Wells Criteria low.",  # eponymous rules, a word between
     "Rash after she started Augmentin.",  # a drug no list holds, after what is done with drugs
+    "Boston Bowel Prep Scale 8. Columbia Suicide Severity Rating Scale negative.",  # scales named after places
+    "Seropositive RA. Apgars 8 and 9. Katz ADL 5/6, Lawton IADL 4/8.",  # a prefix; scores out of a maximum
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
 ])
 def test_clinical_text_without_identifiers_is_left_alone(text):
