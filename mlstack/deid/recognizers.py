@@ -192,7 +192,8 @@ _CUED_IDS = (
                            r"medicare|medicaid|mbi|hicn|tricare|payer|group|plan id|billing|invoice|"
                            r"(?:credit|debit) card|card number)"
                            + _QUALIFIERS + r"\s*(?:is\s+)?#?:?\s*" + _VALUE, re.IGNORECASE)),
-    ("ID", re.compile(r"\b(?:(?<!,\s)(?-i:ID)|identifier|"  # "ID" itself, not Idaho's ("Boise, ID 83702")
+    # "ID" itself, not Idaho's ("Boise, ID 83702"; "Urdu, ID 100482" is no ZIP code)
+    ("ID", re.compile(r"\b(?:(?<!,\s)(?-i:ID)|(?<=,\s)(?-i:ID)(?!\s+\d{5}(?:-\d{4})?\b)|identifier|"
                       r"driver'?s?|license|licence|DEA|NPI|certificate|certification|cert\.?|credential|badge|"
                       r"passport|vehicle|plate|"
                       r"serial|device|implant|pacemaker|VIN|s/n|sn|tag|registration|DL|lot|accession|specimen|order|"
@@ -521,7 +522,9 @@ def find_addresses(text: str) -> Iterator[Span]:
 # A street named without its number ("fell at her home on Maple Ridge Road", "lives off Grand Avenue"): still the
 # address's identifying part.
 _STREET_NAMED = re.compile(rf"\b(?:on|off|at|near|along)\s+((?:{_PLACE_WORD}\s+){{1,3}}(?:Street|Road|Avenue|"
-                           r"Boulevard|Drive|Lane|Terrace|Parkway|Court|Place|Way|Highway|Circle|Trail)\b)")
+                           r"Boulevard|Drive|Lane|Terrace|Parkway|Court|Place|Way|Highway|Circle|Trail|"
+                           # and abbreviated ("CVS on Elm St"; not "Dr", a title as often)
+                           r"St|Rd|Ave|Blvd|Ln|Pkwy|Hwy)\b)")
 
 
 # British and Canadian postcodes after their cue or a place ("postcode SW1A 1AA", "London EC1A 1BB", "Ottawa, ON
@@ -536,6 +539,9 @@ _POSTCODE = re.compile(rf"\b(?i:post\s?code|postal code)\s*[:#]?\s*"
                        rf"|(?:\b(?i:eircode)\s*[:#]?|{_PLACE_WORD}(?: \d{{1,2}})?,?)\s+({_EIRCODE})\b")
 
 
+_ZIP_AFTER = re.compile(r"\s+\d{5}(?:-\d{4})?\b")
+
+
 def find_locations(text: str) -> Iterator[Span]:
     for match in _POSTCODE.finditer(text):
         yield Span(match.start(match.lastindex), match.end(match.lastindex), "ZIP")
@@ -546,10 +552,13 @@ def find_locations(text: str) -> Iterator[Span]:
         state = text[match.end(1):match.end()].strip(", ")
         if state in ("MD", "PA") and match.group(1) not in cities():
             continue  # "Will Okonkwo, MD" is a physician; "Baltimore, MD" a place
+        if _is_word(match.group(1)) and not _ZIP_AFTER.match(text, match.end()):
+            continue  # "(Urdu, ID 100482)": a word and a cue; "Mobile, AL 36601" is a place
         yield Span(match.start(1), match.end(1), "LOCATION")
     yield from _cued_cities(text)
     yield from _known_places(text)
     yield from _lowercase_places(text)
+    yield from _places_of_sites(text)
 
 
 def _known_places(text: str) -> Iterator[Span]:
@@ -614,6 +623,17 @@ def _lowercase_places(text: str) -> Iterator[Span]:
                 end = match.start(1) + len(" ".join(match.group(1).split()[:size]))
                 yield Span(match.start(1), end, "LOCATION")
                 break
+
+
+# "the Quincy clinic", "the Sunnyvale office": a proper noun before a site's lower-case noun names its place.
+_PLACE_OF_SITE = re.compile(rf"\bthe\s+({_PLACE_WORD})\s+(?:clinic|office|hospital|campus|branch|location|site|"
+                            r"facility|warehouse|plant|store|depot|shelter)\b")
+
+
+def _places_of_sites(text: str) -> Iterator[Span]:
+    for match in _PLACE_OF_SITE.finditer(text):
+        if not (_not_a_name_word(match.group(1)) or _is_service(match.group(1))):
+            yield Span(match.start(1), match.end(1), "LOCATION")
 
 
 def _cued_cities(text: str) -> Iterator[Span]:

@@ -98,6 +98,9 @@ def found(text: str) -> list[tuple[str, str]]:
     ("mrn,name,dob,zip\n4471920,Okafor Chidi,1974-02-11,60616\n", ("ZIP", "60616")),
     ("Seen with Henry Ford III today.", ("NAME", "Henry Ford")),  # a name before its numeral is still a name
     ("Spoke with Lawton 4/8.", ("NAME", "Lawton")),  # a person, then a date (no score)
+    ("Preferred pharmacy: CVS on Elm St in Nashua.", ("ADDRESS", "Elm St")),  # a street named, abbreviated
+    ("Interpreter (Urdu, ID 100482) used.", ("ID", "100482")),  # "ID" after a comma, and no ZIP code: no Idaho
+    ("Next appt Feb 6 at the Quincy clinic.", ("LOCATION", "Quincy")),  # a place before a site's noun
 ])
 def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     assert expected in found(text)
@@ -134,6 +137,7 @@ def test_each_identifier_type_is_found_in_its_tricky_formats(text, expected):
     "Oncology follow-up: Stage IIIA NSCLC, s/p chemoradiation.",  # a stage; an acronym of five letters
     "Ottawa Ankle Rules negative. Wells Criteria low.",  # eponymous rules, a word between
     "Rash after she started Augmentin.",  # a drug no list holds, after what is done with drugs
+    "Follow up at the Cardiology clinic or the Coumadin clinic; seen on Monday Dr visit.",  # services, drugs
     "Boston Bowel Prep Scale 8. Columbia Suicide Severity Rating Scale negative.",  # scales named after places
     "Seropositive RA. Apgars 8 and 9. Katz ADL 5/6, Lawton IADL 4/8.",  # a prefix; scores out of a maximum
     "Interpreter used (Tagalog); her Haitian Creole is fluent. Consultant Geriatrician.",  # languages, a specialist
