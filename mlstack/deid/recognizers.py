@@ -107,6 +107,7 @@ _ORDINAL = rf"(?:(?:twenty|thirty)[-\s](?:{'|'.join(_ORDINALS[:9])})|{'|'.join(_
 # Every form starts with a digit, a month (j f m a s o n d) or an ordinal (t f s e n): the look-ahead lets the
 # scan skip other words without trying each alternative (3x faster, same matches).
 _DAY_NAME = r"(?:Mon|Tue|Tues|Wed|Wednes|Thu|Thur|Thurs|Fri|Sat|Satur|Sun)(?:day)?"
+_DAY_NAMES = re.compile(rf"{_DAY_NAME}s?")  # a day's name, or days' ("on Wednesdays")
 _WEEKDAY = rf"{_DAY_NAME}\.?,?\s+"  # "Tuesday, March 4"
 _DATE = re.compile(
     rf"\b(?=[0-9adefjmnostw])(?:{_WEEKDAY}(?=[0-9adefjmnost]))?"
@@ -906,8 +907,7 @@ def _names_after_by(text: str) -> Iterator[Span]:
 def _not_a_name_word(word: str) -> bool:
     """Vocabulary, a title, a service, a month, a day or a region: no word of a name."""
     return _is_word(word) or word in _NOT_NAMES or word in _TITLE_WORDS or _is_service(word) \
-        or re.fullmatch(_MONTHS, word) is not None or re.fullmatch(rf"{_DAY_NAME}s?", word) is not None \
-        or word in regions()
+        or re.fullmatch(_MONTHS, word) is not None or _DAY_NAMES.fullmatch(word) is not None or word in regions()
 
 
 def _names_by_form(text: str, firsts: frozenset[str], lasts: frozenset[str]) -> Iterator[Span]:
@@ -1068,7 +1068,6 @@ def _title_case_word(word: re.Match[str]) -> str:
     return word.group(0).title() if vowelled and not _ROMAN.fullmatch(word.group(0)) else word.group(0)
 
 
-
 _HIDDEN = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\uff01-\uff5e]")
 
 
@@ -1194,7 +1193,7 @@ def _continued(view: str, span: Span, starts: set[int]) -> Span:
     if not rest:
         return span
     end = span.end
-    for word in re.finditer(_NAME_TOKEN, rest.group(0)):
+    for word in _NAME_WORD.finditer(rest.group(0)):
         value = word.group(0)
         if _not_a_name_word(value) or span.end + word.start() in starts:
             break
@@ -1252,19 +1251,23 @@ def _not_a_name(view: str, span: Span) -> bool:
             or _EPONYM_AFTER.match(" " + words[-1].lower()) or (following and clinical_form(following.group(0))) \
             or _MODEL_AFTER.match(view, span.end):  # "Sherlock 3CG", "Dexcom G7": a product and its model
         return True
-    if len(words) == 1 and (words[0].lower() in name_words() or re.fullmatch(rf"{_DAY_NAME}s?", words[0])) \
-            and not _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start):
+    person = _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start)
+    if len(words) == 1 and (words[0].lower() in name_words() or _DAY_NAMES.fullmatch(words[0])) and not person:
         return True  # "Neck: Supple", "Carb Controlled", "on Wednesdays": an everyday word, by the tagger alone
     if span.type == "NAME" and _ARTICLE_BEFORE.search(view, max(0, span.start - 12), span.start):
         return True  # "uses a Fitbit", "drives a 2012 Subaru", "reads the Bible": a thing, not a person
     # "spoke with Lawton 4/8": a person and a date (not an acronym: "per RECIST 1.1")
-    person = _PERSON_BEFORE.search(view, max(0, span.start - 16), span.start) and not words[0].isupper()
-    if len(words) == 1 and not person and (_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
-                            or _MEASURE_AFTER.match(view, span.end) or _NUMERAL_AFTER.match(view, span.end)
-                            or _DOSED_BEFORE.search(view, max(0, span.start - 24), span.start)):
+    if len(words) == 1 and not (person and not words[0].isupper()) and _measured(view, span):
         return True  # "12 mm Hasson", "Troponin 0.04 -> 0.03", "Tinetti 20", "Mallampati II", "started Trelegy"
     ahead = view[span.start:span.start + 40].split()
     return any(" ".join(ahead[:size]).rstrip(".,;:") in regions() for size in range(len(words) + 1, 4))
+
+
+def _measured(view: str, span: Span) -> bool:
+    """A device or lab beside a measure, a class before its numeral, a drug after what is done with drugs."""
+    return bool(_MEASURE_BEFORE.search(view, max(0, span.start - 12), span.start)
+                or _MEASURE_AFTER.match(view, span.end) or _NUMERAL_AFTER.match(view, span.end)
+                or _DOSED_BEFORE.search(view, max(0, span.start - 24), span.start))
 
 
 # What says a person follows ("spoke with Hart", "her neighbor Jane", "B. Pastor").
